@@ -1,0 +1,2 @@
+// Placeholder until the plugin is implemented (issue #5).
+export const pluginName = '@cardano-forge/health-http';

@@ -1,0 +1,34 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: `unit` (pure logic, fakes allowed, fast) and `integration` (a real kube-apiserver +
+// etcd started once per run by the global setup, real Prometheus, simulated cardano-nodes).
+// Tests import workspace packages from their TypeScript sources through the `source` export condition.
+export default defineConfig({
+  resolve: { conditions: ['source'] },
+  ssr: { resolve: { conditions: ['source'] } },
+  test: {
+    reporters: ['default'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts', 'plugins/*/src/**/*.test.ts', 'test/unit/**/*.test.ts'],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts', 'plugins/*/test/**/*.test.ts'],
+          globalSetup: ['test/controlplane/global-setup.ts'],
+          // Timing assertions (handoff times) need the CPU: one file at a time on 2 cores.
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+        },
+      },
+    ],
+  },
+});
