@@ -1,0 +1,142 @@
+/**
+ * The cluster manager's only door to the API server: one CardanoForgeCluster object, read,
+ * created, status-patched and watched. Behind an interface so the manager's logic can run
+ * against a fake in unit tests; every call is bounded by a timeout (no hanging call, G5).
+ */
+import { CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
+import { classifyK8sError, mergePatchOptions, withTimeout, type K8sErrorKind } from '../kube/index.js';
+
+export interface ClusterObject {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly generation?: number;
+    readonly resourceVersion?: string;
+    readonly uid?: string;
+    readonly labels?: Readonly<Record<string, string>>;
+  };
+  readonly spec?: unknown;
+  readonly status?: Readonly<Record<string, unknown>>;
+}
+
+export type GatewayResult<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly kind: K8sErrorKind; readonly status?: number; readonly message: string };
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+export interface WatchHandle {
+  abort(): void;
+}
+
+export interface ClusterObjectGateway {
+  /** `null` when the object does not exist. */
+  get(name: string): Promise<GatewayResult<ClusterObject | null>>;
+  create(body: ClusterObject): Promise<GatewayResult<ClusterObject>>;
+  /**
+   * JSON merge patch of `/status`. With `resourceVersion` the patch only applies to that
+   * version (409 otherwise): used when a former leader clears its own name.
+   */
+  patchStatus(name: string, status: Record<string, unknown>, resourceVersion?: string): Promise<GatewayResult<ClusterObject>>;
+  /**
+   * Watches the single object by fieldSelector from "now": the server first sends the current
+   * object as ADDED. `onDone` fires exactly once, when the watch ends for any reason.
+   */
+  watch(
+    name: string,
+    onEvent: (type: WatchEventType, object: ClusterObject) => void,
+    onDone: (error: unknown) => void,
+  ): Promise<WatchHandle>;
+}
+
+export interface KubeGatewayOptions {
+  readonly namespace: string;
+  readonly group: string;
+  readonly version: string;
+  readonly plural?: string;
+  readonly requestTimeoutMs: number;
+  /** Server-side watch timeout; the watch is re-opened after it (which also re-reads the object). */
+  readonly watchTimeoutSeconds?: number;
+}
+
+function failure(error: unknown): GatewayResult<never> {
+  const c = classifyK8sError(error);
+  return c.status === undefined
+    ? { ok: false, kind: c.kind, message: c.message }
+    : { ok: false, kind: c.kind, status: c.status, message: c.message };
+}
+
+function isClusterObject(value: unknown): value is ClusterObject {
+  const metadata = (value as { metadata?: { name?: unknown } } | null)?.metadata;
+  return typeof metadata?.name === 'string';
+}
+
+export function createKubeClusterGateway(kubeConfig: KubeConfig, options: KubeGatewayOptions): ClusterObjectGateway {
+  const api = kubeConfig.makeApiClient(CustomObjectsApi);
+  const plural = options.plural ?? 'cardanoforgeclusters';
+  const base = { group: options.group, version: options.version, namespace: options.namespace, plural };
+  const timeout = options.requestTimeoutMs;
+  const unexpected = (what: string): GatewayResult<never> => ({ ok: false, kind: 'unknown', message: `${what}: response is not an object with metadata.name` });
+  return {
+    async get(name) {
+      try {
+        const body: unknown = await api.getNamespacedCustomObject({ ...base, name }, withTimeout(timeout));
+        return isClusterObject(body) ? { ok: true, value: body } : unexpected('get');
+      } catch (error) {
+        const f = failure(error);
+        return !f.ok && f.kind === 'not-found' ? { ok: true, value: null } : f;
+      }
+    },
+    async create(body) {
+      try {
+        const created: unknown = await api.createNamespacedCustomObject({ ...base, body }, withTimeout(timeout));
+        return isClusterObject(created) ? { ok: true, value: created } : unexpected('create');
+      } catch (error) {
+        return failure(error);
+      }
+    },
+    async patchStatus(name, status, resourceVersion) {
+      const body = resourceVersion === undefined ? { status } : { metadata: { resourceVersion }, status };
+      try {
+        const patched: unknown = await api.patchNamespacedCustomObjectStatus({ ...base, name, body }, mergePatchOptions(timeout));
+        return isClusterObject(patched) ? { ok: true, value: patched } : unexpected('patch status');
+      } catch (error) {
+        return failure(error);
+      }
+    },
+    async watch(name, onEvent, onDone) {
+      const path = `/apis/${options.group}/${options.version}/namespaces/${options.namespace}/${plural}`;
+      let finished = false;
+      const done = (error: unknown): void => {
+        if (finished) return;
+        finished = true;
+        onDone(error);
+      };
+      try {
+        const controller = await new Watch(kubeConfig).watch(
+          path,
+          { fieldSelector: `metadata.name=${name}`, allowWatchBookmarks: true, timeoutSeconds: options.watchTimeoutSeconds ?? 25 },
+          (type: string, object: unknown) => {
+            if (type === 'ERROR') {
+              done(Object.assign(new Error(`watch ERROR event: ${JSON.stringify(object)}`), { statusCode: (object as { code?: unknown })?.code }));
+              return;
+            }
+            if (isClusterObject(object)) onEvent(type as WatchEventType, object);
+          },
+          done,
+        );
+        return {
+          abort: () => {
+            controller.abort();
+            done(null);
+          },
+        };
+      } catch (error) {
+        done(error);
+        return { abort: () => undefined };
+      }
+    },
+  };
+}

@@ -1,0 +1,217 @@
+/**
+ * The one schema for the whole configuration. Every field has a default (except `podName`), so a
+ * config file may be empty and an existing Python-sidecar deployment can run on env vars alone
+ * (see env.ts). Objects are strict: a misspelt key is an error, not a silently ignored setting.
+ */
+import { z } from 'zod';
+import type { ForgePlugin } from '../plugin/define.js';
+import { PLUGIN_BRAND } from '../plugin/define.js';
+
+/** Python logging names (and pino's own) → pino levels. */
+const LOG_LEVEL_ALIASES: Readonly<Record<string, PinoLevel>> = {
+  trace: 'trace',
+  debug: 'debug',
+  info: 'info',
+  warn: 'warn',
+  warning: 'warn',
+  error: 'error',
+  critical: 'fatal',
+  fatal: 'fatal',
+  silent: 'silent',
+};
+export type PinoLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+export const LOG_LEVEL_NAMES: readonly string[] = Object.keys(LOG_LEVEL_ALIASES);
+
+export function normalizeLogLevel(value: unknown): PinoLevel | undefined {
+  if (typeof value !== 'string') return undefined;
+  return LOG_LEVEL_ALIASES[value.trim().toLowerCase()];
+}
+
+const logLevel = z
+  .string()
+  .transform((value, ctx) => {
+    const level = normalizeLogLevel(value);
+    if (level === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `unknown log level ${JSON.stringify(value)} (expected one of ${LOG_LEVEL_NAMES.join(', ')}, any case)`,
+      });
+      return z.NEVER;
+    }
+    return level;
+  });
+
+function isPluginObject(value: unknown): value is ForgePlugin {
+  // Only the brand is checked here; the loader reports everything else with the config path.
+  return typeof value === 'object' && value !== null && (value as { $$type?: unknown }).$$type === PLUGIN_BRAND;
+}
+
+const pluginObject = z.custom<ForgePlugin>(isPluginObject, {
+  message: 'expected a plugin made with definePlugin() (missing brand)',
+});
+const pluginUse = z.union([z.string().min(1, 'plugin name must not be empty'), pluginObject]);
+
+/** How a config names a plugin: a package name, the imported plugin object, or either with options. */
+export type PluginRef =
+  | string
+  | ForgePlugin
+  | { use: string | ForgePlugin; id?: string | undefined; options?: unknown };
+
+const pluginRef: z.ZodType<PluginRef> = z.union([
+  pluginUse,
+  z.strictObject({
+    use: pluginUse,
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'id must be letters, digits, ".", "_" or "-"')
+      .optional(),
+    options: z.unknown().optional(),
+  }),
+]);
+
+const seconds = (min = 1) => z.number().int('must be a whole number of seconds').min(min);
+const port = z.number().int().min(0).max(65535);
+const url = z.url({ message: 'expected a URL' });
+
+export const ForgeConfigSchema = z
+  .strictObject({
+    podName: z.string({ error: 'is required (env POD_NAME)' }).min(1, 'must not be empty (env POD_NAME)'),
+    namespace: z.string().min(1).default('default'),
+    pool: z
+      .strictObject({
+        network: z.string().min(1).default('mainnet'),
+        networkMagic: z.number().int().min(0).default(764824073),
+        id: z.string().default(''),
+        idHex: z
+          .string()
+          .regex(/^[a-fA-F0-9]*$/, 'must be hexadecimal')
+          .default(''),
+        name: z.string().default(''),
+        ticker: z.string().default(''),
+        applicationType: z.string().min(1).default('block-producer'),
+      })
+      .prefault({}),
+    loop: z.strictObject({ intervalSeconds: seconds().default(5) }).prefault({}),
+    election: z
+      .strictObject({
+        /** undefined → computed from pool/network by the naming rules. */
+        leaseName: z.string().min(1).optional(),
+        leaseDurationSeconds: seconds().default(15),
+        renewDeadlineSeconds: seconds().default(10),
+        retryPeriodSeconds: seconds().default(2),
+      })
+      .prefault({}),
+    credentials: z
+      .strictObject({
+        source: z
+          .strictObject({
+            kesKey: z.string().min(1).default('/secrets/kes.skey'),
+            vrfKey: z.string().min(1).default('/secrets/vrf.skey'),
+            opCert: z.string().min(1).default('/secrets/node.cert'),
+          })
+          .prefault({}),
+        target: z
+          .strictObject({
+            kesKey: z.string().min(1).default('/opt/cardano/secrets/kes.skey'),
+            vrfKey: z.string().min(1).default('/opt/cardano/secrets/vrf.skey'),
+            opCert: z.string().min(1).default('/opt/cardano/secrets/node.cert'),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    node: z
+      .strictObject({
+        socketPath: z.string().min(1).default('/ipc/node.socket'),
+        socketWaitTimeoutSeconds: seconds(0).default(600),
+        disableSocketCheck: z.boolean().default(false),
+        processName: z.string().min(1).default('cardano-node'),
+        pidDiscovery: z.enum(['socket', 'name']).default('socket'),
+        metricsUrl: url.optional(),
+        /** Tip gate: the node counts as "at tip" when within this many slots. Unset = no gate. */
+        maxSlotLag: z.number().int().min(0).optional(),
+        startAsNonProducing: z.boolean().default(true),
+      })
+      .prefault({}),
+    crd: z
+      .strictObject({
+        group: z.string().min(1).default('cardano.io'),
+        version: z.string().min(1).default('v1'),
+        leaderPlural: z.string().min(1).default('cardanoleaders'),
+        /** undefined → computed by the naming rules. */
+        leaderName: z.string().min(1).optional(),
+      })
+      .prefault({}),
+    cluster: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        identifier: z.string().min(1).optional(),
+        region: z.string().min(1).default('unknown'),
+        environment: z.string().min(1).default('production'),
+        priority: z.number().int().min(1).max(999).default(100),
+        policyStaleAfterSeconds: seconds().default(60),
+        healthCheck: z
+          .strictObject({
+            endpoint: url.optional(),
+            intervalSeconds: seconds().default(30),
+            timeoutSeconds: seconds().default(10),
+            failureThreshold: z.number().int().min(1).default(3),
+            recoveryThreshold: z.number().int().min(1).default(1),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    http: z
+      .strictObject({
+        host: z.string().min(1).default('0.0.0.0'),
+        port: port.default(8000),
+      })
+      .prefault({}),
+    log: z.strictObject({ level: logLevel.default('info') }).prefault({}),
+    plugins: z
+      .strictObject({
+        leaderElector: pluginRef.default('kubernetes-lease'),
+        credentialProvisioner: pluginRef.default('files'),
+        priority: pluginRef.default('@cardano-forge/priority-static'),
+        health: z.array(pluginRef).default([]),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    // client-go's rule (leaderelection.go NewLeaderElector): leaseDuration > renewDeadline > 1.2 * retryPeriod.
+    const e = config.election;
+    if (!(e.leaseDurationSeconds > e.renewDeadlineSeconds)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['election', 'leaseDurationSeconds'],
+        message: `must be greater than election.renewDeadlineSeconds (${e.leaseDurationSeconds} <= ${e.renewDeadlineSeconds})`,
+      });
+    }
+    if (!(e.renewDeadlineSeconds > 1.2 * e.retryPeriodSeconds)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['election', 'renewDeadlineSeconds'],
+        message: `must be greater than 1.2 × election.retryPeriodSeconds (${e.renewDeadlineSeconds} <= ${1.2 * e.retryPeriodSeconds})`,
+      });
+    }
+  })
+  .transform((config) => {
+    // Python parity: HEALTH_CHECK_ENDPOINT alone turns on an HTTP health check.
+    const endpoint = config.cluster.healthCheck.endpoint;
+    if (endpoint !== undefined && config.plugins.health.length === 0) {
+      return {
+        ...config,
+        plugins: {
+          ...config.plugins,
+          health: [{ use: '@cardano-forge/health-http', id: 'endpoint', options: { url: endpoint } }] as PluginRef[],
+        },
+      };
+    }
+    return config;
+  });
+
+/** What a config file may contain (everything optional except podName, which usually comes from env). */
+export type ForgeConfigInput = z.input<typeof ForgeConfigSchema>;
+/** The config after defaults, env and overrides: what the manager consumes. */
+export type ResolvedConfig = z.output<typeof ForgeConfigSchema>;
+/** A config file does not need podName (it normally comes from POD_NAME via the downward API). */
+export type ForgeConfig = Omit<ForgeConfigInput, 'podName'> & { podName?: string };

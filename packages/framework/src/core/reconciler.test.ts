@@ -1,0 +1,178 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import type {
+  CredentialChange,
+  CredentialProvisioner,
+  CredentialState,
+  LeaderElector,
+  LeadershipSnapshot,
+  NodeController,
+  NodeObservation,
+  SignalOutcome,
+} from '../contracts/index.js';
+import { createSystemClock } from './clock.js';
+import { Reconciler } from './reconciler.js';
+
+// In-memory fakes of the seams: the reconciler's own logic (ordering, fencing timer, shutdown) is
+// what is under test here; the real plugins have their own tests against real files/processes/APIs.
+
+class FakeElector implements LeaderElector {
+  readonly identity = 'bp-0';
+  snap: LeadershipSnapshot = {
+    lockName: 'lease',
+    identity: 'bp-0',
+    holder: '',
+    leaderUntilMs: 0,
+    transitions: 0,
+    observedAtMs: 0,
+    reason: 'Vacant',
+    message: '',
+  };
+  candidacy: boolean[] = [];
+  released = 0;
+  private listeners = new Set<(s: LeadershipSnapshot) => void>();
+  constructor(private readonly calls: string[]) {}
+  async start(): Promise<void> {}
+  setCandidacy(eligible: boolean): void {
+    this.candidacy.push(eligible);
+  }
+  snapshot(): LeadershipSnapshot {
+    return this.snap;
+  }
+  set(patch: Partial<LeadershipSnapshot>): void {
+    this.snap = { ...this.snap, ...patch };
+    for (const l of this.listeners) l(this.snap);
+  }
+  subscribe(listener: (s: LeadershipSnapshot) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  async release(): Promise<void> {
+    this.calls.push('release');
+    this.released++;
+    this.snap = { ...this.snap, holder: '', leaderUntilMs: 0 };
+  }
+  async stop(): Promise<void> {}
+}
+
+class FakeCredentials implements CredentialProvisioner {
+  presence: 'all' | 'none' = 'none';
+  failInspect = false;
+  constructor(private readonly calls: string[]) {}
+  async inspect(): Promise<CredentialState> {
+    if (this.failInspect) throw new Error('disk on fire');
+    return {
+      presence: this.presence,
+      upToDate: this.presence === 'all',
+      sourcesValid: true,
+      sourceFingerprint: 'fp1',
+      reason: 'ok',
+      message: 'ok',
+    };
+  }
+  async provision(): Promise<CredentialChange> {
+    this.calls.push('provision');
+    const changed = this.presence !== 'all';
+    this.presence = 'all';
+    return { ok: true, changed, reason: 'Provisioned', message: 'ok' };
+  }
+  async revoke(): Promise<CredentialChange> {
+    this.calls.push('revoke');
+    const changed = this.presence !== 'none';
+    this.presence = 'none';
+    return { ok: true, changed, reason: 'Revoked', message: 'ok' };
+  }
+}
+
+class FakeNode implements NodeController {
+  constructor(private readonly calls: string[]) {}
+  async observe(): Promise<NodeObservation> {
+    return { socket: 'up', pid: 7, forgingMetric: null, atTip: null, message: 'up' };
+  }
+  async reload(reason: string): Promise<SignalOutcome> {
+    this.calls.push(`signal:${reason}`);
+    return { delivered: true, pid: 7, reason: 'Delivered', message: 'ok' };
+  }
+}
+
+const clock = createSystemClock();
+const until = async (cond: () => boolean, ms = 3000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await clock.sleep(5);
+  }
+};
+
+function setup() {
+  const calls: string[] = [];
+  const elector = new FakeElector(calls);
+  const credentials = new FakeCredentials(calls);
+  const node = new FakeNode(calls);
+  const reconciler = new Reconciler(
+    { clock, logger: pino({ level: 'silent' }), node, credentials, elector, policy: { snapshot: () => ({ forgingAllowed: true, reason: 'ok', message: 'ok' }) } },
+    { intervalMs: 10_000, callTimeoutMs: 1000, config: { startAsNonProducing: true, disableSocketCheck: false } },
+  );
+  return { calls, elector, credentials, node, reconciler };
+}
+
+let active: Reconciler | null = null;
+afterEach(async () => {
+  await active?.shutdown(500);
+  active = null;
+});
+
+describe('Reconciler', () => {
+  it('first makes sure a running node of unknown state is not forging, then on becoming leader provisions and signals', async () => {
+    const t = setup();
+    active = t.reconciler;
+    t.reconciler.start();
+    await until(() => t.reconciler.current() !== null);
+    t.elector.set({ holder: 'bp-0', leaderUntilMs: clock.monotonicMs() + 60_000 });
+    await until(() => t.calls.includes('signal:enable_forging'));
+    expect(t.calls).toEqual(['signal:startup_cleanup', 'provision', 'signal:enable_forging']);
+    await clock.sleep(100);
+    expect(t.calls).toHaveLength(3);
+    expect(t.reconciler.current()?.decision.forge).toBe(true);
+  });
+
+  it('fences on its own timer: revokes at leaderUntilMs although the elector reports nothing', async () => {
+    const t = setup();
+    active = t.reconciler;
+    t.reconciler.start();
+    const deadline = clock.monotonicMs() + 300;
+    t.elector.set({ holder: 'bp-0', leaderUntilMs: deadline });
+    await until(() => t.calls.includes('signal:enable_forging'));
+    await until(() => t.calls.includes('signal:disable_forging'), 2000);
+    const revokedAt = clock.monotonicMs();
+    expect(revokedAt).toBeGreaterThanOrEqual(deadline);
+    // The interval is 10 s: only the deadline timer can explain a revoke this soon after it.
+    expect(revokedAt - deadline).toBeLessThan(1000);
+    expect(t.calls.slice(t.calls.indexOf('signal:enable_forging') + 1)).toEqual(['revoke', 'signal:disable_forging']);
+  });
+
+  it('shuts down in order: revoke, signal, release', async () => {
+    const t = setup();
+    t.reconciler.start();
+    t.elector.set({ holder: 'bp-0', leaderUntilMs: clock.monotonicMs() + 60_000 });
+    await until(() => t.calls.includes('signal:enable_forging'));
+    const converged = await t.reconciler.shutdown(3000);
+    expect(converged).toBe(true);
+    expect(t.calls.slice(t.calls.indexOf('signal:enable_forging') + 1)).toEqual(['revoke', 'signal:disable_forging', 'release']);
+    expect(t.credentials.presence).toBe('none');
+  });
+
+  it('keeps running when an observation throws, and never provisions on unknown credentials', async () => {
+    const t = setup();
+    active = t.reconciler;
+    t.credentials.failInspect = true;
+    t.reconciler.start();
+    t.elector.set({ holder: 'bp-0', leaderUntilMs: clock.monotonicMs() + 60_000 });
+    await until(() => (t.reconciler.current()?.decision.reason ?? '') !== '');
+    expect(t.reconciler.current()?.decision.forge).toBe(false);
+    expect(t.calls).not.toContain('provision');
+    t.credentials.failInspect = false;
+    t.reconciler.trigger();
+    await until(() => t.calls.includes('signal:enable_forging'));
+  });
+});

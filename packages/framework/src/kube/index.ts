@@ -1,0 +1,3 @@
+export * from './request-options.js';
+export * from './errors.js';
+export * from './time.js';

@@ -1,0 +1,106 @@
+import { PatchStrategy, RequestContext, HttpMethod } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { classifyK8sError } from './errors.js';
+import { mergePatchOptions, withTimeout } from './request-options.js';
+import { parseMicroTime } from './time.js';
+
+function apiException(code: number, reason?: string): unknown {
+  const body = reason === undefined ? 'not json' : JSON.stringify({ kind: 'Status', reason, message: `${reason} happened`, code });
+  return Object.assign(new Error(`HTTP-Code: ${code}`), { code, body, headers: {} });
+}
+
+describe('classifyK8sError', () => {
+  it.each([
+    [apiException(409, 'Conflict'), 'conflict', 409],
+    [apiException(409, 'AlreadyExists'), 'already-exists', 409],
+    [apiException(404, 'NotFound'), 'not-found', 404],
+    [apiException(403, 'Forbidden'), 'forbidden', 403],
+    [apiException(422, 'Invalid'), 'invalid', 422],
+    [apiException(400, 'BadRequest'), 'invalid', 400],
+    [apiException(500), 'server', 500],
+    [apiException(504, 'Timeout'), 'timeout', 504],
+    [Object.assign(new Error('Gone'), { statusCode: 410 }), 'unknown', 410],
+  ])('HTTP errors: %#', (error, kind, status) => {
+    const c = classifyK8sError(error);
+    expect(c.kind).toBe(kind);
+    expect(c.status).toBe(status);
+  });
+
+  it('takes the message from the Status body', () => {
+    expect(classifyK8sError(apiException(409, 'Conflict')).message).toMatch(/Conflict happened/);
+  });
+
+  it('network errors from undici fetch (cause.code)', () => {
+    const e = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }) });
+    const c = classifyK8sError(e);
+    expect(c.kind).toBe('network');
+    expect(c.status).toBeUndefined();
+    expect(c.message).toMatch(/ECONNREFUSED/);
+    expect(classifyK8sError(Object.assign(new Error('x'), { code: 'ECONNRESET' })).kind).toBe('network');
+    expect(classifyK8sError(Object.assign(new TypeError('fetch failed'), { cause: { code: 'UND_ERR_CONNECT_TIMEOUT' } })).kind).toBe('timeout');
+  });
+
+  it('timeouts and aborts by name, without instanceof', () => {
+    expect(classifyK8sError(new DOMException('t', 'TimeoutError')).kind).toBe('timeout');
+    expect(classifyK8sError({ name: 'TimeoutError', message: 'plain object' }).kind).toBe('timeout');
+    expect(classifyK8sError(new DOMException('a', 'AbortError')).kind).toBe('unknown');
+  });
+
+  it('never throws on junk', () => {
+    for (const junk of [undefined, null, 42, 'boom', {}, { code: 'weird' }, { body: '{' , code: 409 }])
+      expect(() => classifyK8sError(junk)).not.toThrow();
+    expect(classifyK8sError({ body: '{', code: 409 }).kind).toBe('conflict');
+  });
+});
+
+describe('request options', () => {
+  async function runPre(options: ReturnType<typeof withTimeout>): Promise<RequestContext> {
+    const ctx = new RequestContext('https://127.0.0.1/x', HttpMethod.PATCH);
+    let current = ctx;
+    for (const m of options.middleware ?? []) current = await m.pre(current).toPromise();
+    return current;
+  }
+
+  it('withTimeout appends middleware that sets an aborting signal and returns the library Observable', async () => {
+    const options = withTimeout(20);
+    expect(options.middlewareMergeStrategy).toBe('append');
+    const ctx = await runPre(options);
+    const signal = ctx.getSignal()!;
+    expect(signal.aborted).toBe(false);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(signal.aborted).toBe(true);
+    expect((signal.reason as DOMException).name).toBe('TimeoutError');
+  });
+
+  it('withTimeout also follows a caller signal', async () => {
+    const caller = new AbortController();
+    const ctx = await runPre(withTimeout(60_000, caller.signal));
+    caller.abort(new Error('deadline'));
+    expect(ctx.getSignal()!.aborted).toBe(true);
+  });
+
+  it('mergePatchOptions sets the merge-patch content type and keeps the timeout', async () => {
+    const options = mergePatchOptions(1000);
+    expect(options.middlewareMergeStrategy).toBe('append');
+    const ctx = await runPre(options);
+    expect(ctx.getHeaders()['Content-Type']).toBe(PatchStrategy.MergePatch);
+    expect(ctx.getSignal()).toBeDefined();
+  });
+
+  it('rejects a nonsensical timeout', () => {
+    expect(() => withTimeout(0)).toThrow(/positive/);
+  });
+});
+
+describe('parseMicroTime', () => {
+  it('parses MicroTime and RFC 3339 strings and Dates', () => {
+    expect(parseMicroTime('2026-01-02T03:04:05.123456Z')?.toISOString()).toBe('2026-01-02T03:04:05.123Z');
+    expect(parseMicroTime('2026-01-02T03:04:05Z')?.toISOString()).toBe('2026-01-02T03:04:05.000Z');
+    expect(parseMicroTime('2026-01-02T05:04:05.5+02:00')?.toISOString()).toBe('2026-01-02T03:04:05.500Z');
+    expect(parseMicroTime(new Date(0))?.getTime()).toBe(0);
+  });
+  it('returns null for junk', () => {
+    for (const junk of ['', 'yesterday', '2026-13-45T99:99:99Z', null, undefined, new Date(NaN), 42 as unknown as string])
+      expect(parseMicroTime(junk)).toBeNull();
+  });
+});

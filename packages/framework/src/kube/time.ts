@@ -1,0 +1,18 @@
+/**
+ * Kubernetes MicroTime fields (`acquireTime`, `renewTime`) arrive as strings at runtime even
+ * though the generated types say `V1MicroTime`; hand-edited objects may hold anything.
+ * Returns null for what cannot be understood instead of throwing.
+ */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+
+export function parseMicroTime(value: string | Date | null | undefined): Date | null {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : new Date(value.getTime());
+  if (typeof value !== 'string') return null;
+  const trimmed = value.trim();
+  if (!RFC3339.test(trimmed)) return null;
+  // Date.parse only keeps milliseconds; more fractional digits are valid input and just truncated.
+  const normalized = trimmed.replace(/(\.\d{3})\d+/, '$1');
+  const ms = Date.parse(normalized);
+  return Number.isNaN(ms) ? null : new Date(ms);
+}

@@ -1,0 +1,123 @@
+/**
+ * The sidecar's own metrics: every metric family of the Python sidecar with the same names and
+ * labels (python-forge-manager.md §3), with their meaning corrected, plus what that sidecar lacked.
+ * cardano_sighup_signals_total and cardano_credential_operations_total are counted where the
+ * signal is sent and the files are written (node controller, files provisioner).
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { TickRecord } from '../core/reconciler.js';
+
+export interface SidecarMetricLabels {
+  readonly pod: string;
+  readonly network: string;
+  /** First 10 characters of POOL_ID, or 'unknown' (Python compatible). */
+  readonly poolIdShort: string;
+  readonly application: string;
+}
+
+export interface SidecarInfo {
+  readonly podName: string;
+  readonly namespace: string;
+  readonly version: string;
+  readonly network: string;
+  readonly poolId: string;
+  readonly poolTicker: string;
+  readonly applicationType: string;
+}
+
+export class SidecarMetrics {
+  private readonly forgingEnabled: Gauge<'pod' | 'network' | 'pool_id' | 'application'>;
+  private readonly leaderStatus: Gauge<'pod' | 'network' | 'pool_id' | 'application'>;
+  private readonly leadershipChanges: Counter;
+  private readonly credentialsPresent: Gauge;
+  private readonly nodeForging: Gauge;
+  private readonly forgingMismatch: Gauge;
+  private readonly lastTick: Gauge;
+  private readonly labels: Record<'pod' | 'network' | 'pool_id' | 'application', string>;
+  private wasLeader = false;
+
+  constructor(registry: Registry, labels: SidecarMetricLabels, info: SidecarInfo) {
+    const registers = [registry];
+    const labelNames = ['pod', 'network', 'pool_id', 'application'] as const;
+    this.labels = { pod: labels.pod, network: labels.network, pool_id: labels.poolIdShort, application: labels.application };
+    this.forgingEnabled = new Gauge({
+      name: 'cardano_forging_enabled',
+      help: '1 when this pod holds the lease, policy allows forging and the node was told to forge',
+      labelNames,
+      registers,
+    });
+    this.leaderStatus = new Gauge({
+      name: 'cardano_leader_status',
+      help: '1 when this pod holds the lease within its renew deadline',
+      labelNames,
+      registers,
+    });
+    this.leadershipChanges = new Counter({
+      name: 'cardano_leadership_changes_total',
+      help: 'Times this pod gained or lost leadership',
+      registers,
+    });
+    // Python exposed prometheus_client's Info as cardano_forge_manager_info_info; keep that name for
+    // existing dashboards and also expose the conventional single-suffix name.
+    for (const name of ['cardano_forge_manager_info_info', 'cardano_forge_manager_info']) {
+      new Gauge({
+        name,
+        help: 'Forge manager build and identity information',
+        labelNames: ['pod_name', 'namespace', 'version', 'network', 'pool_id', 'pool_ticker', 'application_type'] as const,
+        registers,
+      }).set(
+        {
+          pod_name: info.podName,
+          namespace: info.namespace,
+          version: info.version,
+          network: info.network,
+          pool_id: info.poolId || 'unknown',
+          pool_ticker: info.poolTicker || 'unknown',
+          application_type: info.applicationType,
+        },
+        1,
+      );
+    }
+    this.credentialsPresent = new Gauge({
+      name: 'cardano_forge_credentials_present',
+      help: '1 when all three forging credential files are at the node paths; sum by pool > 1 means danger',
+      registers,
+    });
+    this.nodeForging = new Gauge({
+      name: 'cardano_forge_node_forging_confirmed',
+      help: "The node's own cardano_node_metrics_forging_enabled as last scraped (-1 = unknown)",
+      registers,
+    });
+    this.forgingMismatch = new Gauge({
+      name: 'cardano_forge_node_forging_mismatch',
+      help: '1 when the node reports a forging state different from the desired one',
+      registers,
+    });
+    this.lastTick = new Gauge({
+      name: 'cardano_forge_reconcile_last_timestamp_seconds',
+      help: 'Wall time of the last completed reconcile tick',
+      registers,
+    });
+    this.forgingEnabled.set(this.labels, 0);
+    this.leaderStatus.set(this.labels, 0);
+  }
+
+  record(tick: TickRecord, wallNow: Date): void {
+    const { decision, observation, results } = tick;
+    const signalled = results.some((r) => r.action.type === 'signal' && r.ok);
+    const forging = decision.forge && (tick.nodeLoaded.forging === true || (signalled && decision.forge));
+    this.forgingEnabled.set(this.labels, forging ? 1 : 0);
+    this.leaderStatus.set(this.labels, decision.leader ? 1 : 0);
+    if (decision.leader !== this.wasLeader) this.leadershipChanges.inc();
+    this.wasLeader = decision.leader;
+    const presence = results.reduce<string>(
+      (p, r) => (r.ok && r.action.type === 'provision' ? 'all' : r.ok && r.action.type === 'revoke' ? 'none' : p),
+      observation.credentials.presence,
+    );
+    this.credentialsPresent.set(presence === 'all' ? 1 : 0);
+    const metric = observation.node.forgingMetric;
+    this.nodeForging.set(metric === null ? -1 : metric ? 1 : 0);
+    this.forgingMismatch.set(metric !== null && decision.actions.length === 0 && metric !== decision.forge ? 1 : 0);
+    this.lastTick.set(wallNow.getTime() / 1000);
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * Assembles one running sidecar from its parts: the reconciler (observe → decide → act), the
+ * CardanoLeader status writer, metrics and the HTTP endpoints. The parts are passed in (plugins,
+ * node controller, policy feed), so tests and the future multi-cluster elector plug in the same way.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Clock, CredentialProvisioner, LeaderElector, NodeController } from '../contracts/index.js';
+import type { DecisionConfig } from '../core/decide.js';
+import { Reconciler, type PolicyFeed, type TickRecord } from '../core/reconciler.js';
+import { addMetricsRoute, createHttpServer, type HttpServer } from '../observability/http.js';
+import { LeaderStatusWriter } from './leader-status.js';
+import { SidecarMetrics, type SidecarInfo } from './metrics.js';
+
+export interface SidecarSettings {
+  readonly info: SidecarInfo;
+  readonly leader: { readonly name: string; readonly group: string; readonly version: string; readonly plural: string };
+  readonly intervalMs: number;
+  readonly callTimeoutMs: number;
+  readonly shutdownDeadlineMs: number;
+  /** How long the node socket may stay absent before it is logged as a startup problem. */
+  readonly socketWaitTimeoutMs: number;
+  readonly decision: DecisionConfig;
+  readonly http: { readonly host: string; readonly port: number };
+}
+
+/** The policy feed may also be the cluster manager, which wants to know about leadership. */
+export interface SidecarPolicy extends PolicyFeed {
+  start?(signal: AbortSignal): Promise<void>;
+  stop?(): Promise<void>;
+  setLocalLeader?(isLeader: boolean): void;
+  reportLeadership?(report: { activeLeader: string; forgingEnabled: boolean; isLeader: boolean }): Promise<void>;
+}
+
+export interface SidecarParts {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly kubeConfig: KubeConfig;
+  readonly elector: LeaderElector;
+  readonly credentials: CredentialProvisioner;
+  readonly node: NodeController;
+  readonly policy: SidecarPolicy;
+}
+
+export interface RunningSidecar {
+  readonly reconciler: Reconciler;
+  readonly http: HttpServer;
+  readonly address: { host: string; port: number };
+  /** Graceful shutdown; resolves true when credentials were withdrawn and the lease released in time. */
+  stop(): Promise<boolean>;
+}
+
+/** The JSON the Python sidecar served on /startup-status (same keys). */
+function startupStatus(ready: boolean, credentialsProvisioned: boolean, now: Date): Record<string, unknown> {
+  return {
+    status: ready ? 'ready' : 'not_ready',
+    message: ready ? 'Startup credentials provisioned successfully' : 'Startup credentials not yet provisioned',
+    credentials_provisioned: credentialsProvisioned,
+    timestamp: now.toISOString().replace('Z', '+00:00'),
+  };
+}
+
+const json = (status: number, body: unknown) => ({
+  status,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
+
+export async function startSidecar(settings: SidecarSettings, parts: SidecarParts): Promise<RunningSidecar> {
+  const { clock, logger, registry, elector, policy } = parts;
+  const abort = new AbortController();
+  const metrics = new SidecarMetrics(
+    registry,
+    {
+      pod: settings.info.podName,
+      network: settings.info.network,
+      poolIdShort: settings.info.poolId ? settings.info.poolId.slice(0, 10) : 'unknown',
+      application: settings.info.applicationType,
+    },
+    settings.info,
+  );
+  const statusWriter = new LeaderStatusWriter(
+    parts.kubeConfig,
+    { ...settings.leader, namespace: settings.info.namespace, podName: settings.info.podName, timeoutMs: settings.callTimeoutMs },
+    logger.child({ component: 'leader-status' }),
+  );
+
+  let startupReady = false;
+  let stateSince = clock.wallNow();
+  let lastKey = '';
+  const startedAt = clock.monotonicMs();
+  let socketWarned = false;
+  let pendingStatus: Promise<void> = Promise.resolve();
+
+  const onTick = async (tick: TickRecord): Promise<void> => {
+    const { decision, observation } = tick;
+    metrics.record(tick, clock.wallNow());
+    const provisioned = tick.results.some((r) => r.ok && r.action.type === 'provision');
+    if (observation.credentials.presence === 'all' || provisioned || observation.phase === 'running') startupReady = true;
+    if (!socketWarned && observation.phase === 'starting' && clock.monotonicMs() - startedAt > settings.socketWaitTimeoutMs) {
+      socketWarned = true;
+      logger.warn({ socket: observation.node.socket }, `node socket not up after ${settings.socketWaitTimeoutMs} ms; still waiting`);
+    }
+    const key = JSON.stringify([decision.leader, decision.forge, decision.reason]);
+    if (key !== lastKey) {
+      lastKey = key;
+      stateSince = clock.wallNow();
+    }
+    policy.setLocalLeader?.(decision.leader);
+    // Status writes are off the fencing path: never block the next tick on the API server.
+    pendingStatus = statusWriter.report({
+      leader: decision.leader,
+      forging: decision.forge,
+      reason: decision.reason,
+      message: decision.message,
+      transitions: observation.leadership.transitions,
+      since: stateSince,
+    });
+    void policy
+      .reportLeadership?.({
+        activeLeader: decision.leader ? settings.info.podName : '',
+        forgingEnabled: decision.forge,
+        isLeader: decision.leader,
+      })
+      .catch((error: unknown) => logger.warn({ err: error }, 'cluster status not written'));
+  };
+
+  const reconciler = new Reconciler(
+    { clock, logger: logger.child({ component: 'reconciler' }), node: parts.node, credentials: parts.credentials, elector, policy, onTick },
+    { intervalMs: settings.intervalMs, callTimeoutMs: settings.callTimeoutMs, config: settings.decision },
+  );
+
+  const http = createHttpServer({
+    host: settings.http.host,
+    port: settings.http.port,
+    onError: (error) => logger.error({ err: error }, 'HTTP handler failed'),
+  });
+  addMetricsRoute(http, registry);
+  http.route('GET', '/startup-status', () => {
+    const presence = reconciler.current()?.observation.credentials.presence;
+    return json(startupReady ? 200 : 503, startupStatus(startupReady, presence === 'all', clock.wallNow()));
+  });
+  // Liveness of the control loop: a stalled loop (no tick within a bound) is unhealthy (G28).
+  const stallBoundMs = 3 * settings.intervalMs + 2 * settings.callTimeoutMs;
+  const loopAlive = (): boolean => {
+    const last = reconciler.lastTickAtMs();
+    const reference = last ?? startedAt;
+    return clock.monotonicMs() - reference <= stallBoundMs;
+  };
+  http.route('GET', '/health', () =>
+    loopAlive() ? { status: 200, body: 'OK' } : { status: 503, body: `control loop stalled for more than ${stallBoundMs} ms` },
+  );
+  http.route('GET', '/readyz', () =>
+    reconciler.lastTickAtMs() !== null && loopAlive() ? { status: 200, body: 'ready' } : { status: 503, body: 'not ready' },
+  );
+  http.route('GET', '/status', () => {
+    const t = reconciler.current();
+    if (!t) return json(503, { ready: false });
+    return json(200, {
+      pod: settings.info.podName,
+      decision: t.decision,
+      phase: t.observation.phase,
+      leadership: t.observation.leadership,
+      policy: t.observation.policy,
+      node: t.observation.node,
+      nodeLoaded: t.nodeLoaded,
+      // Presence and fingerprint only: never the key material.
+      credentials: {
+        presence: t.observation.credentials.presence,
+        upToDate: t.observation.credentials.upToDate,
+        sourcesValid: t.observation.credentials.sourcesValid,
+        reason: t.observation.credentials.reason,
+        message: t.observation.credentials.message,
+      },
+      results: t.results,
+    });
+  });
+  const address = await http.listen();
+  logger.info({ ...address }, 'HTTP server listening');
+
+  await policy.start?.(abort.signal);
+  await elector.start(abort.signal);
+  reconciler.start();
+
+  let stopping: Promise<boolean> | null = null;
+  return {
+    reconciler,
+    http,
+    address,
+    stop() {
+      stopping ??= (async () => {
+        logger.info('shutting down: revoking credentials, signalling the node, releasing the lease');
+        const converged = await reconciler.shutdown(settings.shutdownDeadlineMs);
+        if (!converged) logger.error('shutdown did not converge in time (see the last decision on /status)');
+        const last = reconciler.current();
+        if (last) await onTick(last);
+        await pendingStatus;
+        abort.abort(new Error('sidecar stopped'));
+        await Promise.allSettled([elector.stop(), policy.stop?.()]);
+        await http.close();
+        return converged;
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,290 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createNetServer, type Server as NetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { Registry, type Counter } from 'prom-client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SIGHUP_SIGNALS_METRIC, createNodeController, probeUnixSocket, type NodeControllerDeps } from './index.js';
+
+const never = new AbortController().signal;
+const silent = pino({ level: 'silent' });
+
+/** A stand-in for cardano-node: listens on a unix socket, answers SIGHUP by printing HUP. */
+const FAKE_NODE_SCRIPT = `
+const net = require('node:net');
+const [socketPath, title] = process.argv.slice(1);
+process.title = title;
+process.on('SIGHUP', () => process.stdout.write('HUP\\n'));
+net.createServer((c) => c.end()).listen(socketPath, () => process.stdout.write('READY\\n'));
+`;
+
+interface FakeNode {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Resolves when the child has printed `line` `count` times in total. */
+  waitForLine(line: string, count?: number, timeoutMs?: number): Promise<void>;
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+describe('node controller', () => {
+  let dir: string;
+  let children: ChildProcess[];
+  let servers: Array<NetServer | HttpServer>;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'forge-node-'));
+    children = [];
+    servers = [];
+  });
+
+  afterEach(async () => {
+    for (const child of children) {
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+        try {
+          process.kill(child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function startFakeNode(socketPath: string, title = 'cardano-node'): Promise<FakeNode> {
+    const child = spawn(process.execPath, ['-e', FAKE_NODE_SCRIPT, socketPath, title], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(child);
+    let output = '';
+    const waiters = new Set<() => void>();
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      for (const check of waiters) check();
+    });
+    const waitForLine = (line: string, count = 1, timeoutMs = 10_000): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (output.split('\n').filter((l) => l === line).length >= count) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`child ${child.pid} did not print ${line} x${count}; output: ${JSON.stringify(output)}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    const kill = async (signal: NodeJS.Signals): Promise<void> => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill(signal);
+      await exited;
+    };
+    await waitForLine('READY');
+    if (child.pid === undefined) throw new Error('child has no pid');
+    return { child, pid: child.pid, waitForLine, kill };
+  }
+
+  async function sighupCount(registry: Registry, reason: string): Promise<number> {
+    const metric = registry.getSingleMetric(SIGHUP_SIGNALS_METRIC) as Counter | undefined;
+    if (metric === undefined) return 0;
+    const { values } = await metric.get();
+    return values.find((v) => v.labels.reason === reason)?.value ?? 0;
+  }
+
+  async function serveMetrics(body: () => string): Promise<string> {
+    const server = createHttpServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      res.end(body());
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    return `http://127.0.0.1:${address.port}/metrics`;
+  }
+
+  describe('socket state', () => {
+    it('is up when a process accepts connections on the socket', async () => {
+      const socketPath = join(dir, 'up.socket');
+      const server = createNetServer((c) => c.end());
+      servers.push(server);
+      await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+      expect((await probeUnixSocket(socketPath, 1000)).state).toBe('up');
+      const observation = await createNodeController({ logger: silent }, { socketPath }).observe(never);
+      expect(observation.socket).toBe('up');
+      expect(observation.pid).toBeNull(); // the only holder is this process, which is never a candidate
+    });
+
+    it('is stale when the socket file outlives a SIGKILLed node', async () => {
+      const socketPath = join(dir, 'stale.socket');
+      const node = await startFakeNode(socketPath);
+      await node.kill('SIGKILL');
+      expect((await stat(socketPath)).isSocket()).toBe(true); // the file is still there
+      const probe = await probeUnixSocket(socketPath, 1000);
+      expect(probe.state).toBe('stale');
+      expect(probe.detail).toContain('ECONNREFUSED');
+      const observation = await createNodeController({ logger: silent }, { socketPath }).observe(never);
+      expect(observation).toMatchObject({ socket: 'stale', pid: null });
+    });
+
+    it('is not-a-socket for a regular file and missing when nothing is there', async () => {
+      const file = join(dir, 'regular');
+      await writeFile(file, 'x');
+      expect((await probeUnixSocket(file, 1000)).state).toBe('not-a-socket');
+      expect((await probeUnixSocket(join(dir, 'absent.socket'), 1000)).state).toBe('missing');
+      const observation = await createNodeController({ logger: silent }, { socketPath: join(dir, 'absent.socket') }).observe(never);
+      expect(observation).toMatchObject({ socket: 'missing', pid: null, forgingMetric: null, atTip: null });
+    });
+  });
+
+  describe('pid discovery', () => {
+    it('resolves each socket to the process listening on it, with several cardano-nodes side by side', async () => {
+      const [a, b] = await Promise.all([startFakeNode(join(dir, 'a.socket')), startFakeNode(join(dir, 'b.socket'))]);
+      const observeA = await createNodeController({ logger: silent }, { socketPath: join(dir, 'a.socket') }).observe(never);
+      const observeB = await createNodeController({ logger: silent }, { socketPath: join(dir, 'b.socket') }).observe(never);
+      expect(observeA).toMatchObject({ socket: 'up', pid: a.pid });
+      expect(observeB).toMatchObject({ socket: 'up', pid: b.pid });
+      expect(a.pid).not.toBe(b.pid);
+    });
+
+    it('finds a process by exact name and refuses to guess between two', async () => {
+      const name = `cn-${randomBytes(4).toString('hex')}`; // unique: other tests on this machine run cardano-nodes too
+      const first = await startFakeNode(join(dir, 'n1.socket'), name);
+      const controller = createNodeController(
+        { logger: silent },
+        { socketPath: join(dir, 'n1.socket'), pidDiscovery: 'name', processName: name },
+      );
+      expect((await controller.observe(never)).pid).toBe(first.pid);
+      // A process whose name only contains ours is not a match.
+      await startFakeNode(join(dir, 'n2.socket'), `${name}x`);
+      const fresh = createNodeController({ logger: silent }, { socketPath: join(dir, 'n1.socket'), pidDiscovery: 'name', processName: name });
+      expect((await fresh.observe(never)).pid).toBe(first.pid);
+      await startFakeNode(join(dir, 'n3.socket'), name);
+      const ambiguous = await createNodeController(
+        { logger: silent },
+        { socketPath: join(dir, 'n1.socket'), pidDiscovery: 'name', processName: name },
+      ).observe(never);
+      expect(ambiguous.pid).toBeNull();
+      expect(ambiguous.message).toContain('ambiguous');
+    });
+  });
+
+  describe('reload', () => {
+    it('delivers SIGHUP to the node and counts it under the reason', async () => {
+      const socketPath = join(dir, 'hup.socket');
+      const node = await startFakeNode(socketPath);
+      const registry = new Registry();
+      const controller = createNodeController({ logger: silent, registry }, { socketPath });
+      const outcome = await controller.reload('enable_forging');
+      expect(outcome).toMatchObject({ delivered: true, pid: node.pid, reason: 'Delivered' });
+      await node.waitForLine('HUP');
+      expect(await sighupCount(registry, 'enable_forging')).toBe(1);
+    });
+
+    it('re-validates the cached pid: a restarted node on the same socket gets the next signal', async () => {
+      const socketPath = join(dir, 'restart.socket');
+      const first = await startFakeNode(socketPath);
+      const controller = createNodeController({ logger: silent }, { socketPath });
+      expect((await controller.reload('enable_forging')).pid).toBe(first.pid);
+      await first.waitForLine('HUP');
+      await first.kill('SIGKILL');
+      await unlink(socketPath);
+      const second = await startFakeNode(socketPath);
+      const outcome = await controller.reload('disable_forging');
+      expect(outcome).toMatchObject({ delivered: true, pid: second.pid });
+      await second.waitForLine('HUP');
+    });
+
+    it('skips and counts <reason>_skipped when no node process is found', async () => {
+      const registry = new Registry();
+      const controller = createNodeController({ logger: silent, registry }, { socketPath: join(dir, 'none.socket') });
+      const outcome = await controller.reload('disable_forging');
+      expect(outcome).toMatchObject({ delivered: false, pid: null, reason: 'NoProcess' });
+      expect(await sighupCount(registry, 'disable_forging_skipped')).toBe(1);
+      expect(await sighupCount(registry, 'disable_forging')).toBe(0);
+    });
+
+    it('reports ProcessGone (<reason>_cross_container) and PermissionDenied (not counted)', async () => {
+      const socketPath = join(dir, 'errors.socket');
+      const node = await startFakeNode(socketPath);
+      const registry = new Registry();
+      let failWith = 'ESRCH';
+      const sent: number[] = [];
+      const deps: NodeControllerDeps = {
+        logger: silent,
+        registry,
+        sendSignal: (pid) => {
+          sent.push(pid);
+          throw Object.assign(new Error(failWith), { code: failWith });
+        },
+      };
+      const controller = createNodeController(deps, { socketPath });
+      expect(await controller.reload('enable_forging')).toMatchObject({ delivered: false, pid: node.pid, reason: 'ProcessGone' });
+      expect(await sighupCount(registry, 'enable_forging_cross_container')).toBe(1);
+      failWith = 'EPERM';
+      expect(await controller.reload('enable_forging')).toMatchObject({ delivered: false, pid: node.pid, reason: 'PermissionDenied' });
+      expect(await sighupCount(registry, 'enable_forging')).toBe(0);
+      expect(await sighupCount(registry, 'enable_forging_cross_container')).toBe(1);
+      expect(sent).toEqual([node.pid, node.pid]);
+    });
+  });
+
+  describe('node metrics', () => {
+    it('reads the forging metric and the tip slot from the node endpoint', async () => {
+      let forging = 1;
+      const metricsUrl = await serveMetrics(
+        () =>
+          '# HELP cardano_node_metrics_forging_enabled forging\n# TYPE cardano_node_metrics_forging_enabled gauge\n' +
+          `cardano_node_metrics_forging_enabled ${forging}\ncardano_node_metrics_slotNum_int 123456\n`,
+      );
+      const controller = createNodeController({ logger: silent }, { socketPath: join(dir, 'm.socket'), metricsUrl });
+      const on = await controller.observe(never);
+      expect(on.forgingMetric).toBe(true);
+      expect(on.message).toContain('slot 123456');
+      forging = 0;
+      expect((await controller.observe(never)).forgingMetric).toBe(false);
+    });
+
+    it('gives null with a message when the endpoint is unreachable', async () => {
+      const metricsUrl = await serveMetrics(() => '');
+      const server = servers.pop() as HttpServer;
+      await new Promise((resolve) => server.close(resolve)); // the port is now closed
+      const controller = createNodeController(
+        { logger: silent },
+        { socketPath: join(dir, 'm.socket'), metricsUrl, metricsTimeoutMs: 1000 },
+      );
+      const observation = await controller.observe(never);
+      expect(observation.forgingMetric).toBeNull();
+      expect(observation.message).toContain('unreachable');
+    });
+
+    it('judges the tip: a node whose slot stops advancing falls behind; an expectedSlot source overrides', async () => {
+      let slot = 1000;
+      let now = 0;
+      const metricsUrl = await serveMetrics(() => `cardano_node_metrics_forging_enabled 1\ncardano_node_metrics_slotNum_int ${slot}\n`);
+      const options = { socketPath: join(dir, 't.socket'), metricsUrl, maxSlotLag: 30 };
+      const controller = createNodeController({ logger: silent, clock: { monotonicMs: () => now } }, options);
+      expect((await controller.observe(never)).atTip).toBe(true);
+      now += 20_000; // 20 slots later, still at 1000: within the allowed lag
+      expect((await controller.observe(never)).atTip).toBe(true);
+      now += 40_000; // 60 slots without progress
+      const stalled = await controller.observe(never);
+      expect(stalled.atTip).toBe(false);
+      expect(stalled.message).toContain('lag 60');
+      slot = 1058; // caught up to within 2 slots
+      expect((await controller.observe(never)).atTip).toBe(true);
+
+      const withSource = createNodeController({ logger: silent, expectedSlot: () => 5000 }, options);
+      expect((await withSource.observe(never)).atTip).toBe(false);
+      const ungated = createNodeController({ logger: silent }, { socketPath: join(dir, 't.socket'), metricsUrl });
+      expect((await ungated.observe(never)).atTip).toBeNull();
+    });
+  });
+});

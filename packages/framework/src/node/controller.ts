@@ -1,0 +1,194 @@
+/**
+ * The built-in NodeController: watches the local cardano-node (socket liveness, PID, its own
+ * forging metric, distance from the tip) and sends it SIGHUP so it re-reads its credential paths.
+ */
+import { Counter, type Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
+import { z } from 'zod';
+import type { Clock, NodeController, NodeObservation, SignalOutcome } from '../contracts/index.js';
+import { scrapeNodeMetrics, type NodeMetricsScrape } from './node-metrics.js';
+import { listeningSocketInodes, pidHasName, pidHoldsSocket, pidsHoldingSocket, pidsWithName } from './proc.js';
+import { probeUnixSocket } from './socket-probe.js';
+
+export const SIGHUP_SIGNALS_METRIC = 'cardano_sighup_signals_total';
+
+export const nodeControllerOptionsSchema = z.strictObject({
+  /** The node's local (node-to-client) socket, e.g. /ipc/node.socket. */
+  socketPath: z.string().min(1),
+  processName: z.string().min(1).default('cardano-node'),
+  /** 'socket': the process holding the listening socket (exact); 'name': exact comm/argv[0] match. */
+  pidDiscovery: z.enum(['socket', 'name']).default('socket'),
+  /** cardano-node's Prometheus endpoint, e.g. http://127.0.0.1:12798/metrics. */
+  metricsUrl: z.url().optional(),
+  /** When set, the node counts as behind when (expected slot - its tip slot) exceeds this. */
+  maxSlotLag: z.number().int().nonnegative().optional(),
+  slotLengthMs: z.number().int().positive().default(1000),
+  procRoot: z.string().min(1).default('/proc'),
+  connectTimeoutMs: z.number().int().positive().default(1000),
+  metricsTimeoutMs: z.number().int().positive().default(2000),
+});
+
+export type NodeControllerOptions = z.input<typeof nodeControllerOptionsSchema>;
+
+export interface NodeControllerDeps {
+  readonly logger: Logger;
+  readonly registry?: Registry;
+  readonly clock?: Pick<Clock, 'monotonicMs'>;
+  /**
+   * The slot the network is at now (e.g. from the wall clock and the genesis system start), or
+   * null when unknown. Without it the controller projects the highest tip it has seen from this
+   * node forward at one slot per slotLengthMs (see `judgeTip`).
+   */
+  readonly expectedSlot?: () => number | null;
+  /** Signal seam (tests inject EPERM/ESRCH); defaults to process.kill. */
+  readonly sendSignal?: (pid: number, signal: NodeJS.Signals) => void;
+  readonly dispatcher?: Dispatcher;
+  /** Our own PID, never a candidate; defaults to process.pid. */
+  readonly ownPid?: number;
+}
+
+interface PidLookup {
+  readonly pid: number | null;
+  readonly detail: string;
+}
+
+function sighupCounter(registry: Registry | undefined): Counter<'reason'> | null {
+  if (registry === undefined) return null;
+  const existing = registry.getSingleMetric(SIGHUP_SIGNALS_METRIC);
+  if (existing !== undefined) return existing as Counter<'reason'>;
+  return new Counter({
+    name: SIGHUP_SIGNALS_METRIC,
+    help: 'SIGHUP attempts by outcome: <reason> sent, <reason>_skipped no PID found, <reason>_cross_container PID vanished',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+}
+
+function errorCode(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' ? code : error instanceof Error ? error.message : String(error);
+}
+
+export function createNodeController(deps: NodeControllerDeps, options: NodeControllerOptions): NodeController {
+  const config = nodeControllerOptionsSchema.parse(options);
+  const { logger } = deps;
+  const clock = deps.clock;
+  const monotonicMs = clock ? () => clock.monotonicMs() : () => performance.now();
+  const sendSignal = deps.sendSignal ?? ((pid: number, signal: NodeJS.Signals) => void process.kill(pid, signal));
+  const ownPid = deps.ownPid ?? process.pid;
+  const sighups = sighupCounter(deps.registry);
+
+  let cachedPid: number | null = null;
+  /** The highest projection of this node's tip: (slot, when seen). */
+  let slotAnchor: { slot: number; atMs: number } | null = null;
+
+  async function lookupBySocket(): Promise<PidLookup> {
+    const inodes = await listeningSocketInodes(config.procRoot, config.socketPath);
+    if (inodes.size === 0) return { pid: null, detail: `no process listens on ${config.socketPath}` };
+    // The cached PID is only reused while it still holds the current listening socket.
+    if (cachedPid !== null && (await pidHoldsSocket(config.procRoot, cachedPid, inodes))) {
+      return { pid: cachedPid, detail: `pid ${cachedPid} listens on ${config.socketPath}` };
+    }
+    const holders = await pidsHoldingSocket(config.procRoot, inodes, ownPid);
+    if (holders.length === 1) return { pid: holders[0] ?? null, detail: `pid ${holders[0]} listens on ${config.socketPath}` };
+    if (holders.length === 0) {
+      return { pid: null, detail: `the socket ${config.socketPath} is listened on by no visible process (no shared PID namespace?)` };
+    }
+    // Inherited fds (a fork) can share the listener; prefer the one that has the node's name.
+    const named: number[] = [];
+    for (const pid of holders) if (await pidHasName(config.procRoot, pid, config.processName)) named.push(pid);
+    if (named.length === 1) return { pid: named[0] ?? null, detail: `pid ${named[0]} listens on ${config.socketPath}` };
+    return { pid: null, detail: `ambiguous: pids ${holders.join(', ')} all hold ${config.socketPath}` };
+  }
+
+  async function lookupByName(): Promise<PidLookup> {
+    if (cachedPid !== null && (await pidHasName(config.procRoot, cachedPid, config.processName))) {
+      return { pid: cachedPid, detail: `pid ${cachedPid} is ${config.processName}` };
+    }
+    const matches = await pidsWithName(config.procRoot, config.processName, ownPid);
+    if (matches.length === 1) return { pid: matches[0] ?? null, detail: `pid ${matches[0]} is ${config.processName}` };
+    if (matches.length === 0) return { pid: null, detail: `no process named ${config.processName} is visible` };
+    return { pid: null, detail: `ambiguous: pids ${matches.join(', ')} are all named ${config.processName}` };
+  }
+
+  async function findPid(): Promise<PidLookup> {
+    let lookup: PidLookup;
+    try {
+      lookup = config.pidDiscovery === 'socket' ? await lookupBySocket() : await lookupByName();
+    } catch (error) {
+      lookup = { pid: null, detail: `process discovery failed (${errorCode(error)})` };
+    }
+    if (lookup.pid !== cachedPid) logger.debug({ pid: lookup.pid, previous: cachedPid }, `node pid: ${lookup.detail}`);
+    cachedPid = lookup.pid;
+    return lookup;
+  }
+
+  /**
+   * Tip gate. The expected slot comes from deps.expectedSlot when it knows; otherwise it is the
+   * highest projection seen so far: max over observations of (slot + elapsed / slotLength). That
+   * catches a node that stalls or comes back behind after a restart, but cannot know the tip of a
+   * node seen for the first time; supply expectedSlot for a real tip gate. slotNum is the slot of
+   * the last adopted block, which trails the wall-clock slot by the block gap (often 20 s, at
+   * times minutes), so maxSlotLag must be generous.
+   */
+  function judgeTip(slot: number | null): { atTip: boolean | null; detail: string } {
+    if (config.maxSlotLag === undefined) return { atTip: null, detail: '' };
+    if (slot === null) return { atTip: null, detail: 'tip unknown (no slot metric)' };
+    const now = monotonicMs();
+    const projected = slotAnchor === null ? null : slotAnchor.slot + Math.floor((now - slotAnchor.atMs) / config.slotLengthMs);
+    if (projected === null || slot >= projected) slotAnchor = { slot, atMs: now };
+    const expected = deps.expectedSlot?.() ?? Math.max(projected ?? slot, slot);
+    const lag = expected - slot;
+    const atTip = lag <= config.maxSlotLag;
+    return { atTip, detail: `${atTip ? 'at tip' : 'behind'}: slot ${slot}, expected ${expected}, lag ${lag} (max ${config.maxSlotLag})` };
+  }
+
+  async function observe(signal: AbortSignal): Promise<NodeObservation> {
+    const noMetrics: NodeMetricsScrape = { forging: null, slot: null, detail: '' };
+    const [socket, metrics] = await Promise.all([
+      probeUnixSocket(config.socketPath, config.connectTimeoutMs, signal),
+      config.metricsUrl === undefined
+        ? Promise.resolve(noMetrics)
+        : scrapeNodeMetrics(config.metricsUrl, config.metricsTimeoutMs, signal, deps.dispatcher),
+    ]);
+    const pid = await findPid();
+    const tip = judgeTip(metrics.slot);
+    const message = [`socket ${socket.state}: ${socket.detail}`, pid.detail, metrics.detail, tip.detail]
+      .filter((part) => part !== '')
+      .join('; ');
+    return { socket: socket.state, pid: pid.pid, forgingMetric: metrics.forging, atTip: tip.atTip, message };
+  }
+
+  async function reload(reason: string): Promise<SignalOutcome> {
+    const lookup = await findPid();
+    if (lookup.pid === null) {
+      sighups?.inc({ reason: `${reason}_skipped` });
+      logger.warn({ reason }, `SIGHUP not sent: ${lookup.detail}`);
+      return { delivered: false, pid: null, reason: 'NoProcess', message: `SIGHUP not sent: ${lookup.detail}` };
+    }
+    const pid = lookup.pid;
+    try {
+      sendSignal(pid, 'SIGHUP');
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === 'ESRCH') {
+        cachedPid = null;
+        sighups?.inc({ reason: `${reason}_cross_container` });
+        logger.warn({ reason, pid }, 'SIGHUP not delivered: the process exited');
+        return { delivered: false, pid, reason: 'ProcessGone', message: `pid ${pid} exited before SIGHUP could be delivered` };
+      }
+      // Like the Python sidecar, permission and other errors are not counted in the metric.
+      logger.error({ reason, pid, code }, 'SIGHUP failed');
+      if (code === 'EPERM') {
+        return { delivered: false, pid, reason: 'PermissionDenied', message: `not permitted to signal pid ${pid} (run as the node's UID)` };
+      }
+      return { delivered: false, pid, reason: 'SignalFailed', message: `SIGHUP to pid ${pid} failed (${code})` };
+    }
+    sighups?.inc({ reason });
+    logger.info({ reason, pid }, 'sent SIGHUP to cardano-node');
+    return { delivered: true, pid, reason: 'Delivered', message: `SIGHUP delivered to pid ${pid} (${lookup.detail})` };
+  }
+
+  return { observe, reload };
+}

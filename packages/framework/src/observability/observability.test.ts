@@ -1,0 +1,65 @@
+import { PassThrough } from 'node:stream';
+import { Counter, register as globalRegistry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { addMetricsRoute, createHttpServer, type HttpServer } from './http.js';
+import { createLogger } from './logger.js';
+import { createMetricsRegistry } from './metrics.js';
+
+let server: HttpServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+describe('createMetricsRegistry', () => {
+  it('makes an independent registry with process metrics, never the global one', async () => {
+    const a = createMetricsRegistry();
+    const b = createMetricsRegistry();
+    expect(a).not.toBe(globalRegistry);
+    new Counter({ name: 'forge_test_total', help: 'x', registers: [a] });
+    expect(await a.metrics()).toContain('forge_test_total');
+    expect(await b.metrics()).not.toContain('forge_test_total');
+    expect(await a.metrics()).toContain('process_cpu_user_seconds_total');
+  });
+});
+
+describe('createLogger', () => {
+  it('writes JSON lines at the configured level', () => {
+    const stream = new PassThrough();
+    const chunks: string[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c.toString()));
+    const logger = createLogger({ level: 'warn', pretty: false, destination: stream });
+    logger.info('hidden');
+    logger.warn({ pod: 'bp-0' }, 'shown');
+    const lines = chunks.join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ msg: 'shown', pod: 'bp-0', level: 40 });
+  });
+});
+
+describe('createHttpServer', () => {
+  it('serves registered routes on exact paths (query ignored), 404 otherwise, and /metrics', async () => {
+    const registry = createMetricsRegistry({ defaultMetrics: false });
+    new Counter({ name: 'forge_http_test_total', help: 'x', registers: [registry] }).inc();
+    server = createHttpServer({ host: '127.0.0.1', port: 0 })
+      .route('GET', '/health', () => ({ status: 200, body: 'OK' }))
+      .route('GET', '/boom', () => {
+        throw new Error('boom');
+      });
+    addMetricsRoute(server, registry);
+    const { port } = await server.listen();
+    const base = `http://127.0.0.1:${port}`;
+
+    const health = await fetch(`${base}/health?verbose=1`);
+    expect([health.status, await health.text()]).toEqual([200, 'OK']);
+    const sub = await fetch(`${base}/health/extra`);
+    expect([sub.status, await sub.text()]).toEqual([404, 'Not Found']);
+    const post = await fetch(`${base}/health`, { method: 'POST' });
+    expect(post.status).toBe(404);
+    const boom = await fetch(`${base}/boom`);
+    expect(boom.status).toBe(500);
+    const metrics = await fetch(`${base}/metrics`);
+    expect(metrics.headers.get('content-type')).toBe(registry.contentType);
+    expect(await metrics.text()).toContain('forge_http_test_total 1');
+  });
+});

@@ -1,0 +1,28 @@
+/** Default implementations of the shared parts of a PluginContext. */
+import { KubeConfig } from '@kubernetes/client-node';
+import { Agent, type Dispatcher } from 'undici';
+
+/**
+ * A lazily built, cached KubeConfig of the local cluster: in-cluster service account when the
+ * kubelet-injected env is present, else KUBECONFIG / ~/.kube/config.
+ */
+export function createKubeConfigFactory(env: Readonly<Record<string, string | undefined>> = process.env): () => KubeConfig {
+  let cached: KubeConfig | undefined;
+  return () => {
+    if (cached) return cached;
+    const kc = new KubeConfig();
+    if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) kc.loadFromCluster();
+    else kc.loadFromDefault();
+    cached = kc;
+    return kc;
+  };
+}
+
+/** One pooled undici dispatcher per manager, with bounded connect and header timeouts. */
+export function createHttpDispatcher(options: { connectTimeoutMs?: number; headersTimeoutMs?: number } = {}): Dispatcher {
+  return new Agent({
+    connect: { timeout: options.connectTimeoutMs ?? 5_000 },
+    headersTimeout: options.headersTimeoutMs ?? 10_000,
+    bodyTimeout: options.headersTimeoutMs ?? 10_000,
+  });
+}

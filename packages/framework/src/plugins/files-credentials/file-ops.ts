@@ -1,0 +1,58 @@
+/**
+ * The file-system operations the provisioner uses, behind an interface so tests can inject a
+ * failure at an exact step (for example the third rename) and check the rollback.
+ */
+import { constants } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+
+export interface FileFacts {
+  isFile(): boolean;
+  readonly mode: number;
+}
+
+export interface CredentialFileOps {
+  /** Reads a file, following symlinks (Secret mounts are `..data` symlinks). */
+  readFile(path: string): Promise<Buffer>;
+  /** stat (follows symlinks). Rejects with ENOENT when absent. */
+  stat(path: string): Promise<FileFacts>;
+  mkdir(path: string, mode: number): Promise<void>;
+  /** Creates `path` exclusively (O_EXCL) with `mode`, writes `data`, fsyncs and closes it. */
+  writeNewFile(path: string, data: Buffer, mode: number): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  /** fsync of a directory, so a rename or unlink in it survives a crash. */
+  syncDirectory(path: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  readdir(path: string): Promise<string[]>;
+  chmod(path: string, mode: number): Promise<void>;
+}
+
+export const nodeCredentialFileOps: CredentialFileOps = {
+  readFile: (path) => fsp.readFile(path),
+  stat: (path) => fsp.stat(path),
+  mkdir: async (path, mode) => {
+    await fsp.mkdir(path, { recursive: true, mode });
+  },
+  writeNewFile: async (path, data, mode) => {
+    const handle = await fsp.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+    try {
+      // The umask may have cleared bits but never adds any; chmod makes the mode exact anyway.
+      await handle.chmod(mode);
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
+  rename: (from, to) => fsp.rename(from, to),
+  syncDirectory: async (path) => {
+    const handle = await fsp.open(path, constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
+  unlink: (path) => fsp.unlink(path),
+  readdir: (path) => fsp.readdir(path),
+  chmod: (path, mode) => fsp.chmod(path, mode),
+};

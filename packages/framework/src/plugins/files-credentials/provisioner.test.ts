@@ -1,0 +1,398 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, unlink, writeFile, rename as fsRename } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { Registry, type Counter } from 'prom-client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { pluginShapeProblems } from '../../plugin/define.js';
+import {
+  CREDENTIAL_OPERATIONS_METRIC,
+  createFilesCredentialProvisioner,
+  filesCredentialsOptionsSchema,
+  filesCredentialsPlugin,
+  nodeCredentialFileOps,
+  type CredentialFileOps,
+  type FilesCredentialsOptions,
+} from './index.js';
+
+const never = new AbortController().signal;
+
+interface Envelope {
+  type: string;
+  description: string;
+  cborHex: string;
+}
+
+function envelope(type: string): Envelope {
+  return { type, description: 'test key', cborHex: `5880${randomBytes(64).toString('hex')}` };
+}
+
+const kesEnvelope = (): Envelope => envelope('KesSigningKey_ed25519_kes_2^7');
+const vrfEnvelope = (): Envelope => envelope('VrfSigningKey_PraosVrf');
+const opcertEnvelope = (): Envelope => envelope('NodeOperationalCertificate');
+
+function captureLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const logger = pino({ level: 'trace' }, { write: (line: string) => void lines.push(line) });
+  return { logger, lines };
+}
+
+async function counterValue(registry: Registry, operation: string, file: string): Promise<number> {
+  const metric = registry.getSingleMetric(CREDENTIAL_OPERATIONS_METRIC) as Counter | undefined;
+  if (metric === undefined) return 0;
+  const { values } = await metric.get();
+  return values.find((v) => v.labels.operation === operation && v.labels.file === file)?.value ?? 0;
+}
+
+describe('files credential provisioner', () => {
+  let root: string;
+  let sourceDir: string;
+  let targetDir: string;
+  let options: FilesCredentialsOptions;
+  let registry: Registry;
+  let log: ReturnType<typeof captureLogger>;
+  /** Every cborHex written to a source in this test: none may show up in logs or results. */
+  let secrets: string[];
+
+  async function writeSource(name: 'kes' | 'vrf' | 'opcert', content: Envelope | string): Promise<string> {
+    const text = typeof content === 'string' ? content : JSON.stringify(content, null, 4);
+    if (typeof content !== 'string') secrets.push(content.cborHex);
+    const path = join(sourceDir, `${name}.skey`);
+    await writeFile(path, text);
+    return text;
+  }
+
+  function provisioner(fs?: CredentialFileOps) {
+    return createFilesCredentialProvisioner({ logger: log.logger, registry, ...(fs ? { fs } : {}) }, options);
+  }
+
+  async function targetNames(): Promise<string[]> {
+    return (await readdir(targetDir).catch(() => [] as string[])).sort();
+  }
+
+  function assertNoKeyMaterial(...texts: string[]): void {
+    const all = [...log.lines, ...texts].join('\n');
+    for (const secret of secrets) {
+      expect(all).not.toContain(secret);
+      expect(all).not.toContain(secret.slice(0, 24));
+    }
+  }
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'forge-creds-'));
+    sourceDir = join(root, 'secret');
+    targetDir = join(root, 'node', 'keys');
+    await mkdir(sourceDir);
+    options = {
+      source: { kesKey: join(sourceDir, 'kes.skey'), vrfKey: join(sourceDir, 'vrf.skey'), opCert: join(sourceDir, 'opcert.skey') },
+      target: { kesKey: join(targetDir, 'kes.skey'), vrfKey: join(targetDir, 'vrf.skey'), opCert: join(targetDir, 'node.cert') },
+    };
+    registry = new Registry();
+    log = captureLogger();
+    secrets = [];
+  });
+
+  afterEach(async () => {
+    assertNoKeyMaterial();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function writeValidSources(): Promise<{ kes: string; vrf: string; opcert: string }> {
+    return {
+      kes: await writeSource('kes', kesEnvelope()),
+      vrf: await writeSource('vrf', vrfEnvelope()),
+      opcert: await writeSource('opcert', opcertEnvelope()),
+    };
+  }
+
+  it('installs all three files with mode 0600 in a directory it creates with mode 0700', async () => {
+    const sources = await writeValidSources();
+    const result = await provisioner().provision(never);
+    expect(result).toMatchObject({ ok: true, changed: true, reason: 'Provisioned' });
+    expect(await readFile(options.target.kesKey, 'utf8')).toBe(sources.kes);
+    expect(await readFile(options.target.vrfKey, 'utf8')).toBe(sources.vrf);
+    expect(await readFile(options.target.opCert, 'utf8')).toBe(sources.opcert);
+    for (const path of Object.values(options.target)) expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect((await stat(targetDir)).mode & 0o777).toBe(0o700);
+    expect(await targetNames()).toEqual(['kes.skey', 'node.cert', 'vrf.skey']); // no temp files left
+    for (const file of ['kes', 'vrf', 'opcert']) expect(await counterValue(registry, 'copy', file)).toBe(1);
+    assertNoKeyMaterial(result.message);
+  });
+
+  it('reports a valid, up-to-date set with a content fingerprint after provisioning', async () => {
+    await writeValidSources();
+    const p = provisioner();
+    const before = await p.inspect(never);
+    expect(before).toMatchObject({ presence: 'none', upToDate: false, sourcesValid: true, reason: 'Absent' });
+    await p.provision(never);
+    const after = await p.inspect(never);
+    expect(after).toMatchObject({ presence: 'all', upToDate: true, sourcesValid: true, reason: 'UpToDate' });
+    expect(after.sourceFingerprint).toMatch(/^[0-9a-f]{16}$/);
+    expect(after.sourceFingerprint).toBe(before.sourceFingerprint);
+  });
+
+  it('changes nothing when the targets already equal the sources', async () => {
+    await writeValidSources();
+    const p = provisioner();
+    await p.provision(never);
+    const mtimeBefore = (await stat(options.target.kesKey)).mtimeMs;
+    const second = await p.provision(never);
+    expect(second).toMatchObject({ ok: true, changed: false, reason: 'AlreadyUpToDate' });
+    expect((await stat(options.target.kesKey)).mtimeMs).toBe(mtimeBefore);
+    expect(await counterValue(registry, 'copy', 'kes')).toBe(1);
+  });
+
+  it('compares content, not size or mtime: a same-size rotated key is copied', async () => {
+    await writeValidSources();
+    const p = provisioner();
+    await p.provision(never);
+    const fingerprintBefore = (await p.inspect(never)).sourceFingerprint;
+    const oldTarget = await readFile(options.target.kesKey, 'utf8');
+    const rotated = await writeSource('kes', kesEnvelope()); // same length, different bytes
+    expect(rotated.length).toBe(oldTarget.length);
+
+    const pending = await p.inspect(never);
+    expect(pending).toMatchObject({ presence: 'all', upToDate: false, sourcesValid: true, reason: 'Outdated' });
+    expect(pending.sourceFingerprint).not.toBe(fingerprintBefore);
+
+    const result = await p.provision(never);
+    expect(result).toMatchObject({ ok: true, changed: true, reason: 'Provisioned' });
+    expect(result.message).toContain('kes');
+    expect(await readFile(options.target.kesKey, 'utf8')).toBe(rotated);
+    expect(await counterValue(registry, 'copy', 'kes')).toBe(2);
+    expect(await counterValue(registry, 'copy', 'vrf')).toBe(1);
+  });
+
+  it('follows Secret-mount symlinks (..data) and picks up a rotation done by swapping them', async () => {
+    // kubelet layout: <dir>/..<timestamp>/file, <dir>/..data -> ..<timestamp>, <dir>/file -> ..data/file
+    const mount = join(root, 'mount');
+    const generation = async (name: string): Promise<string> => {
+      const dir = join(mount, name);
+      await mkdir(dir, { recursive: true });
+      const kes = kesEnvelope();
+      secrets.push(kes.cborHex);
+      await writeFile(join(dir, 'kes.skey'), JSON.stringify(kes));
+      const vrf = vrfEnvelope();
+      secrets.push(vrf.cborHex);
+      await writeFile(join(dir, 'vrf.skey'), JSON.stringify(vrf));
+      const opcert = opcertEnvelope();
+      secrets.push(opcert.cborHex);
+      await writeFile(join(dir, 'opcert.skey'), JSON.stringify(opcert));
+      return JSON.stringify(kes);
+    };
+    const firstKes = await generation('..2024_01');
+    await symlink('..2024_01', join(mount, '..data'));
+    for (const name of ['kes.skey', 'vrf.skey', 'opcert.skey']) await symlink(join('..data', name), join(mount, name));
+    options = {
+      ...options,
+      source: { kesKey: join(mount, 'kes.skey'), vrfKey: join(mount, 'vrf.skey'), opCert: join(mount, 'opcert.skey') },
+    };
+    const p = provisioner();
+    expect(await p.provision(never)).toMatchObject({ ok: true, changed: true });
+    expect(await readFile(options.target.kesKey, 'utf8')).toBe(firstKes);
+    expect((await stat(options.target.kesKey)).isFile()).toBe(true);
+
+    const secondKes = await generation('..2024_02');
+    await symlink('..2024_02', join(mount, '..data_tmp'));
+    await fsRename(join(mount, '..data_tmp'), join(mount, '..data')); // atomic swap, as kubelet does
+    expect(await p.provision(never)).toMatchObject({ ok: true, changed: true });
+    expect(await readFile(options.target.kesKey, 'utf8')).toBe(secondKes);
+  });
+
+  it('rejects a source that is not JSON and writes nothing, without quoting the file', async () => {
+    await writeValidSources();
+    const garbage = `not json ${randomBytes(32).toString('hex')}`;
+    secrets.push(garbage.slice(9));
+    await writeSource('vrf', garbage);
+    const result = await provisioner().provision(never);
+    expect(result).toMatchObject({ ok: false, changed: false, reason: 'InvalidSource' });
+    expect(result.message).toContain(options.source.vrfKey);
+    expect(result.message).toContain('is not JSON');
+    expect(await targetNames()).toEqual([]);
+    assertNoKeyMaterial(result.message);
+  });
+
+  it('rejects an envelope of the wrong type, naming the type found and the type expected', async () => {
+    await writeValidSources();
+    await writeSource('vrf', envelope('VrfVerificationKey_PraosVrf'));
+    const p = provisioner();
+    const result = await p.provision(never);
+    expect(result).toMatchObject({ ok: false, changed: false, reason: 'InvalidSource' });
+    expect(result.message).toContain(options.source.vrfKey);
+    expect(result.message).toContain('wrong type "VrfVerificationKey_PraosVrf", expected "VrfSigningKey_PraosVrf"');
+    expect(await targetNames()).toEqual([]);
+    const state = await p.inspect(never);
+    expect(state).toMatchObject({ sourcesValid: false, sourceFingerprint: null, presence: 'none', reason: 'InvalidSource' });
+    assertNoKeyMaterial(result.message, state.message);
+  });
+
+  it('accepts any KES depth but rejects a KES verification key', async () => {
+    await writeValidSources();
+    await writeSource('kes', envelope('KesSigningKey_ed25519_kes_2^6'));
+    expect((await provisioner().provision(never)).ok).toBe(true);
+    await writeSource('kes', envelope('KesVerificationKey_ed25519_kes_2^7'));
+    const result = await provisioner().provision(never);
+    expect(result.reason).toBe('InvalidSource');
+    expect(result.message).toContain('expected "KesSigningKey_ed25519_kes_2^<depth>"');
+  });
+
+  it.each([
+    ['odd length', 'abc', 'odd length'],
+    ['not hex', 'zz11', 'not hexadecimal'],
+    ['empty', '', 'empty'],
+  ])('rejects a cborHex that is %s', async (_label, cborHex, expected) => {
+    await writeValidSources();
+    await writeSource('opcert', JSON.stringify({ type: 'NodeOperationalCertificate', description: '', cborHex }));
+    const result = await provisioner().provision(never);
+    expect(result).toMatchObject({ ok: false, reason: 'InvalidSource' });
+    expect(result.message).toContain(`opcert source ${options.source.opCert} has bad cborHex (${expected})`);
+    expect(await targetNames()).toEqual([]);
+  });
+
+  it('reports every missing source and writes nothing', async () => {
+    await writeSource('kes', kesEnvelope());
+    const result = await provisioner().provision(never);
+    expect(result).toMatchObject({ ok: false, changed: false, reason: 'SourceMissing' });
+    expect(result.message).toContain(`vrf source ${options.source.vrfKey} is missing`);
+    expect(result.message).toContain(`opcert source ${options.source.opCert} is missing`);
+    expect(await targetNames()).toEqual([]);
+  });
+
+  it('fails without a partial set when the target directory cannot be created (its path is a regular file)', async () => {
+    await writeValidSources();
+    await mkdir(join(root, 'node'));
+    await writeFile(targetDir, 'i am a file, not a directory');
+    const p = provisioner();
+    const result = await p.provision(never);
+    expect(result).toMatchObject({ ok: false, changed: false, reason: 'TargetUnwritable' });
+    expect(result.message).toContain(targetDir);
+    expect((await p.inspect(never)).presence).toBe('none');
+    expect(await counterValue(registry, 'copy', 'kes')).toBe(0);
+  });
+
+  it('rolls back the files written earlier when the third target cannot be written', async () => {
+    await writeValidSources();
+    await mkdir(options.target.opCert, { recursive: true }); // rename onto a directory fails, even as root
+    const p = provisioner();
+    const result = await p.provision(never);
+    expect(result).toMatchObject({ ok: false, changed: true, reason: 'WriteFailed' });
+    expect(result.message).toContain(options.target.opCert);
+    expect(result.message).toContain('no partial set remains');
+    expect(await targetNames()).toEqual(['node.cert']); // only the directory we put there; no keys, no temp files
+    expect((await p.inspect(never)).presence).toBe('none');
+    expect(await counterValue(registry, 'copy', 'kes')).toBe(1);
+    expect(await counterValue(registry, 'remove', 'kes')).toBe(1);
+  });
+
+  it('rolls back to no credentials at all when a rotation fails midway (injected rename failure)', async () => {
+    await writeValidSources();
+    const p0 = provisioner();
+    expect((await p0.provision(never)).ok).toBe(true);
+    // Rotate all three, then fail the rename of the second file.
+    await writeValidSources();
+    const failing: CredentialFileOps = {
+      ...nodeCredentialFileOps,
+      rename: async (from, to) => {
+        if (to === options.target.vrfKey) throw Object.assign(new Error('injected'), { code: 'EIO' });
+        return nodeCredentialFileOps.rename(from, to);
+      },
+    };
+    const p = provisioner(failing);
+    const result = await p.provision(never);
+    expect(result).toMatchObject({ ok: false, changed: true, reason: 'WriteFailed' });
+    expect(result.message).toContain(`rename of vrf target ${options.target.vrfKey} failed (EIO)`);
+    // The old opcert (never touched in this call) is removed too: no mixed or partial set remains.
+    expect(await targetNames()).toEqual([]);
+    expect(await p.inspect(never)).toMatchObject({ presence: 'none', upToDate: false, sourcesValid: true });
+  });
+
+  it('revokes all three targets and our stray temp files; a second revoke changes nothing', async () => {
+    await writeValidSources();
+    const p = provisioner();
+    await p.provision(never);
+    const stray = join(targetDir, '.kes.skey.cardano-forge-tmp-0123456789ab');
+    const foreign = join(targetDir, 'unrelated.txt');
+    await writeFile(stray, 'left by a crash');
+    await writeFile(foreign, 'not ours');
+
+    const first = await p.revoke(never);
+    expect(first).toMatchObject({ ok: true, changed: true, reason: 'Revoked' });
+    expect(await targetNames()).toEqual(['unrelated.txt']);
+    for (const file of ['kes', 'vrf', 'opcert']) expect(await counterValue(registry, 'remove', file)).toBe(1);
+
+    const second = await p.revoke(never);
+    expect(second).toMatchObject({ ok: true, changed: false, reason: 'AlreadyAbsent' });
+    expect(await counterValue(registry, 'remove', 'kes')).toBe(1);
+  });
+
+  it('reports a partial set and repairs it on the next provision', async () => {
+    await writeValidSources();
+    const p = provisioner();
+    await p.provision(never);
+    await unlink(options.target.vrfKey);
+    const state = await p.inspect(never);
+    expect(state).toMatchObject({ presence: 'partial', upToDate: false, reason: 'Partial' });
+    expect(state.message).toContain('vrf');
+    expect(await p.provision(never)).toMatchObject({ ok: true, changed: true });
+    expect((await p.inspect(never)).presence).toBe('all');
+    expect(await counterValue(registry, 'copy', 'vrf')).toBe(2);
+    expect(await counterValue(registry, 'copy', 'kes')).toBe(1);
+  });
+
+  it('writes nothing when the signal is already aborted', async () => {
+    await writeValidSources();
+    const controller = new AbortController();
+    controller.abort();
+    expect(await provisioner().provision(controller.signal)).toMatchObject({ ok: false, changed: false, reason: 'Aborted' });
+    expect(await targetNames()).toEqual([]);
+  });
+
+  it('never runs a revoke in the middle of a provision', async () => {
+    await writeValidSources();
+    const events: string[] = [];
+    const slow: CredentialFileOps = {
+      ...nodeCredentialFileOps,
+      rename: async (from, to) => {
+        events.push(`rename ${to}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return nodeCredentialFileOps.rename(from, to);
+      },
+      unlink: async (path) => {
+        events.push(`unlink ${path}`);
+        return nodeCredentialFileOps.unlink(path);
+      },
+    };
+    const p = provisioner(slow);
+    const [provisioned, revoked] = await Promise.all([p.provision(never), p.revoke(never)]);
+    expect(provisioned.ok).toBe(true);
+    expect(revoked).toMatchObject({ ok: true, changed: true });
+    const lastRename = events.findLastIndex((e) => e.startsWith('rename'));
+    const firstUnlink = events.findIndex((e) => e.startsWith('unlink'));
+    expect(lastRename).toBeLessThan(firstUnlink);
+    expect(await targetNames()).toEqual([]);
+  });
+});
+
+describe('filesCredentialsPlugin', () => {
+  it('is a well-formed credential-provisioner plugin', () => {
+    expect(pluginShapeProblems(filesCredentialsPlugin)).toEqual([]);
+    expect(filesCredentialsPlugin.kind).toBe('credential-provisioner');
+    expect(filesCredentialsPlugin.name).toBe('files');
+  });
+
+  it('accepts absolute paths and rejects relative or duplicate targets', () => {
+    const good = {
+      source: { kesKey: '/s/kes', vrfKey: '/s/vrf', opCert: '/s/op' },
+      target: { kesKey: '/t/kes', vrfKey: '/t/vrf', opCert: '/t/op' },
+    };
+    expect(filesCredentialsOptionsSchema.safeParse(good).success).toBe(true);
+    const relative = filesCredentialsOptionsSchema.safeParse({ ...good, target: { ...good.target, kesKey: 'keys/kes' } });
+    expect(relative.success).toBe(false);
+    expect(JSON.stringify(relative.error?.issues)).toContain('absolute path');
+    const duplicate = filesCredentialsOptionsSchema.safeParse({ ...good, target: { ...good.target, vrfKey: '/t/kes' } });
+    expect(duplicate.success).toBe(false);
+    const sameAsSource = filesCredentialsOptionsSchema.safeParse({ ...good, target: { ...good.target, opCert: '/s/op' } });
+    expect(sameAsSource.success).toBe(false);
+  });
+});

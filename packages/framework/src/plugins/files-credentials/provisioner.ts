@@ -1,0 +1,355 @@
+/**
+ * The built-in credential provisioner: copies the KES key, VRF key and operational certificate
+ * from their source files (a Secret mount) to the paths cardano-node reads, or removes them.
+ *
+ * Guarantees (docs: fixes G21 of the Python sidecar):
+ *  - sources are validated as text envelopes of the right type before anything is written;
+ *  - each write is atomic (O_EXCL temp file with mode 0600 in the target directory, fsync,
+ *    rename, fsync of the directory), so the node never reads a half-written key;
+ *  - identical targets are detected by content, never by mtime;
+ *  - all three targets are present together or not at all: a failure while writing removes the
+ *    whole set (fail closed);
+ *  - no error, log line or metric ever carries key material.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+import { Counter, type Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import type { CredentialChange, CredentialPresence, CredentialProvisioner, CredentialState } from '../../contracts/index.js';
+import { CREDENTIAL_FILES, checkEnvelope, type CredentialFile } from './envelope.js';
+import { nodeCredentialFileOps, type CredentialFileOps } from './file-ops.js';
+import type { CredentialPaths, FilesCredentialsOptions } from './options.js';
+
+export const CREDENTIAL_OPERATIONS_METRIC = 'cardano_credential_operations_total';
+
+export interface FilesCredentialProvisionerDeps {
+  readonly logger: Logger;
+  readonly registry?: Registry;
+  /** File-system seam; defaults to node:fs. */
+  readonly fs?: CredentialFileOps;
+}
+
+const TARGET_FILE_MODE = 0o600;
+const TARGET_DIR_MODE = 0o700;
+/** Marks temp files as ours so revoke() can clean up after a crash mid-write. */
+const TEMP_MARKER = '.cardano-forge-tmp-';
+const FINGERPRINT_HEX_CHARS = 16;
+
+const PATH_KEY: Readonly<Record<CredentialFile, keyof CredentialPaths>> = {
+  kes: 'kesKey',
+  vrf: 'vrfKey',
+  opcert: 'opCert',
+};
+
+type SourceProblemReason = 'SourceMissing' | 'SourceUnreadable' | 'InvalidSource';
+
+type SourceRead =
+  | { readonly file: CredentialFile; readonly path: string; readonly valid: true; readonly content: Buffer }
+  | {
+      readonly file: CredentialFile;
+      readonly path: string;
+      readonly valid: false;
+      readonly reason: SourceProblemReason;
+      readonly detail: string;
+      /** Present when the file could be read but is not a valid envelope. */
+      readonly content?: Buffer;
+    };
+
+/** A failed step while installing, described without any content. */
+class InstallStepError extends Error {
+  constructor(
+    readonly file: CredentialFile,
+    readonly path: string,
+    readonly step: 'mkdir' | 'write' | 'rename' | 'sync',
+    readonly code: string,
+  ) {
+    super(step === 'mkdir' ? `creating target directory ${path} failed (${code})` : `${step} of ${file} target ${path} failed (${code})`);
+  }
+}
+
+function errorCode(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code === 'string') return code;
+  return error instanceof Error ? error.name : 'unknown error';
+}
+
+/** Codes that mean "there is no credential file at this path". */
+function isAbsentCode(code: string): boolean {
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
+}
+
+function tempPathFor(target: string): string {
+  return join(dirname(target), `.${basename(target)}${TEMP_MARKER}${randomBytes(6).toString('hex')}`);
+}
+
+function credentialOperationsCounter(registry: Registry | undefined): Counter<'operation' | 'file'> | null {
+  if (registry === undefined) return null;
+  // One registry may serve several instances (tests, re-created plugins): reuse the metric.
+  const existing = registry.getSingleMetric(CREDENTIAL_OPERATIONS_METRIC);
+  if (existing !== undefined) return existing as Counter<'operation' | 'file'>;
+  return new Counter({
+    name: CREDENTIAL_OPERATIONS_METRIC,
+    help: 'Credential file operations, counted per successful file copy or removal',
+    labelNames: ['operation', 'file'],
+    registers: [registry],
+  });
+}
+
+export function createFilesCredentialProvisioner(
+  deps: FilesCredentialProvisionerDeps,
+  options: FilesCredentialsOptions,
+): CredentialProvisioner {
+  const fs = deps.fs ?? nodeCredentialFileOps;
+  const logger = deps.logger;
+  const operations = credentialOperationsCounter(deps.registry);
+  const targetOf = (file: CredentialFile): string => options.target[PATH_KEY[file]];
+  const sourceOf = (file: CredentialFile): string => options.source[PATH_KEY[file]];
+  const targetDirs = [...new Set(CREDENTIAL_FILES.map((file) => dirname(targetOf(file))))];
+
+  // provision/revoke must never interleave (a revoke racing a half-done provision could leave a
+  // partial set): calls on one instance run one after another.
+  let tail: Promise<unknown> = Promise.resolve();
+  function serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = tail.then(work, work);
+    tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async function readSource(file: CredentialFile): Promise<SourceRead> {
+    const path = sourceOf(file);
+    let content: Buffer;
+    try {
+      content = await fs.readFile(path);
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === 'ENOENT') return { file, path, valid: false, reason: 'SourceMissing', detail: 'is missing' };
+      return { file, path, valid: false, reason: 'SourceUnreadable', detail: `is unreadable (${code})` };
+    }
+    const check = checkEnvelope(file, content);
+    if (!check.valid) return { file, path, valid: false, reason: 'InvalidSource', detail: check.detail, content };
+    return { file, path, valid: true, content };
+  }
+
+  const readSources = (): Promise<SourceRead[]> => Promise.all(CREDENTIAL_FILES.map(readSource));
+
+  function describeSourceProblems(sources: readonly SourceRead[]): { reason: SourceProblemReason; message: string } | null {
+    const problems = sources.filter((source) => !source.valid);
+    const first = problems[0];
+    if (first === undefined || first.valid) return null;
+    const message = problems
+      .map((source) => (source.valid ? '' : `${source.file} source ${source.path} ${source.detail}`))
+      .join('; ');
+    return { reason: first.reason, message };
+  }
+
+  /** Reads a target; null when there is no credential file at its path. */
+  async function readTarget(file: CredentialFile): Promise<Buffer | null> {
+    try {
+      return await fs.readFile(targetOf(file));
+    } catch (error) {
+      if (isAbsentCode(errorCode(error))) return null;
+      throw error;
+    }
+  }
+
+  async function targetPresent(file: CredentialFile): Promise<boolean> {
+    try {
+      return (await fs.stat(targetOf(file))).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  async function presence(): Promise<CredentialPresence> {
+    const present = await Promise.all(CREDENTIAL_FILES.map(targetPresent));
+    const count = present.filter(Boolean).length;
+    if (count === 0) return 'none';
+    return count === CREDENTIAL_FILES.length ? 'all' : 'partial';
+  }
+
+  /** Installs one file atomically. Returns whether it wrote anything. */
+  async function install(file: CredentialFile, content: Buffer): Promise<boolean> {
+    const target = targetOf(file);
+    let current: Buffer | null;
+    try {
+      current = await readTarget(file);
+    } catch (error) {
+      throw new InstallStepError(file, target, 'write', errorCode(error));
+    }
+    if (current !== null && current.equals(content)) {
+      // Same bytes: nothing for the node to re-read; only tighten a loose mode.
+      try {
+        const facts = await fs.stat(target);
+        if ((facts.mode & 0o777) !== TARGET_FILE_MODE) await fs.chmod(target, TARGET_FILE_MODE);
+      } catch (error) {
+        throw new InstallStepError(file, target, 'write', errorCode(error));
+      }
+      return false;
+    }
+    const temp = tempPathFor(target);
+    try {
+      await fs.writeNewFile(temp, content, TARGET_FILE_MODE);
+    } catch (error) {
+      await fs.unlink(temp).catch(() => undefined);
+      throw new InstallStepError(file, target, 'write', errorCode(error));
+    }
+    try {
+      await fs.rename(temp, target);
+    } catch (error) {
+      await fs.unlink(temp).catch(() => undefined);
+      throw new InstallStepError(file, target, 'rename', errorCode(error));
+    }
+    try {
+      await fs.syncDirectory(dirname(target));
+    } catch (error) {
+      throw new InstallStepError(file, target, 'sync', errorCode(error));
+    }
+    return true;
+  }
+
+  interface RemovalReport {
+    readonly removed: CredentialFile[];
+    readonly failures: string[];
+  }
+
+  /** Removes every target and our stray temp files. Never throws. */
+  async function removeAll(): Promise<RemovalReport> {
+    const removed: CredentialFile[] = [];
+    const failures: string[] = [];
+    for (const file of CREDENTIAL_FILES) {
+      const target = targetOf(file);
+      try {
+        await fs.unlink(target);
+        removed.push(file);
+        operations?.inc({ operation: 'remove', file });
+        logger.info({ file, path: target }, 'removed credential file');
+      } catch (error) {
+        const code = errorCode(error);
+        if (!isAbsentCode(code)) failures.push(`${file} target ${target} could not be removed (${code})`);
+      }
+    }
+    for (const dir of targetDirs) {
+      let names: string[];
+      try {
+        names = await fs.readdir(dir);
+      } catch {
+        continue; // no directory, no temp files
+      }
+      const prefixes = CREDENTIAL_FILES.filter((file) => dirname(targetOf(file)) === dir).map(
+        (file) => `.${basename(targetOf(file))}${TEMP_MARKER}`,
+      );
+      for (const name of names) {
+        if (!prefixes.some((prefix) => name.startsWith(prefix))) continue;
+        await fs.unlink(join(dir, name)).catch((error: unknown) => {
+          if (!isAbsentCode(errorCode(error))) failures.push(`temp file ${join(dir, name)} could not be removed (${errorCode(error)})`);
+        });
+      }
+      if (removed.length > 0) await fs.syncDirectory(dir).catch(() => undefined);
+    }
+    return { removed, failures };
+  }
+
+  async function provisionNow(signal: AbortSignal): Promise<CredentialChange> {
+    if (signal.aborted) return { ok: false, changed: false, reason: 'Aborted', message: 'provision aborted before it started' };
+    const sources = await readSources();
+    const problem = describeSourceProblems(sources);
+    if (problem !== null) {
+      logger.warn({ reason: problem.reason }, `not provisioning credentials: ${problem.message}`);
+      return { ok: false, changed: false, ...problem };
+    }
+    if (signal.aborted) return { ok: false, changed: false, reason: 'Aborted', message: 'provision aborted before writing' };
+    // From here on the call runs to the end (local file operations are short): stopping halfway
+    // could leave a partial set, which is worse than finishing late.
+    const written: CredentialFile[] = [];
+    try {
+      for (const dir of targetDirs) {
+        try {
+          await fs.mkdir(dir, TARGET_DIR_MODE);
+        } catch (error) {
+          const file = CREDENTIAL_FILES.find((f) => dirname(targetOf(f)) === dir) ?? 'kes';
+          throw new InstallStepError(file, dir, 'mkdir', errorCode(error));
+        }
+      }
+      for (const source of sources) {
+        if (!source.valid) continue; // unreachable: validated above
+        if (await install(source.file, source.content)) {
+          written.push(source.file);
+          operations?.inc({ operation: 'copy', file: source.file });
+          logger.info({ file: source.file, path: targetOf(source.file) }, 'installed credential file (mode 0600)');
+        }
+      }
+    } catch (error) {
+      const failure = error instanceof InstallStepError ? error.message : `provisioning failed (${errorCode(error)})`;
+      const rollback = await removeAll();
+      const left = await presence();
+      const dirFailed = error instanceof InstallStepError && error.step === 'mkdir';
+      const reason = left !== 'none' ? 'RollbackIncomplete' : dirFailed ? 'TargetUnwritable' : 'WriteFailed';
+      const rollbackNote =
+        left === 'none'
+          ? 'removed all targets so no partial set remains'
+          : `rollback left ${left} targets: ${rollback.failures.join('; ')}`;
+      const message = `${failure}; ${rollbackNote}`;
+      logger.error({ reason }, `credential provisioning failed: ${message}`);
+      return { ok: false, changed: written.length > 0 || rollback.removed.length > 0, reason, message };
+    }
+    if (written.length === 0) {
+      return { ok: true, changed: false, reason: 'AlreadyUpToDate', message: 'all three targets already equal their sources' };
+    }
+    const untouched = CREDENTIAL_FILES.filter((file) => !written.includes(file));
+    const note = untouched.length > 0 ? ` (${untouched.join(', ')} already up to date)` : '';
+    return { ok: true, changed: true, reason: 'Provisioned', message: `installed ${written.join(', ')}${note}` };
+  }
+
+  async function revokeNow(): Promise<CredentialChange> {
+    const { removed, failures } = await removeAll();
+    if (failures.length > 0) {
+      const message = failures.join('; ');
+      logger.error({ reason: 'RemoveFailed' }, `credential revocation incomplete: ${message}`);
+      return { ok: false, changed: removed.length > 0, reason: 'RemoveFailed', message };
+    }
+    if (removed.length === 0) return { ok: true, changed: false, reason: 'AlreadyAbsent', message: 'no credential targets were present' };
+    return { ok: true, changed: true, reason: 'Revoked', message: `removed ${removed.join(', ')}` };
+  }
+
+  async function inspectNow(): Promise<CredentialState> {
+    const [sources, present, targets] = await Promise.all([
+      readSources(),
+      presence(),
+      Promise.all(CREDENTIAL_FILES.map((file) => readTarget(file).catch(() => null))),
+    ]);
+    const problem = describeSourceProblems(sources);
+    const sourcesValid = problem === null;
+    let sourceFingerprint: string | null = null;
+    let upToDate = false;
+    if (sourcesValid) {
+      const hash = createHash('sha256');
+      for (const source of sources) {
+        if (!source.valid) continue;
+        // Length-prefixed so different splits of the same bytes cannot collide.
+        hash.update(`${source.file}:${source.content.length}:`);
+        hash.update(source.content);
+      }
+      sourceFingerprint = hash.digest('hex').slice(0, FINGERPRINT_HEX_CHARS);
+      upToDate =
+        present === 'all' &&
+        sources.every((source, index) => source.valid && targets[index]?.equals(source.content) === true);
+    }
+    const base = { presence: present, upToDate, sourcesValid, sourceFingerprint };
+    if (present === 'partial') {
+      const missing = CREDENTIAL_FILES.filter((_, index) => targets[index] === null);
+      return { ...base, reason: 'Partial', message: `partial credential set at the targets (missing: ${missing.join(', ')})` };
+    }
+    if (problem !== null) return { ...base, ...problem };
+    if (present === 'none') return { ...base, reason: 'Absent', message: 'no credentials at the targets' };
+    if (upToDate) return { ...base, reason: 'UpToDate', message: 'all three targets equal their sources' };
+    return { ...base, reason: 'Outdated', message: 'targets differ from the sources (rotation pending)' };
+  }
+
+  return {
+    // inspect only reads; revoke is the fail-closed direction and always runs to completion
+    // (a few unlinks), so neither is cut short by the signal.
+    inspect: (_signal) => inspectNow(),
+    provision: (signal) => serialized(() => provisionNow(signal)),
+    revoke: (_signal) => serialized(() => revokeNow()),
+  };
+}

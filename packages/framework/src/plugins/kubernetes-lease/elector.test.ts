@@ -1,0 +1,522 @@
+import type { V1Lease } from '@kubernetes/client-node';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Clock, LeaderElector, LeadershipSnapshot } from '../../contracts/index.js';
+import { createLeaseElector, LeaseReason } from './elector.js';
+import { FakeLeaseStore, type FakeLeaseApi } from './fake-lease-api.js';
+import type { KubernetesLeaseOptions } from './options.js';
+
+interface Timer {
+  at: number;
+  seq: number;
+  resolve: () => void;
+  signal?: AbortSignal | undefined;
+  onAbort?: () => void;
+}
+
+/** A manual clock: sleeps resolve only when the test advances time. */
+class FakeClock implements Clock {
+  #now = 1_000_000;
+  #wallOffsetMs = Date.UTC(2026, 0, 1);
+  #timers: Timer[] = [];
+  #seq = 0;
+
+  monotonicMs(): number {
+    return this.#now;
+  }
+  wallNow(): Date {
+    return new Date(this.#wallOffsetMs + this.#now);
+  }
+  /** Moves only the wall clock (clock skew / NTP step); expiry must not care. */
+  skewWall(ms: number): void {
+    this.#wallOffsetMs += ms;
+  }
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const timer: Timer = { at: this.#now + Math.max(0, ms), seq: this.#seq++, resolve, signal };
+      if (signal) {
+        timer.onAbort = () => {
+          this.#timers = this.#timers.filter((t) => t !== timer);
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', timer.onAbort, { once: true });
+      }
+      this.#timers.push(timer);
+    });
+  }
+  /** Advances time in timer order, letting promise chains run between timers. */
+  async advance(ms: number): Promise<void> {
+    const target = this.#now + ms;
+    await flush();
+    for (;;) {
+      const next = this.#timers.filter((t) => t.at <= target).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+      if (next === undefined) break;
+      this.#timers = this.#timers.filter((t) => t !== next);
+      this.#now = Math.max(this.#now, next.at);
+      if (next.signal && next.onAbort) next.signal.removeEventListener('abort', next.onAbort);
+      next.resolve();
+      await flush();
+    }
+    this.#now = target;
+    await flush();
+  }
+}
+
+async function flush(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
+const silent = pino({ level: 'silent' });
+const timing = { leaseDurationSeconds: 3, renewDeadlineSeconds: 2, retryPeriodSeconds: 0.5 };
+const RENEW_DEADLINE_MS = timing.renewDeadlineSeconds * 1000;
+const LEASE_DURATION_MS = timing.leaseDurationSeconds * 1000;
+
+interface Candidate {
+  readonly elector: LeaderElector;
+  readonly api: FakeLeaseApi;
+  readonly history: LeadershipSnapshot[];
+  readonly controller: AbortController;
+}
+
+describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
+  let clock: FakeClock;
+  let store: FakeLeaseStore;
+  const started: Candidate[] = [];
+
+  function candidate(identity: string, overrides: Partial<KubernetesLeaseOptions> = {}, registry?: Registry): Candidate {
+    const api = store.api(identity);
+    const elector = createLeaseElector(
+      api,
+      { clock, logger: silent, registry, random: () => 0.5 },
+      { namespace: 'ns', leaseName: 'forge', identity, ...timing, ...overrides },
+    );
+    const history: LeadershipSnapshot[] = [];
+    elector.subscribe((s) => history.push(s));
+    const c = { elector, api, history, controller: new AbortController() };
+    started.push(c);
+    return c;
+  }
+
+  async function start(...cs: Candidate[]): Promise<void> {
+    for (const c of cs) await c.elector.start(c.controller.signal);
+    await clock.advance(0);
+  }
+
+  const leads = (c: Candidate): boolean => c.elector.snapshot().leaderUntilMs > clock.monotonicMs();
+
+  function setup(): void {
+    clock = new FakeClock();
+    store = new FakeLeaseStore({ namespace: 'ns', name: 'forge', clock });
+  }
+
+  afterEach(async () => {
+    for (const c of started.splice(0)) await c.elector.stop();
+  });
+
+  it('creates a missing lease and leads, with MicroTime times and leaderUntil = send time + renewDeadline', async () => {
+    setup();
+    const a = candidate('a');
+    const sendMs = clock.monotonicMs();
+    await start(a);
+    const s = a.elector.snapshot();
+    expect(s.holder).toBe('a');
+    expect(s.reason).toBe(LeaseReason.Created);
+    expect(s.leaderUntilMs).toBe(sendMs + RENEW_DEADLINE_MS);
+    // With API latency, leaderUntil still counts from the SEND time, not the answer.
+    a.api.latencyMs = 300;
+    await clock.advance(500); // the next renewal is sent now
+    const renewSentAt = clock.monotonicMs();
+    await clock.advance(300);
+    expect(a.elector.snapshot().reason).toBe(LeaseReason.Renewed);
+    expect(a.elector.snapshot().leaderUntilMs).toBe(renewSentAt + RENEW_DEADLINE_MS);
+    const lease = store.lease()!;
+    expect(lease.spec?.holderIdentity).toBe('a');
+    expect(lease.spec?.leaseDurationSeconds).toBe(3);
+    expect(String(lease.spec?.renewTime)).toMatch(/\.\d{6}Z$/);
+    expect(a.api.calls.filter((c) => c.op === 'create')).toHaveLength(1);
+  });
+
+  it('acquires a vacant (released) lease at once and bumps transitions', async () => {
+    setup();
+    store.edit((l) => {
+      l.spec = { holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 4, acquireTime: '2026-01-01T00:00:00.000000Z' as never };
+    });
+    const a = candidate('a');
+    await start(a);
+    expect(leads(a)).toBe(true);
+    const s = a.elector.snapshot();
+    expect(s.transitions).toBe(5);
+    expect(s.acquiredFromRelease).toBe(true);
+    expect(store.lease()!.spec?.leaseTransitions).toBe(5);
+  });
+
+  it('renews every retryPeriod, keeping acquireTime and transitions (G24), moving leaderUntil with each send', async () => {
+    setup();
+    const a = candidate('a');
+    await start(a);
+    const first = store.lease()!.spec!;
+    for (let i = 0; i < 6; i++) await clock.advance(500);
+    const now = store.lease()!.spec!;
+    expect(now.acquireTime).toEqual(first.acquireTime);
+    expect(now.leaseTransitions).toBe(first.leaseTransitions);
+    expect(now.renewTime).not.toEqual(first.renewTime);
+    const renewals = a.api.calls.filter((c) => c.op === 'replace');
+    expect(renewals.length).toBeGreaterThanOrEqual(5);
+    // Fast path: a renewal is one PUT, not GET + PUT.
+    expect(a.api.calls.filter((c) => c.op === 'read')).toHaveLength(1);
+    const lastSend = renewals.at(-1)!.atMs;
+    expect(a.elector.snapshot().leaderUntilMs).toBe(lastSend + RENEW_DEADLINE_MS);
+    expect(a.elector.snapshot().reason).toBe(LeaseReason.Renewed);
+  });
+
+  it('does not take a lease that another candidate keeps renewing', async () => {
+    setup();
+    const a = candidate('a');
+    const b = candidate('b');
+    await start(a);
+    await start(b);
+    for (let i = 0; i < 40; i++) {
+      await clock.advance(250);
+      expect([leads(a), leads(b)]).toEqual([true, false]);
+    }
+    expect(b.elector.snapshot().holder).toBe('a');
+    expect(b.elector.snapshot().reason).toBe(LeaseReason.HeldByOther);
+    expect(store.writes.filter((w) => w.by === 'b')).toHaveLength(0);
+  });
+
+  it.each([
+    ['renewTime far in the future', 3_600_000],
+    ['renewTime far in the past', -3_600_000],
+  ])('takes a stale lease only after leaseDuration of LOCAL observation (%s)', async (_name, skewMs) => {
+    setup();
+    // A holder that stopped renewing; its renewTime is skewed relative to our wall clock.
+    const renewTime = new Date(clock.wallNow().getTime() + skewMs).toISOString().replace('Z', '000Z');
+    store.edit((l) => {
+      l.spec = { holderIdentity: 'gone', leaseDurationSeconds: 3, leaseTransitions: 2, renewTime: renewTime as never, acquireTime: renewTime as never };
+    });
+    const b = candidate('b');
+    const firstSeen = clock.monotonicMs();
+    await start(b);
+    expect(leads(b)).toBe(false);
+    let acquiredAt: number | null = null;
+    for (let t = 0; t < 8000 && acquiredAt === null; t += 100) {
+      await clock.advance(100);
+      if (leads(b)) acquiredAt = clock.monotonicMs();
+    }
+    expect(acquiredAt).not.toBeNull();
+    expect(acquiredAt! - firstSeen).toBeGreaterThanOrEqual(LEASE_DURATION_MS);
+    // ...and not much later than the next poll after expiry (jitter 1.2 at random 0.5 → 1.1 s).
+    expect(acquiredAt! - firstSeen).toBeLessThanOrEqual(LEASE_DURATION_MS + 1100 + 100);
+    const spec = store.lease()!.spec!;
+    expect(spec.holderIdentity).toBe('b');
+    expect(spec.leaseTransitions).toBe(3);
+    expect(spec.acquireTime).not.toBe(renewTime);
+    expect(b.elector.snapshot().acquiredFromRelease).toBe(false);
+  });
+
+  it('restarts the expiry clock whenever the record changes, regardless of the wall clock', async () => {
+    setup();
+    store.edit((l) => {
+      l.spec = { holderIdentity: 'other', leaseDurationSeconds: 3 };
+    });
+    const b = candidate('b');
+    await start(b);
+    clock.skewWall(10 * 60_000);
+    // "other" renews every 2 s by hand: b must never take it.
+    for (let i = 0; i < 5; i++) {
+      await clock.advance(2000);
+      store.edit((l) => {
+        l.spec!.renewTime = `2020-01-01T00:00:0${i}.000000Z` as never;
+      });
+      expect(leads(b)).toBe(false);
+    }
+    await clock.advance(LEASE_DURATION_MS + 2500);
+    expect(leads(b)).toBe(true);
+  });
+
+  it('loses a create race with 409 AlreadyExists and a replace race with 409 Conflict', async () => {
+    setup();
+    const a = candidate('a');
+    const b = candidate('b');
+    // Both start at the same instant and both see 404; only one create can win.
+    await a.elector.start(a.controller.signal);
+    await b.elector.start(b.controller.signal);
+    await clock.advance(0);
+    expect([leads(a), leads(b)].filter(Boolean)).toHaveLength(1);
+    const loser = leads(a) ? b : a;
+    expect(loser.elector.snapshot().reason).toBe(LeaseReason.LostRace);
+
+    // Replace race on a released lease: two standbys wake on the same watch event, both read
+    // the free lease before either writes, and exactly one PUT wins.
+    const winner = leads(a) ? a : b;
+    const c = candidate('c');
+    await start(c);
+    for (const x of [a, b, c]) x.api.latencyMs = 10;
+    const releasedAt = clock.monotonicMs();
+    const releasing = winner.elector.release(new AbortController().signal);
+    await clock.advance(100);
+    await releasing;
+    const standbys = [a, b, c].filter((x) => x !== winner);
+    expect(standbys.filter(leads)).toHaveLength(1);
+    const racers = standbys.map((x) => x.api.calls.filter((k) => k.op === 'replace' && k.atMs >= releasedAt).length);
+    expect(racers).toEqual([1, 1]);
+    const loserOfRace = standbys.find((x) => !leads(x))!;
+    expect(loserOfRace.elector.snapshot().reason).toBe(LeaseReason.LostRace);
+  });
+
+  it('gives up leadership by renewDeadline when renewals fail, and notifies subscribers at once', async () => {
+    setup();
+    const a = candidate('a');
+    await start(a);
+    await clock.advance(500); // one renewal
+    const lastSend = a.api.calls.filter((c) => c.op === 'replace').at(-1)!.atMs;
+    const until = a.elector.snapshot().leaderUntilMs;
+    expect(until).toBe(lastSend + RENEW_DEADLINE_MS);
+    a.api.fault = 'network';
+    let lostAt: number | null = null;
+    a.elector.subscribe((s) => {
+      if (lostAt === null && s.leaderUntilMs === 0) lostAt = clock.monotonicMs();
+    });
+    await clock.advance(RENEW_DEADLINE_MS + 100);
+    expect(lostAt).not.toBeNull();
+    expect(lostAt!).toBeLessThanOrEqual(until);
+    expect(a.elector.snapshot().reason).toBe(LeaseReason.RenewDeadlineExceeded);
+    // Retried in the meantime, not just waited.
+    expect(a.api.calls.filter((c) => c.atMs > lastSend).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('aborts a hanging renewal at leaderUntil: no request outlives the fencing window', async () => {
+    setup();
+    const a = candidate('a', { requestTimeoutSeconds: 30 });
+    await start(a);
+    const until = a.elector.snapshot().leaderUntilMs;
+    a.api.fault = 'hang';
+    await clock.advance(RENEW_DEADLINE_MS);
+    expect(clock.monotonicMs()).toBeGreaterThanOrEqual(until);
+    expect(leads(a)).toBe(false);
+    expect(a.elector.snapshot().leaderUntilMs).toBe(0);
+    expect(a.elector.snapshot().reason).toBe(LeaseReason.RenewDeadlineExceeded);
+  });
+
+  it('old leader stops leading before a partitioned-away standby can take over', async () => {
+    setup();
+    const a = candidate('a');
+    const b = candidate('b');
+    await start(a, b);
+    await clock.advance(1000);
+    a.api.fault = 'hang';
+    let aLostAt: number | null = null;
+    let bLedAt: number | null = null;
+    for (let t = 0; t < 8000; t += 50) {
+      await clock.advance(50);
+      if (aLostAt === null && !leads(a)) aLostAt = clock.monotonicMs();
+      if (bLedAt === null && leads(b)) bLedAt = clock.monotonicMs();
+      expect(leads(a) && leads(b)).toBe(false);
+    }
+    expect(aLostAt).not.toBeNull();
+    expect(bLedAt).not.toBeNull();
+    expect(bLedAt! - aLostAt!).toBeGreaterThanOrEqual(LEASE_DURATION_MS - RENEW_DEADLINE_MS - 100);
+    expect(b.elector.snapshot().transitions).toBe(a.elector.snapshot().transitions + 1);
+  });
+
+  it('release clears the holder (duration 1, transitions kept) and a watching standby takes over without polling', async () => {
+    setup();
+    const a = candidate('a');
+    const b = candidate('b');
+    await start(a, b);
+    await clock.advance(600);
+    const before = store.lease()!.spec!;
+    const bReadsBefore = b.api.calls.filter((c) => c.op === 'read').length;
+    a.elector.setCandidacy(false, 'node unhealthy');
+    expect(leads(a)).toBe(false);
+    await a.elector.release(new AbortController().signal);
+    const releaseWrite = store.writes.find((w) => w.by === 'a' && w.holder === '');
+    expect(releaseWrite).toBeDefined();
+    expect(a.elector.snapshot().reason).toBe(LeaseReason.Released);
+    expect(a.elector.snapshot().leaderUntilMs).toBe(0);
+    // No clock advance: only the watch event can have woken b.
+    await clock.advance(0);
+    expect(leads(b)).toBe(true);
+    expect(b.elector.snapshot().acquiredFromRelease).toBe(true);
+    expect(b.api.calls.filter((c) => c.op === 'read').length).toBe(bReadsBefore + 1);
+    expect(store.lease()!.spec!.leaseTransitions).toBe((before.leaseTransitions ?? 0) + 1);
+    const released = store.writes.indexOf(releaseWrite!);
+    expect(store.writes[released + 1]?.by).toBe('b');
+  });
+
+  it('release writes holder "" with leaseDurationSeconds 1 and keeps transitions', async () => {
+    setup();
+    const a = candidate('a');
+    await start(a);
+    const transitions = store.lease()!.spec!.leaseTransitions;
+    let released: V1Lease | null = null;
+    const watcher = store.api('observer');
+    const handle = watcher.watch(
+      (_t, l) => {
+        if (l.spec?.holderIdentity === '') released = l;
+      },
+      () => undefined,
+    );
+    await a.elector.release(new AbortController().signal);
+    await clock.advance(0);
+    handle.stop();
+    expect(released).not.toBeNull();
+    expect(released!.spec?.leaseDurationSeconds).toBe(1);
+    expect(released!.spec?.leaseTransitions).toBe(transitions);
+    expect(released!.spec?.renewTime).toEqual(released!.spec?.acquireTime);
+    // release withdraws candidacy: the free lease is not taken back.
+    await clock.advance(3000);
+    expect(store.lease()!.spec?.holderIdentity).toBe('');
+  });
+
+  it('release retries a 409 and a non-holder release is a no-op', async () => {
+    setup();
+    const a = candidate('a');
+    const b = candidate('b');
+    await start(a, b);
+    const writesBefore = store.writes.length;
+    await b.elector.release(new AbortController().signal);
+    expect(store.writes.length).toBe(writesBefore);
+    expect(store.lease()!.spec?.holderIdentity).toBe('a');
+
+    // A concurrent metadata edit between a's read and write forces one 409.
+    let edited = false;
+    const originalReplace = a.api.replace;
+    a.api.replace = (lease, options) => {
+      if (!edited && lease.spec?.holderIdentity === '') {
+        edited = true;
+        store.edit((l) => {
+          l.metadata = { ...l.metadata, labels: { touched: 'yes' } };
+        });
+      }
+      return originalReplace(lease, options);
+    };
+    await a.elector.release(new AbortController().signal);
+    expect(edited).toBe(true);
+    expect(store.lease()!.spec?.holderIdentity).not.toBe('a');
+  });
+
+  it('a non-candidate does not acquire, and withdrawing candidacy stops renewals', async () => {
+    setup();
+    const a = candidate('a');
+    a.elector.setCandidacy(false, 'not at tip');
+    await start(a);
+    await clock.advance(5000);
+    expect(store.lease()).toBeNull();
+    expect(a.elector.snapshot().reason).toBe(LeaseReason.Vacant);
+    a.elector.setCandidacy(true, 'synced');
+    await clock.advance(0);
+    expect(leads(a)).toBe(true);
+    const replacesBefore = a.api.calls.filter((c) => c.op === 'replace').length;
+    a.elector.setCandidacy(false, 'unhealthy');
+    expect(a.elector.snapshot().leaderUntilMs).toBe(0);
+    expect(a.elector.snapshot().reason).toBe(LeaseReason.CandidacyWithdrawn);
+    await clock.advance(5000);
+    expect(a.api.calls.filter((c) => c.op === 'replace').length).toBe(replacesBefore);
+  });
+
+  it('a follower sees a leader it lost to immediately (409 on renew, then the new holder)', async () => {
+    setup();
+    const a = candidate('a');
+    await start(a);
+    // An administrator hands the lease to someone else.
+    store.edit((l) => {
+      l.spec!.holderIdentity = 'intruder';
+    });
+    await clock.advance(0);
+    expect(leads(a)).toBe(false);
+    expect(a.elector.snapshot().reason).toBe(LeaseReason.LostToOther);
+    expect(a.elector.snapshot().holder).toBe('intruder');
+  });
+
+  describe('hand-edited nonsense leases', () => {
+    const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+      ['leaseDurationSeconds 0', { holderIdentity: 'x', leaseDurationSeconds: 0, renewTime: '2026-01-01T00:00:00.000000Z', acquireTime: '2026-01-01T00:00:00.000000Z' }, /leaseDurationSeconds is not a positive integer/],
+      ['leaseDurationSeconds negative', { holderIdentity: 'x', leaseDurationSeconds: -5, renewTime: '2026-01-01T00:00:00.000000Z', acquireTime: '2026-01-01T00:00:00.000000Z' }, /leaseDurationSeconds is not a positive integer/],
+      ['leaseDurationSeconds missing', { holderIdentity: 'x', renewTime: '2026-01-01T00:00:00.000000Z', acquireTime: '2026-01-01T00:00:00.000000Z' }, /leaseDurationSeconds is missing/],
+      ['renewTime unparsable', { holderIdentity: 'x', leaseDurationSeconds: 3, renewTime: 'yesterday-ish', acquireTime: 42 }, /renewTime is unparsable/],
+      ['holder set, spec fields missing', { holderIdentity: 'x' }, /leaseDurationSeconds is missing/],
+      ['holder not a string', { holderIdentity: 7, leaseDurationSeconds: 'soon', leaseTransitions: -3 }, /holderIdentity is not a string/],
+    ];
+
+    it.each(cases)('%s: no crash, reported, treated as held for the configured leaseDuration', async (_name, spec, problem) => {
+      setup();
+      store.edit((l) => {
+        l.spec = spec as never;
+      });
+      const b = candidate('b');
+      const seenAt = clock.monotonicMs();
+      await start(b);
+      expect(leads(b)).toBe(false);
+      expect(b.elector.snapshot().reason).toBe(LeaseReason.LeaseSpecInvalid);
+      expect(b.elector.snapshot().message).toMatch(problem);
+      let ledAt: number | null = null;
+      for (let t = 0; t < 7000 && ledAt === null; t += 100) {
+        await clock.advance(100);
+        if (leads(b)) ledAt = clock.monotonicMs();
+      }
+      expect(ledAt).not.toBeNull();
+      expect(ledAt! - seenAt).toBeGreaterThanOrEqual(LEASE_DURATION_MS);
+      const written = store.lease()!.spec!;
+      expect(written.holderIdentity).toBe('b');
+      expect(written.leaseDurationSeconds).toBe(3);
+      expect(String(written.renewTime)).toMatch(/\.\d{6}Z$/);
+    });
+
+    it('a spec-less lease and a lease edited to our own name do not crash the leader', async () => {
+      setup();
+      store.edit((l) => {
+        delete l.spec;
+      });
+      const a = candidate('a');
+      await start(a);
+      expect(leads(a)).toBe(true);
+      store.edit((l) => {
+        l.spec = { holderIdentity: 'a' } as never;
+      });
+      await clock.advance(600);
+      expect(leads(a)).toBe(true);
+      expect(store.lease()!.spec?.leaseDurationSeconds).toBe(3);
+    });
+  });
+
+  it('restarts a broken watch with backoff and keeps polling meanwhile', async () => {
+    setup();
+    const a = candidate('a');
+    const b = candidate('b');
+    await start(a, b);
+    b.api.fault = { kind: 'forbidden', status: 403, message: 'watch forbidden' };
+    store.breakWatches();
+    await clock.advance(3000);
+    const watchesDuringFault = b.api.calls.filter((c) => c.op === 'watch').length;
+    expect(watchesDuringFault).toBeGreaterThanOrEqual(3);
+    b.api.fault = null;
+    await clock.advance(35_000);
+    expect(store.watcherCount).toBe(2);
+    // Polling alone still finds the expiry when the leader dies.
+    await a.elector.stop();
+    store.breakWatches({ kind: 'network', message: 'reset' });
+    b.api.fault = null;
+    await clock.advance(LEASE_DURATION_MS + 2500);
+    expect(leads(b)).toBe(true);
+  });
+
+  it('exports metrics on the given registry', async () => {
+    setup();
+    const registry = new Registry();
+    const a = candidate('a', {}, registry);
+    await start(a);
+    await clock.advance(500);
+    a.api.fault = 'network';
+    await clock.advance(RENEW_DEADLINE_MS + 100);
+    const text = await registry.metrics();
+    expect(text).toMatch(/cardano_forge_lease_renew_duration_seconds_count \d+/);
+    expect(text).toMatch(/cardano_forge_lease_request_errors_total\{kind="network"\} [1-9]/);
+    expect(text).toMatch(/cardano_forge_lease_last_renew_timestamp_seconds 1\.7\d+e\+9|cardano_forge_lease_last_renew_timestamp_seconds 17\d{8}/);
+    expect(text).toMatch(/cardano_forge_lease_is_leader 0/);
+    // A second elector on the same registry does not throw on duplicate registration.
+    expect(() => candidate('b', {}, registry)).not.toThrow();
+  });
+});

@@ -1,0 +1,830 @@
+/**
+ * Leader election on one coordination.k8s.io/v1 Lease, a port of client-go's
+ * tools/leaderelection (tryAcquireOrRenew / renew / release) with three additions the forge
+ * needs: every request has a timeout, `leaderUntilMs` is a self-fencing deadline derived from the
+ * SEND time of the last successful write, and a watch lets standbys react to a release at once.
+ *
+ * Safety argument (client-go's, on local clocks only): a standby may take a lease held by someone
+ * else only after it has seen the record unchanged for leaseDuration on its own monotonic clock,
+ * counted from when it observed the last change. That observation happened after the holder's
+ * last successful write was sent (at S), so the takeover is not before S + leaseDuration, while
+ * the holder considers itself leader only until S + renewDeadline < S + leaseDuration.
+ */
+import { V1MicroTime, type V1Lease, type V1LeaseSpec } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Clock, LeaderElector, LeadershipSnapshot } from '../../contracts/index.js';
+import type { ClassifiedK8sError } from '../../kube/errors.js';
+import type { LeaseApi, LeaseCallResult, LeaseWatchEventType } from './lease-api.js';
+import { createLeaseMetrics, type LeaseMetrics } from './metrics.js';
+import {
+  assertValidLeaseTiming,
+  defaultRequestTimeoutSeconds,
+  LEASE_JITTER_FACTOR,
+  type KubernetesLeaseOptions,
+} from './options.js';
+import { inspectLease, type LeaseView } from './record.js';
+
+export interface LeaseElectorDeps {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly registry?: Registry | undefined;
+  /** Source of jitter in [0, 1); injectable for deterministic tests. */
+  readonly random?: (() => number) | undefined;
+}
+
+/** Reasons in snapshots (stable tokens for metrics and status conditions). */
+export const LeaseReason = {
+  NotStarted: 'NotStarted',
+  Acquired: 'Acquired',
+  Created: 'Created',
+  Renewed: 'Renewed',
+  HeldByOther: 'HeldByOther',
+  LeaseSpecInvalid: 'LeaseSpecInvalid',
+  Vacant: 'Vacant',
+  LostRace: 'LostRace',
+  LostToOther: 'LostToOther',
+  RenewDeadlineExceeded: 'RenewDeadlineExceeded',
+  CandidacyWithdrawn: 'CandidacyWithdrawn',
+  NotCandidate: 'NotCandidate',
+  Released: 'Released',
+  ReleaseFailed: 'ReleaseFailed',
+  ApiError: 'ApiError',
+  InternalError: 'InternalError',
+  Stopped: 'Stopped',
+} as const;
+
+interface Observation {
+  readonly lease: V1Lease;
+  readonly view: LeaseView;
+  /** Local monotonic time at which the current record content was first seen. */
+  readonly changedAtMs: number;
+}
+
+interface Leadership {
+  readonly leaderUntilMs: number;
+  readonly acquiredFromRelease: boolean;
+}
+
+type AttemptOutcome = 'leading' | 'not-leading' | 'failed';
+
+function timeoutError(ms: number): ClassifiedK8sError {
+  return { kind: 'timeout', message: `lease request did not complete within ${Math.round(ms)} ms` };
+}
+
+/** A minimal mutual exclusion so the loop and release() never interleave their reads/writes. */
+function createMutex(): <T>(work: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(work: () => Promise<T>): Promise<T> => {
+    const result = tail.then(work, work);
+    tail = result.catch(() => undefined);
+    return result;
+  };
+}
+
+export class KubernetesLeaseElector implements LeaderElector {
+  readonly identity: string;
+  readonly #api: LeaseApi;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #metrics: LeaseMetrics;
+  readonly #random: () => number;
+  readonly #leaseDurationMs: number;
+  readonly #renewDeadlineMs: number;
+  readonly #retryPeriodMs: number;
+  readonly #requestTimeoutMs: number;
+  readonly #leaseDurationSeconds: number;
+  readonly #exclusive = createMutex();
+  readonly #listeners = new Set<(snapshot: LeadershipSnapshot) => void>();
+
+  #eligible = true;
+  #observed: Observation | null = null;
+  #leading: Leadership | null = null;
+  #lastContactMs = 0;
+  #snapshot: LeadershipSnapshot;
+  #running: { controller: AbortController; loop: Promise<void>; watch: Promise<void> } | null = null;
+  /** Set by wake-ups (watch saw a release, candidacy changed) so none is lost mid-iteration. */
+  #wakePending = false;
+  #sleepWake: AbortController | null = null;
+  /** The request in flight from the loop; release() and loss of leadership abort it. */
+  #inFlight: AbortController | null = null;
+  /** The last request failure logged at warn level; cleared by a success. */
+  #lastErrorKey = '';
+  /** Logged once per distinct problem set, not on every poll. */
+  #lastProblemKey = '';
+
+  constructor(api: LeaseApi, deps: LeaseElectorDeps, options: KubernetesLeaseOptions) {
+    assertValidLeaseTiming(options);
+    if (options.identity === '') throw new Error('kubernetes-lease: identity must not be empty');
+    this.identity = options.identity;
+    this.#api = api;
+    this.#clock = deps.clock;
+    this.#log = deps.logger.child({ lease: `${api.namespace}/${api.name}`, identity: options.identity });
+    this.#metrics = createLeaseMetrics(deps.registry);
+    this.#random = deps.random ?? Math.random;
+    this.#leaseDurationSeconds = options.leaseDurationSeconds;
+    this.#leaseDurationMs = options.leaseDurationSeconds * 1000;
+    this.#renewDeadlineMs = options.renewDeadlineSeconds * 1000;
+    this.#retryPeriodMs = options.retryPeriodSeconds * 1000;
+    this.#requestTimeoutMs =
+      (options.requestTimeoutSeconds ?? defaultRequestTimeoutSeconds(options.renewDeadlineSeconds)) * 1000;
+    this.#snapshot = {
+      lockName: api.name,
+      identity: options.identity,
+      holder: null,
+      leaderUntilMs: 0,
+      transitions: 0,
+      observedAtMs: 0,
+      reason: LeaseReason.NotStarted,
+      message: 'the elector has not started',
+    };
+    this.#metrics.setLeader(false);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // LeaderElector
+  // -------------------------------------------------------------------------------------------
+
+  async start(signal: AbortSignal): Promise<void> {
+    if (this.#running !== null) return;
+    const controller = new AbortController();
+    if (signal.aborted) return;
+    signal.addEventListener('abort', () => void this.stop(), { once: true });
+    this.#log.info(
+      {
+        leaseDurationMs: this.#leaseDurationMs,
+        renewDeadlineMs: this.#renewDeadlineMs,
+        retryPeriodMs: this.#retryPeriodMs,
+        requestTimeoutMs: this.#requestTimeoutMs,
+        candidate: this.#eligible,
+      },
+      'lease elector starting',
+    );
+    this.#running = {
+      controller,
+      loop: this.#runLoop(controller.signal),
+      watch: this.#runWatch(controller.signal),
+    };
+  }
+
+  setCandidacy(eligible: boolean, why: string): void {
+    if (eligible === this.#eligible) return;
+    this.#eligible = eligible;
+    this.#log.info({ eligible, why }, eligible ? 'candidacy granted' : 'candidacy withdrawn');
+    if (!eligible && this.#leading !== null) {
+      // Stop renewing now: the caller revokes and then calls release().
+      this.#loseLeadership(LeaseReason.CandidacyWithdrawn, `stopped renewing: ${why}`);
+    } else if (!eligible) {
+      this.#publish({ reason: LeaseReason.NotCandidate, message: `not a candidate: ${why}` });
+    }
+    this.#wakeLoop();
+  }
+
+  snapshot(): LeadershipSnapshot {
+    return this.#snapshot;
+  }
+
+  subscribe(listener: (snapshot: LeadershipSnapshot) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Clears the holder so a standby can take the lease at once. Also withdraws this candidate's
+   * candidacy (it would otherwise take the free lease straight back); setCandidacy(true) resumes.
+   */
+  async release(signal: AbortSignal): Promise<void> {
+    if (this.#eligible) {
+      this.#eligible = false;
+      this.#log.info({ why: 'release' }, 'candidacy withdrawn');
+    }
+    if (this.#leading !== null) this.#loseLeadership(LeaseReason.CandidacyWithdrawn, 'releasing the lease');
+    this.#inFlight?.abort(new DOMException('release requested', 'AbortError'));
+    await this.#exclusive(() => this.#releaseLocked(signal));
+  }
+
+  async stop(): Promise<void> {
+    const running = this.#running;
+    if (running === null) return;
+    this.#running = null;
+    running.controller.abort();
+    this.#inFlight?.abort(new DOMException('elector stopped', 'AbortError'));
+    this.#wakeLoop();
+    await Promise.allSettled([running.loop, running.watch]);
+    this.#leading = null;
+    this.#metrics.setLeader(false);
+    this.#publish({ reason: LeaseReason.Stopped, message: 'the elector was stopped (lease not released)', leaderUntilMs: 0 });
+    this.#log.info('lease elector stopped');
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Loop
+  // -------------------------------------------------------------------------------------------
+
+  async #runLoop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      let waitMs: number;
+      try {
+        waitMs = await this.#exclusive(() => this.#iteration(signal));
+      } catch (error) {
+        // A bug must not leave us believing we lead: fail closed and keep going.
+        this.#log.error({ err: error }, 'lease elector iteration failed unexpectedly');
+        if (this.#leading !== null) this.#loseLeadership(LeaseReason.InternalError, `internal error: ${String(error)}`);
+        waitMs = this.#retryPeriodMs;
+      }
+      if (signal.aborted) break;
+      await this.#sleepUnlessWoken(waitMs, signal);
+    }
+  }
+
+  /** One round. Returns how long to wait before the next one. */
+  async #iteration(signal: AbortSignal): Promise<number> {
+    if (signal.aborted) return 0;
+    if (this.#leading !== null) {
+      if (this.#clock.monotonicMs() >= this.#leading.leaderUntilMs) {
+        this.#loseLeadership(
+          LeaseReason.RenewDeadlineExceeded,
+          `no renewal succeeded within renewDeadline (${this.#renewDeadlineMs} ms)`,
+        );
+        return this.#jittered();
+      }
+      const outcome = await this.#tryAcquireOrRenew(signal);
+      if (outcome === 'leading') return this.#retryPeriodMs;
+      const leading = this.#leading as Leadership | null;
+      if (leading === null) return this.#jittered();
+      const remaining = leading.leaderUntilMs - this.#clock.monotonicMs();
+      if (remaining <= 0) {
+        this.#loseLeadership(
+          LeaseReason.RenewDeadlineExceeded,
+          `no renewal succeeded within renewDeadline (${this.#renewDeadlineMs} ms)`,
+        );
+        return this.#jittered();
+      }
+      return Math.min(this.#retryPeriodMs, remaining);
+    }
+    if (this.#eligible) {
+      const outcome = await this.#tryAcquireOrRenew(signal);
+      return outcome === 'leading' ? this.#retryPeriodMs : this.#jittered();
+    }
+    await this.#observeOnly(signal);
+    return this.#jittered();
+  }
+
+  /** client-go wait.Jitter(retryPeriod, 1.2): uniformly in [retryPeriod, 2.2·retryPeriod). */
+  #jittered(): number {
+    return this.#retryPeriodMs * (1 + this.#random() * LEASE_JITTER_FACTOR);
+  }
+
+  async #sleepUnlessWoken(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.#wakePending || ms <= 0) {
+      this.#wakePending = false;
+      return;
+    }
+    const wake = new AbortController();
+    this.#sleepWake = wake;
+    try {
+      await this.#clock.sleep(ms, AbortSignal.any([signal, wake.signal]));
+    } catch {
+      // woken or stopped
+    } finally {
+      this.#sleepWake = null;
+      this.#wakePending = false;
+    }
+  }
+
+  #wakeLoop(): void {
+    this.#wakePending = true;
+    this.#sleepWake?.abort();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // tryAcquireOrRenew (client-go leaderelection.go), with deadlines
+  // -------------------------------------------------------------------------------------------
+
+  async #tryAcquireOrRenew(signal: AbortSignal): Promise<AttemptOutcome> {
+    const leading = this.#leading;
+    const observed = this.#observed;
+
+    // Fast path: the leader renews on the object it last wrote, one request per renewal.
+    if (leading !== null && observed !== null && observed.view.holder === this.identity) {
+      const body = this.#leaseWithSpec(observed.lease, this.#renewSpec(observed.lease.spec));
+      const sendMs = this.#clock.monotonicMs();
+      const result = await this.#call((o) => this.#api.replace(body, o), this.#writeBudget(sendMs), signal);
+      if (result.ok) return this.#onWriteSucceeded(result.lease, sendMs, 'renew', false);
+      this.#recordError('renew', result.error);
+      if (result.error.kind !== 'conflict' && result.error.kind !== 'not-found') return 'failed';
+      // Someone else wrote (or deleted) since: fall through and look again.
+    }
+    if (signal.aborted) return 'failed';
+
+    const readResult = await this.#call((o) => this.#api.read(o), this.#readBudget(), signal);
+    if (!readResult.ok) {
+      if (readResult.error.kind === 'not-found') return this.#createLease(signal);
+      this.#recordError('read', readResult.error);
+      if (this.#leading === null) this.#publishApiError(readResult.error);
+      return 'failed';
+    }
+    const view = this.#observe(readResult.lease);
+    const now = this.#clock.monotonicMs();
+
+    // Someone else holds a valid lease: not ours to take (client-go step 4).
+    if (view.holder !== '' && view.holder !== this.identity) {
+      const expiresAtMs = this.#observed!.changedAtMs + this.#effectiveDurationMs(view);
+      if (expiresAtMs > now) {
+        if (this.#leading !== null)
+          this.#loseLeadership(LeaseReason.LostToOther, `the lease is now held by ${view.holder}`);
+        else this.#publishHeldByOther(view, expiresAtMs - now);
+        return 'not-leading';
+      }
+    }
+    if (!this.#eligible || signal.aborted) {
+      if (!this.#eligible) this.#publishObservation(view, LeaseReason.NotCandidate, 'not a candidate');
+      return 'not-leading';
+    }
+
+    // Renewal keeps acquireTime and transitions; anything else is an acquisition (fixes G24).
+    const renewing = this.#leading !== null && view.holder === this.identity;
+    const spec = renewing
+      ? this.#renewSpec(readResult.lease.spec)
+      : this.#acquireSpec(readResult.lease.spec, view);
+    const fromRelease = !renewing && view.holder === '' && view.durationSeconds === 1;
+    const takeoverOf = renewing ? null : view.holder;
+    const body = this.#leaseWithSpec(readResult.lease, spec);
+    const sendMs = this.#clock.monotonicMs();
+    const result = await this.#call((o) => this.#api.replace(body, o), this.#writeBudget(sendMs), signal);
+    if (result.ok) {
+      if (takeoverOf !== null && takeoverOf !== '' && takeoverOf !== this.identity)
+        this.#log.info({ previousHolder: takeoverOf }, 'taking over an expired lease');
+      return this.#onWriteSucceeded(result.lease, sendMs, renewing ? 'renew' : 'acquire', fromRelease);
+    }
+    this.#recordError(renewing ? 'renew' : 'acquire', result.error);
+    if (result.error.kind === 'conflict') {
+      if (this.#leading !== null) this.#loseLeadership(LeaseReason.LostRace, 'another writer changed the lease first (409)');
+      else this.#publishObservation(view, LeaseReason.LostRace, 'another candidate wrote the lease first (409)');
+      return 'not-leading';
+    }
+    if (this.#leading === null) this.#publishApiError(result.error);
+    return 'failed';
+  }
+
+  async #createLease(signal: AbortSignal): Promise<AttemptOutcome> {
+    if (!this.#eligible) {
+      this.#observed = null;
+      this.#publish({ holder: '', reason: LeaseReason.Vacant, message: 'the lease does not exist', leaderUntilMs: 0 });
+      return 'not-leading';
+    }
+    // Keep the epoch monotonic as far as we know it, even if someone deleted the Lease.
+    const transitions = this.#observed === null ? 0 : this.#observed.view.transitions + 1;
+    const now = new V1MicroTime(this.#clock.wallNow().getTime());
+    const body: V1Lease = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: this.#api.name, namespace: this.#api.namespace },
+      spec: {
+        holderIdentity: this.identity,
+        leaseDurationSeconds: this.#leaseDurationSeconds,
+        acquireTime: now,
+        renewTime: now,
+        leaseTransitions: transitions,
+      },
+    };
+    const sendMs = this.#clock.monotonicMs();
+    const result = await this.#call((o) => this.#api.create(body, o), this.#writeBudget(sendMs), signal);
+    if (result.ok) return this.#onWriteSucceeded(result.lease, sendMs, 'create', false);
+    this.#recordError('create', result.error);
+    if (result.error.kind === 'already-exists' || result.error.kind === 'conflict') {
+      this.#publish({ reason: LeaseReason.LostRace, message: 'another candidate created the lease first (409)' });
+      return 'not-leading';
+    }
+    this.#publishApiError(result.error);
+    return 'failed';
+  }
+
+  #onWriteSucceeded(
+    lease: V1Lease,
+    sendMs: number,
+    kind: 'renew' | 'acquire' | 'create',
+    acquiredFromRelease: boolean,
+  ): AttemptOutcome {
+    const now = this.#clock.monotonicMs();
+    const view = this.#observe(lease);
+    const leaderUntilMs = sendMs + this.#renewDeadlineMs;
+    if (view.holder !== this.identity) {
+      // Should not happen (we wrote ourselves), but never trust it blindly.
+      this.#loseLeadershipOrPublish(LeaseReason.LostToOther, `the written lease names ${view.holder}`);
+      return 'not-leading';
+    }
+    if (now >= leaderUntilMs) {
+      // The answer came too late to be useful: the fencing window is already over.
+      this.#loseLeadershipOrPublish(
+        LeaseReason.RenewDeadlineExceeded,
+        `the ${kind} write took ${Math.round(now - sendMs)} ms, longer than renewDeadline`,
+      );
+      return 'failed';
+    }
+    const wasLeading = this.#leading !== null;
+    this.#leading = {
+      leaderUntilMs,
+      acquiredFromRelease: wasLeading ? this.#leading!.acquiredFromRelease : acquiredFromRelease,
+    };
+    this.#metrics.observeRenewDuration((now - sendMs) / 1000);
+    this.#metrics.setLastRenew(this.#clock.wallNow());
+    this.#metrics.setLeader(true);
+    const reason = wasLeading ? LeaseReason.Renewed : kind === 'create' ? LeaseReason.Created : LeaseReason.Acquired;
+    const message = wasLeading
+      ? 'renewed the lease'
+      : kind === 'create'
+        ? 'created the lease and hold it'
+        : acquiredFromRelease
+          ? 'acquired the lease after it was released'
+          : 'acquired the lease';
+    if (wasLeading) this.#log.debug({ leaderUntilMs, latencyMs: now - sendMs }, message);
+    else this.#log.info({ leaderUntilMs, transitions: view.transitions, acquiredFromRelease }, message);
+    this.#publish({
+      holder: view.holder,
+      transitions: view.transitions,
+      leaderUntilMs,
+      reason,
+      message,
+      acquiredFromRelease: this.#leading.acquiredFromRelease,
+    });
+    return 'leading';
+  }
+
+  async #observeOnly(signal: AbortSignal): Promise<void> {
+    const result = await this.#call((o) => this.#api.read(o), this.#readBudget(), signal);
+    if (result.ok) {
+      const view = this.#observe(result.lease);
+      this.#publishObservation(view, LeaseReason.NotCandidate, 'not a candidate');
+    } else if (result.error.kind === 'not-found') {
+      this.#observed = null;
+      this.#publish({ holder: '', reason: LeaseReason.Vacant, message: 'the lease does not exist (not a candidate)' });
+    } else {
+      this.#recordError('read', result.error);
+      this.#publishApiError(result.error);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // release (client-go tryRelease + ReleaseOnCancel retry bounded by renewDeadline)
+  // -------------------------------------------------------------------------------------------
+
+  async #releaseLocked(signal: AbortSignal): Promise<void> {
+    const deadlineMs = this.#clock.monotonicMs() + this.#renewDeadlineMs;
+    let lastError: ClassifiedK8sError | null = null;
+    while (!signal.aborted) {
+      const remaining = deadlineMs - this.#clock.monotonicMs();
+      if (remaining <= 0) break;
+      const read = await this.#call((o) => this.#api.read(o), Math.min(this.#requestTimeoutMs, remaining), signal);
+      if (!read.ok) {
+        if (read.error.kind === 'not-found') {
+          this.#finishRelease('the lease does not exist; nothing to release', '');
+          return;
+        }
+        lastError = read.error;
+        this.#recordError('release', read.error);
+        await this.#pause(Math.min(this.#retryPeriodMs, deadlineMs - this.#clock.monotonicMs()), signal);
+        continue;
+      }
+      const view = this.#observe(read.lease);
+      if (view.holder !== this.identity) {
+        this.#finishRelease(
+          view.holder === '' ? 'the lease was already free' : `the lease is held by ${view.holder}; nothing to release`,
+          view.holder,
+        );
+        return;
+      }
+      const now = new V1MicroTime(this.#clock.wallNow().getTime());
+      const spec: V1LeaseSpec = {
+        ...this.#keptSpecFields(read.lease.spec),
+        holderIdentity: '',
+        leaseDurationSeconds: 1,
+        acquireTime: now,
+        renewTime: now,
+        leaseTransitions: view.transitions,
+      };
+      const write = await this.#call(
+        (o) => this.#api.replace(this.#leaseWithSpec(read.lease, spec), o),
+        Math.min(this.#requestTimeoutMs, Math.max(1, deadlineMs - this.#clock.monotonicMs())),
+        signal,
+      );
+      if (write.ok) {
+        this.#observe(write.lease);
+        this.#finishRelease('released the lease (holder cleared)', '');
+        return;
+      }
+      lastError = write.error;
+      this.#recordError('release', write.error);
+      // 409: re-read and try again at once; other errors: pause first.
+      if (write.error.kind !== 'conflict')
+        await this.#pause(Math.min(this.#retryPeriodMs, deadlineMs - this.#clock.monotonicMs()), signal);
+    }
+    const message = `could not release the lease within renewDeadline (${this.#renewDeadlineMs} ms)${
+      lastError ? `: ${lastError.message}` : ''
+    }; it will expire after leaseDuration`;
+    this.#log.warn({ error: lastError }, message);
+    this.#publish({ reason: LeaseReason.ReleaseFailed, message, leaderUntilMs: 0 });
+  }
+
+  #finishRelease(message: string, holder: string): void {
+    this.#log.info({ holder }, message);
+    this.#publish({
+      holder,
+      reason: LeaseReason.Released,
+      message,
+      leaderUntilMs: 0,
+      ...(this.#observed ? { transitions: this.#observed.view.transitions } : {}),
+    });
+  }
+
+  async #pause(ms: number, signal: AbortSignal): Promise<void> {
+    if (ms <= 0) return;
+    try {
+      await this.#clock.sleep(ms, signal);
+    } catch {
+      // aborted
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Watch: standbys react to a release without waiting for the next poll
+  // -------------------------------------------------------------------------------------------
+
+  async #runWatch(signal: AbortSignal): Promise<void> {
+    const baseBackoffMs = Math.min(500, this.#retryPeriodMs);
+    const maxBackoffMs = Math.max(baseBackoffMs, 30_000);
+    let backoffMs = baseBackoffMs;
+    while (!signal.aborted) {
+      let sawEvent = false;
+      let handle: { stop(): void } | null = null;
+      const error = await new Promise<ClassifiedK8sError | null>((resolve) => {
+        const onAbort = (): void => resolve(null);
+        signal.addEventListener('abort', onAbort, { once: true });
+        try {
+          handle = this.#api.watch(
+            (type, lease) => {
+              sawEvent = true;
+              this.#onWatchEvent(type, lease);
+            },
+            (err) => {
+              signal.removeEventListener('abort', onAbort);
+              resolve(err);
+            },
+          );
+        } catch (err) {
+          signal.removeEventListener('abort', onAbort);
+          resolve({ kind: 'unknown', message: `watch could not start: ${String(err)}` });
+        }
+      });
+      (handle as { stop(): void } | null)?.stop();
+      if (signal.aborted) break;
+      // The client ends quiet watches with a TimeoutError after 30 s: a normal close.
+      const normalClose = error === null || error.kind === 'timeout';
+      backoffMs = sawEvent || normalClose ? baseBackoffMs : Math.min(backoffMs * 2, maxBackoffMs);
+      const delayMs = backoffMs * (1 + this.#random() * 0.2);
+      if (normalClose) this.#log.debug({ delayMs }, 'lease watch closed; restarting');
+      else {
+        this.#metrics.countError(error.kind);
+        this.#log.warn({ kind: error.kind, status: error.status, message: error.message, delayMs }, 'lease watch failed; restarting after backoff');
+      }
+      await this.#pause(delayMs, signal);
+    }
+  }
+
+  #onWatchEvent(type: LeaseWatchEventType, lease: V1Lease): void {
+    if (type === 'DELETED') {
+      this.#log.info('lease was deleted');
+      if (this.#eligible && this.#leading === null) this.#wakeLoop();
+      return;
+    }
+    if (lease?.metadata?.resourceVersion !== undefined && lease.metadata.resourceVersion === this.#observed?.view.resourceVersion)
+      return;
+    const view = this.#observe(lease);
+    // Wake only when there is something to do now; a foreign renewal is handled by polling.
+    if (this.#eligible && this.#leading === null && view.holder === '') {
+      this.#log.debug({ holder: view.holder }, 'watch saw a free lease; trying at once');
+      this.#wakeLoop();
+    } else if (this.#leading !== null && view.holder !== this.identity) {
+      this.#wakeLoop();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Helpers
+  // -------------------------------------------------------------------------------------------
+
+  /** Records a read/watched/written record; the expiry clock restarts only when it changed. */
+  #observe(lease: V1Lease): LeaseView {
+    const view = inspectLease(lease);
+    const now = this.#clock.monotonicMs();
+    if (this.#lastErrorKey !== '') {
+      this.#log.info('lease API reachable again');
+      this.#lastErrorKey = '';
+    }
+    this.#lastContactMs = now;
+    const previous = this.#observed;
+    const changedAtMs = previous !== null && previous.view.changeKey === view.changeKey ? previous.changedAtMs : now;
+    this.#observed = { lease, view, changedAtMs };
+    const problemKey = view.problems.join('; ');
+    if (problemKey !== this.#lastProblemKey) {
+      this.#lastProblemKey = problemKey;
+      if (problemKey !== '')
+        this.#log.warn(
+          { problems: view.problems, holder: view.holder, assumedDurationSeconds: this.#effectiveDurationMs(view) / 1000 },
+          'the lease holds invalid or missing fields (edited by hand?); treating it conservatively',
+        );
+    }
+    return view;
+  }
+
+  /** A foreign holder with an unusable duration holds for our configured leaseDuration. */
+  #effectiveDurationMs(view: LeaseView): number {
+    return (view.durationSeconds ?? this.#leaseDurationSeconds) * 1000;
+  }
+
+  #readBudget(): number {
+    return this.#requestTimeoutMs;
+  }
+
+  /** A write must finish before the fencing window it would open has closed. */
+  #writeBudget(sendMs: number): number {
+    const leading = this.#leading;
+    const windowEnd = leading !== null ? leading.leaderUntilMs : sendMs + this.#renewDeadlineMs;
+    return Math.max(1, Math.min(this.#requestTimeoutMs, windowEnd - sendMs, this.#renewDeadlineMs));
+  }
+
+  /** Runs one API call with a deadline on our clock; never waits past it even if the call hangs. */
+  async #call(
+    run: (options: { timeoutMs: number; signal: AbortSignal }) => Promise<LeaseCallResult>,
+    timeoutMs: number,
+    outer: AbortSignal,
+  ): Promise<LeaseCallResult> {
+    const controller = new AbortController();
+    const timer = new AbortController();
+    this.#inFlight = controller;
+    const onOuterAbort = (): void => controller.abort(outer.reason);
+    outer.addEventListener('abort', onOuterAbort, { once: true });
+    if (outer.aborted) controller.abort(outer.reason);
+    const timedOut = this.#clock.sleep(timeoutMs, timer.signal).then(
+      () => {
+        controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError'));
+        return { ok: false, error: timeoutError(timeoutMs) } as LeaseCallResult;
+      },
+      () => new Promise<LeaseCallResult>(() => undefined),
+    );
+    const aborted = new Promise<LeaseCallResult>((resolve) => {
+      const done = (): void => {
+        const reason: unknown = controller.signal.reason;
+        const timedOut = typeof reason === 'object' && reason !== null && (reason as { name?: unknown }).name === 'TimeoutError';
+        resolve({
+          ok: false,
+          error: { kind: timedOut ? 'timeout' : 'unknown', message: `lease request aborted: ${String(reason)}` },
+        });
+      };
+      if (controller.signal.aborted) done();
+      else controller.signal.addEventListener('abort', done, { once: true });
+    });
+    try {
+      return await Promise.race([run({ timeoutMs, signal: controller.signal }), timedOut, aborted]);
+    } catch (error) {
+      return { ok: false, error: { kind: 'unknown', message: String(error) } };
+    } finally {
+      timer.abort();
+      outer.removeEventListener('abort', onOuterAbort);
+      if (this.#inFlight === controller) this.#inFlight = null;
+    }
+  }
+
+  #leaseWithSpec(read: V1Lease, spec: V1LeaseSpec): V1Lease {
+    return {
+      apiVersion: read.apiVersion ?? 'coordination.k8s.io/v1',
+      kind: read.kind ?? 'Lease',
+      metadata: read.metadata ?? { name: this.#api.name, namespace: this.#api.namespace },
+      spec,
+    };
+  }
+
+  /** Fields we do not own (KEP-4355) are written back unchanged. */
+  #keptSpecFields(spec: V1LeaseSpec | undefined): Partial<V1LeaseSpec> {
+    const kept: Partial<V1LeaseSpec> = {};
+    if (typeof spec?.preferredHolder === 'string') kept.preferredHolder = spec.preferredHolder;
+    if (typeof spec?.strategy === 'string') kept.strategy = spec.strategy;
+    return kept;
+  }
+
+  #renewSpec(previous: V1LeaseSpec | undefined): V1LeaseSpec {
+    const now = new V1MicroTime(this.#clock.wallNow().getTime());
+    const acquire = previous?.acquireTime;
+    const acquireOk = acquire !== undefined && acquire !== null && !Number.isNaN(new Date(acquire as unknown as string).getTime());
+    const transitions = previous?.leaseTransitions;
+    return {
+      ...this.#keptSpecFields(previous),
+      holderIdentity: this.identity,
+      leaseDurationSeconds: this.#leaseDurationSeconds,
+      // Kept on renewal; re-stamped in MicroTime form (reads return strings, writes need 6 digits).
+      acquireTime: acquireOk ? new V1MicroTime(new Date(acquire as unknown as string).getTime()) : now,
+      renewTime: now,
+      leaseTransitions: typeof transitions === 'number' && Number.isInteger(transitions) && transitions >= 0 ? transitions : 0,
+    };
+  }
+
+  #acquireSpec(previous: V1LeaseSpec | undefined, view: LeaseView): V1LeaseSpec {
+    const now = new V1MicroTime(this.#clock.wallNow().getTime());
+    return {
+      ...this.#keptSpecFields(previous),
+      holderIdentity: this.identity,
+      leaseDurationSeconds: this.#leaseDurationSeconds,
+      acquireTime: now,
+      renewTime: now,
+      leaseTransitions: view.holder === this.identity ? view.transitions : view.transitions + 1,
+    };
+  }
+
+  #recordError(operation: string, error: ClassifiedK8sError): void {
+    // Requests cut short by stop() are not API errors.
+    if (this.#running === null && operation !== 'release') return;
+    this.#metrics.countError(error.kind);
+    const fields = { operation, kind: error.kind, status: error.status, message: error.message };
+    if (error.kind === 'conflict' || error.kind === 'already-exists') {
+      this.#log.debug(fields, `lease ${operation}: lost a write race`);
+      return;
+    }
+    // During an outage every poll fails the same way: warn once per kind of failure.
+    const key = `${operation}:${error.kind}`;
+    if (key === this.#lastErrorKey) this.#log.debug(fields, `lease ${operation} failed again`);
+    else this.#log.warn(fields, `lease ${operation} failed`);
+    this.#lastErrorKey = key;
+  }
+
+  #loseLeadership(reason: string, message: string): void {
+    if (this.#leading === null) return;
+    this.#leading = null;
+    this.#inFlight?.abort(new DOMException(message, 'AbortError'));
+    this.#metrics.setLeader(false);
+    this.#log.warn({ reason }, `leadership lost: ${message}`);
+    const holder = this.#observed?.view.holder;
+    this.#publish({ reason, message, leaderUntilMs: 0, ...(holder !== undefined ? { holder } : {}) });
+  }
+
+  #loseLeadershipOrPublish(reason: string, message: string): void {
+    if (this.#leading !== null) this.#loseLeadership(reason, message);
+    else this.#publish({ reason, message, leaderUntilMs: 0 });
+  }
+
+  #publishHeldByOther(view: LeaseView, remainingMs: number): void {
+    const invalid = view.problems.length > 0;
+    this.#publishObservation(
+      view,
+      invalid ? LeaseReason.LeaseSpecInvalid : LeaseReason.HeldByOther,
+      `held by ${view.holder}; may be taken in ${Math.ceil(remainingMs)} ms unless renewed` +
+        (invalid ? ` (lease spec invalid: ${view.problems.join('; ')}; assuming ${this.#effectiveDurationMs(view) / 1000}s)` : ''),
+    );
+  }
+
+  #publishObservation(view: LeaseView, reason: string, message: string): void {
+    const full = view.problems.length > 0 && reason !== LeaseReason.LeaseSpecInvalid ? `${message} (lease spec: ${view.problems.join('; ')})` : message;
+    this.#publish({ holder: view.holder, transitions: view.transitions, reason, message: full });
+  }
+
+  #publishApiError(error: ClassifiedK8sError): void {
+    this.#publish({ reason: LeaseReason.ApiError, message: `lease API ${error.kind}: ${error.message}` });
+  }
+
+  #publish(change: Partial<Omit<LeadershipSnapshot, 'lockName' | 'identity'>>): void {
+    const previous = this.#snapshot;
+    const leading = this.#leading;
+    const next: LeadershipSnapshot = {
+      lockName: previous.lockName,
+      identity: previous.identity,
+      holder: change.holder !== undefined ? change.holder : previous.holder,
+      leaderUntilMs: leading === null ? 0 : (change.leaderUntilMs ?? leading.leaderUntilMs),
+      transitions: change.transitions ?? previous.transitions,
+      observedAtMs: this.#lastContactMs,
+      reason: change.reason ?? previous.reason,
+      message: change.message ?? previous.message,
+      ...(leading !== null ? { acquiredFromRelease: leading.acquiredFromRelease } : {}),
+    };
+    if (
+      next.holder === previous.holder &&
+      next.leaderUntilMs === previous.leaderUntilMs &&
+      next.transitions === previous.transitions &&
+      next.observedAtMs === previous.observedAtMs &&
+      next.reason === previous.reason &&
+      next.message === previous.message &&
+      next.acquiredFromRelease === previous.acquiredFromRelease
+    )
+      return;
+    this.#snapshot = Object.freeze(next);
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(this.#snapshot);
+      } catch (error) {
+        this.#log.error({ err: error }, 'a leadership listener threw');
+      }
+    }
+  }
+}
+
+export function createLeaseElector(api: LeaseApi, deps: LeaseElectorDeps, options: KubernetesLeaseOptions): LeaderElector {
+  return new KubernetesLeaseElector(api, deps, options);
+}

@@ -1,0 +1,121 @@
+// Cardano text envelopes for the three block-producer credentials, as the simulator validates them.
+// Erasable TypeScript only: this file is loaded by Node directly (type stripping) inside the simulator.
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export const KES_KEY_TYPE = 'KesSigningKey_ed25519_kes_2^6';
+export const VRF_KEY_TYPE = 'VrfSigningKey_PraosVrf';
+export const OPCERT_TYPE = 'NodeOperationalCertificate';
+
+export type CredentialKind = 'kesKey' | 'vrfKey' | 'opCert';
+
+export const ENVELOPE_TYPE_BY_KIND: Readonly<Record<CredentialKind, string>> = {
+  kesKey: KES_KEY_TYPE,
+  vrfKey: VRF_KEY_TYPE,
+  opCert: OPCERT_TYPE,
+};
+
+export interface CredentialPaths {
+  kesKey: string;
+  vrfKey: string;
+  opCert: string;
+}
+
+export interface TextEnvelope {
+  type: string;
+  description: string;
+  cborHex: string;
+}
+
+export type CredentialCheck =
+  | { valid: true }
+  | {
+      valid: false;
+      reason: 'missing' | 'unreadable' | 'not-json' | 'bad-envelope' | 'wrong-type';
+      message: string;
+    };
+
+const HEX = /^(?:[0-9a-fA-F]{2})+$/;
+
+/** Validates one envelope's text; the file system is not touched so it can be unit tested. */
+export function checkTextEnvelope(text: string, expectedType: string): CredentialCheck {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return { valid: false, reason: 'not-json', message: `not JSON: ${(error as Error).message}` };
+  }
+  if (typeof parsed !== 'object' || parsed === null) {
+    return { valid: false, reason: 'bad-envelope', message: 'envelope is not a JSON object' };
+  }
+  const envelope = parsed as Partial<Record<keyof TextEnvelope, unknown>>;
+  if (
+    typeof envelope.type !== 'string' ||
+    typeof envelope.description !== 'string' ||
+    typeof envelope.cborHex !== 'string'
+  ) {
+    return {
+      valid: false,
+      reason: 'bad-envelope',
+      message: 'envelope needs string fields type, description, cborHex',
+    };
+  }
+  if (!HEX.test(envelope.cborHex)) {
+    return { valid: false, reason: 'bad-envelope', message: 'cborHex is empty or not hex' };
+  }
+  if (envelope.type !== expectedType) {
+    return {
+      valid: false,
+      reason: 'wrong-type',
+      message: `type is ${JSON.stringify(envelope.type)}, expected ${JSON.stringify(expectedType)}`,
+    };
+  }
+  return { valid: true };
+}
+
+export async function checkCredentialFile(path: string, expectedType: string): Promise<CredentialCheck> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { valid: false, reason: 'missing', message: `${path} does not exist` };
+    return { valid: false, reason: 'unreadable', message: `${path}: ${(error as Error).message}` };
+  }
+  const check = checkTextEnvelope(text, expectedType);
+  return check.valid ? check : { valid: false, reason: check.reason, message: `${path}: ${check.message}` };
+}
+
+/** All three must be valid for the node to forge; the first failure explains why it does not. */
+export async function checkCredentialSet(paths: CredentialPaths): Promise<CredentialCheck> {
+  const kinds: CredentialKind[] = ['kesKey', 'vrfKey', 'opCert'];
+  const checks = await Promise.all(
+    kinds.map((kind) => checkCredentialFile(paths[kind], ENVELOPE_TYPE_BY_KIND[kind])),
+  );
+  const failures = checks.filter((check) => !check.valid);
+  if (failures.length === 0) return { valid: true };
+  const first = failures[0] as Extract<CredentialCheck, { valid: false }>;
+  const message = failures.map((failure) => (failure.valid ? '' : failure.message)).join('; ');
+  return { valid: false, reason: first.reason, message };
+}
+
+export function fakeEnvelope(type: string, description: string, cborBytes = 64): TextEnvelope {
+  return { type, description, cborHex: randomBytes(cborBytes).toString('hex') };
+}
+
+/** Writes a valid (fake) credential set into dir; each call gets fresh random key material. */
+export async function writeFakeCredentials(dir: string): Promise<CredentialPaths> {
+  await mkdir(dir, { recursive: true });
+  const paths: CredentialPaths = {
+    kesKey: join(dir, 'kes.skey'),
+    vrfKey: join(dir, 'vrf.skey'),
+    opCert: join(dir, 'node.cert'),
+  };
+  await Promise.all([
+    writeFile(paths.kesKey, JSON.stringify(fakeEnvelope(KES_KEY_TYPE, 'KES Signing Key'), null, 4)),
+    writeFile(paths.vrfKey, JSON.stringify(fakeEnvelope(VRF_KEY_TYPE, 'VRF Signing Key'), null, 4)),
+    writeFile(paths.opCert, JSON.stringify(fakeEnvelope(OPCERT_TYPE, ''), null, 4)),
+  ]);
+  return paths;
+}

@@ -1,0 +1,73 @@
+// The simulator's event log: one JSON object per line, appended synchronously so that lines written just
+// before a crash are on disk and lines from several processes never interleave within a line.
+// Erasable TypeScript only (loaded by Node directly inside the simulator).
+import { appendFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+
+export type SimEventKind = 'start' | 'forging-on' | 'forging-off' | 'exit' | 'sighup';
+
+export interface SimEvent {
+  /** Wall clock in ms with sub-ms fractions: performance.timeOrigin + performance.now(). */
+  ts: number;
+  identity: string;
+  pool: string;
+  pid: number;
+  event: SimEventKind;
+  reason: string;
+  /** Whether the node forged when the line was written (absent on lines written by an observer). */
+  forging?: boolean;
+}
+
+/** High-resolution wall clock, comparable across processes on one host. */
+export function wallClockMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export function appendEvent(path: string, event: SimEvent): void {
+  appendFileSync(path, `${JSON.stringify(event)}\n`);
+}
+
+const KINDS: ReadonlySet<string> = new Set(['start', 'forging-on', 'forging-off', 'exit', 'sighup']);
+
+function isSimEvent(value: unknown): value is SimEvent {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.ts === 'number' &&
+    typeof v.identity === 'string' &&
+    typeof v.pool === 'string' &&
+    typeof v.pid === 'number' &&
+    typeof v.event === 'string' &&
+    KINDS.has(v.event)
+  );
+}
+
+/** Parses event-log text; blank or malformed lines (e.g. a torn last line) are skipped. */
+export function parseEvents(text: string): SimEvent[] {
+  const events: SimEvent[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const parsed: unknown = JSON.parse(line);
+      if (isSimEvent(parsed)) events.push(parsed);
+    } catch {
+      // A torn line can only be the one being written when a process died; it carries no finished event.
+    }
+  }
+  return events;
+}
+
+/** Reads and merges event logs (missing files count as empty), ordered by timestamp. */
+export async function readEvents(paths: readonly string[]): Promise<SimEvent[]> {
+  const texts = await Promise.all(
+    paths.map(async (path) => {
+      try {
+        return await readFile(path, 'utf8');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+        throw error;
+      }
+    }),
+  );
+  return texts.flatMap(parseEvents).sort((a, b) => a.ts - b.ts);
+}

@@ -1,0 +1,245 @@
+// Issue #4 scenarios: three real forge-manager processes beside three simulated cardano-nodes on a
+// real kube-apiserver. Every scenario asserts zero forging overlap from the simulators' event logs
+// and prints the handoff time it measured.
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeFakeCredentials } from '../cardano-node-sim/credentials.ts';
+import { computeOverlap, readEvents } from '../cardano-node-sim/overlap.ts';
+import { wallClockMs } from '../cardano-node-sim/events.ts';
+import { startControlPlane, type ControlPlane } from '../controlplane/index.ts';
+import { createTestNamespace, testKubeConfig } from '../support/cluster.ts';
+import { ForgePod, waitFor } from '../support/forge-pod.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+// Short timings keep the suite fast; the ratios are the production ones (LD > RD > 1.2·RP).
+const TIMINGS = { leaseDuration: 4, renewDeadline: 3, retryPeriod: 1 };
+
+interface Pool {
+  pods: ForgePod[];
+  eventLog: string;
+  sourceDir: string;
+  dir: string;
+  namespace: string;
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+async function startPool(kc: KubeConfig, kubeconfigPath: string, size = 3): Promise<Pool> {
+  const ns = await createTestNamespace(kc, 'single');
+  const dir = await mkdtemp(join(tmpdir(), 'forge-pool-'));
+  const sourceDir = join(dir, 'secrets');
+  const paths = await writeFakeCredentials(sourceDir);
+  // The forge manager reads the Secret-mount names the chart uses.
+  const { rename } = await import('node:fs/promises');
+  await rename(paths.kesKey, join(sourceDir, 'kes.skey')).catch(() => undefined);
+  await rename(paths.vrfKey, join(sourceDir, 'vrf.skey')).catch(() => undefined);
+  await rename(paths.opCert, join(sourceDir, 'node.cert')).catch(() => undefined);
+  const eventLog = join(dir, 'events.jsonl');
+  const pods: ForgePod[] = [];
+  for (let i = 0; i < size; i++) {
+    const workDir = join(dir, `bp-${i}`);
+    pods.push(
+      new ForgePod({
+        name: `bp-${i}`,
+        namespace: ns.name,
+        kubeconfigPath,
+        pool: 'pool1test',
+        sourceDir,
+        eventLog,
+        workDir,
+        leaseName: 'cardano-node-leader',
+        timings: TIMINGS,
+      }),
+    );
+  }
+  cleanups.push(async () => {
+    await Promise.all(pods.map((p) => p.dispose()));
+    // FORGE_KEEP_TEST_DIRS=1 keeps sidecar logs and event logs for debugging.
+    if (process.env.FORGE_KEEP_TEST_DIRS) console.log(`[debug] kept ${dir}`);
+    else await rm(dir, { recursive: true, force: true });
+  });
+  await Promise.all(pods.map((p) => p.start()));
+  return { pods, eventLog, sourceDir, dir, namespace: ns.name };
+}
+
+async function forgers(pool: Pool): Promise<ForgePod[]> {
+  const states = await Promise.all(
+    pool.pods.map(async (p) => (p.node?.isRunning() ? (await p.node.metrics().catch(() => null))?.forgingEnabled === true : false)),
+  );
+  return pool.pods.filter((_, i) => states[i]);
+}
+
+async function waitForSingleForger(pool: Pool, exclude?: ForgePod, timeoutMs = 30_000): Promise<ForgePod> {
+  return waitFor(
+    'exactly one forging node',
+    async () => {
+      const f = await forgers(pool);
+      return f.length === 1 && f[0] !== exclude ? f[0] : null;
+    },
+    timeoutMs,
+  );
+}
+
+async function assertZeroOverlap(pool: Pool): Promise<void> {
+  const report = computeOverlap(await readEvents([pool.eventLog]));
+  expect(report.overlaps).toEqual([]);
+  expect(report.totalOverlapMs).toBe(0);
+}
+
+/** First forging-on after `afterMs` by a node other than `from`: handoff time from `afterMs`. */
+async function forgingOnAfter(pool: Pool, afterMs: number, notIdentity: string): Promise<number> {
+  const events = await readEvents([pool.eventLog]);
+  const on = events.find((e) => e.event === 'forging-on' && e.ts >= afterMs && e.identity !== notIdentity);
+  if (!on) throw new Error('no forging-on after the fault');
+  return on.ts - afterMs;
+}
+
+describe('single cluster forging on a real kube-apiserver', () => {
+  it('cold start of three: exactly one forges, the others hold no credentials', async () => {
+    const kc = testKubeConfig();
+    const pool = await startPool(kc, inject('forgeKubeconfig'));
+    const leader = await waitForSingleForger(pool);
+    // Converged: the leader reports Forging, the others NotLeader with no files.
+    await waitFor('followers converged', async () => {
+      const statuses = await Promise.all(pool.pods.map((p) => p.status()));
+      return statuses.every((s, i) =>
+        pool.pods[i] === leader ? s?.decision.forge === true : s?.decision.reason === 'NotLeader' && s.decision.actions.length === 0,
+      );
+    });
+    const { existsSync } = await import('node:fs');
+    for (const p of pool.pods) expect(existsSync(join(p.targetDir, 'kes.skey'))).toBe(p === leader);
+    const metrics = await leader.metricsText();
+    expect(metrics).toMatch(/cardano_forging_enabled\{[^}]*pod="bp-\d"[^}]*\} 1/);
+    expect(metrics).toMatch(/cardano_leader_status\{[^}]*\} 1/);
+    expect(metrics).toMatch(/cardano_sighup_signals_total\{reason="enable_forging"\} 1/);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await forgers(pool)).length).toBe(1);
+    await assertZeroOverlap(pool);
+  });
+
+  it('leader SIGTERM: planned handoff well under 2 s, zero overlap', async () => {
+    const pool = await startPool(testKubeConfig(), inject('forgeKubeconfig'));
+    const leader = await waitForSingleForger(pool);
+    const t0 = wallClockMs();
+    const code = await leader.stopSidecar();
+    expect(code).toBe(0);
+    const next = await waitForSingleForger(pool, leader, 10_000);
+    const handoffMs = await forgingOnAfter(pool, t0, leader.options.name);
+    console.log(`[handoff] SIGTERM of ${leader.options.name} → ${next.options.name} forging after ${handoffMs.toFixed(0)} ms`);
+    expect(handoffMs).toBeLessThan(2000);
+    await assertZeroOverlap(pool);
+  });
+
+  it('leader sidecar SIGKILLed and restarted like kubelet would: forging stays on that node, never two forgers', async () => {
+    const pool = await startPool(testKubeConfig(), inject('forgeKubeconfig'));
+    const leader = await waitForSingleForger(pool);
+    const t0 = wallClockMs();
+    leader.killSidecar('SIGKILL');
+    await leader.sidecarExit;
+    // kubelet restarts a crashed native sidecar. The lease still names this pod, so the restarted
+    // sidecar renews it and re-confirms its node (SIGHUP enable_forging): no handoff is needed.
+    await leader.startSidecar();
+    await waitFor('restarted sidecar leads again', async () => (await leader.status())?.decision.forge === true, 20_000);
+    expect((await forgers(pool)).map((p) => p.options.name)).toEqual([leader.options.name]);
+    const events = await readEvents([pool.eventLog]);
+    const offs = events.filter((e) => e.event === 'forging-off' && e.ts >= t0);
+    console.log(`[failover] SIGKILL+restart of sidecar ${leader.options.name}: ${offs.length} forging-off events, same node keeps forging`);
+    await assertZeroOverlap(pool);
+  });
+
+  it('leader pod killed (sidecar and node SIGKILLed): a standby forges within LD + RP + 1 s, zero overlap', async () => {
+    const pool = await startPool(testKubeConfig(), inject('forgeKubeconfig'));
+    const leader = await waitForSingleForger(pool);
+    const t0 = wallClockMs();
+    leader.killSidecar('SIGKILL');
+    leader.node!.kill('SIGKILL');
+    await Promise.all([leader.sidecarExit, leader.node!.exited]);
+    const next = await waitForSingleForger(pool, leader, 20_000);
+    const failoverMs = await forgingOnAfter(pool, t0, leader.options.name);
+    console.log(`[failover] pod kill of ${leader.options.name} → ${next.options.name} forging after ${failoverMs.toFixed(0)} ms (LD ${TIMINGS.leaseDuration} s)`);
+    expect(failoverMs).toBeLessThan((TIMINGS.leaseDuration + TIMINGS.retryPeriod + 1) * 1000);
+    await assertZeroOverlap(pool);
+  });
+
+  it("leader's node crashes leaving a stale socket: a standby forges, zero overlap", async () => {
+    const pool = await startPool(testKubeConfig(), inject('forgeKubeconfig'));
+    const leader = await waitForSingleForger(pool);
+    const t0 = wallClockMs();
+    await leader.node!.crash();
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(leader.socketPath)).toBe(true); // stale socket file left behind
+    const next = await waitForSingleForger(pool, leader, 20_000);
+    const failoverMs = await forgingOnAfter(pool, t0, leader.options.name);
+    console.log(`[failover] node crash of ${leader.options.name} → ${next.options.name} forging after ${failoverMs.toFixed(0)} ms`);
+    expect(failoverMs).toBeLessThan((TIMINGS.leaseDuration + TIMINGS.retryPeriod + 1) * 1000);
+    const status = await leader.status();
+    expect(status?.decision.reason).toBe('NodeSocketStale');
+    await assertZeroOverlap(pool);
+  });
+
+  it('KES rotation in the Secret: re-provisioned and signalled on the leader only', async () => {
+    const pool = await startPool(testKubeConfig(), inject('forgeKubeconfig'));
+    const leader = await waitForSingleForger(pool);
+    await waitFor('followers quiet', async () => {
+      const s = await Promise.all(pool.pods.map((p) => p.status()));
+      return s.every((x) => x && x.decision.actions.length === 0);
+    });
+    const before = await readEvents([pool.eventLog]);
+    const hupsBefore = (id: string) => before.filter((e) => e.event === 'sighup' && e.identity === id).length;
+    const counts = Object.fromEntries(pool.pods.map((p) => [p.options.name, hupsBefore(p.options.name)]));
+    // Kubelet updates a Secret volume by swapping the files: write a new KES key (same type, new bytes).
+    const fresh = await writeFakeCredentials(join(pool.dir, 'rotated'));
+    const { readFile } = await import('node:fs/promises');
+    await writeFile(join(pool.sourceDir, 'kes.skey'), await readFile(fresh.kesKey));
+    const newKes = await readFile(join(pool.sourceDir, 'kes.skey'), 'utf8');
+    await waitFor('leader re-provisioned the new KES', async () => (await readFile(join(leader.targetDir, 'kes.skey'), 'utf8')) === newKes);
+    await waitFor('leader signalled', async () => {
+      const ev = await readEvents([pool.eventLog]);
+      return ev.filter((e) => e.event === 'sighup' && e.identity === leader.options.name).length > counts[leader.options.name]!;
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = await readEvents([pool.eventLog]);
+    for (const p of pool.pods) {
+      if (p === leader) continue;
+      expect(after.filter((e) => e.event === 'sighup' && e.identity === p.options.name).length).toBe(counts[p.options.name]);
+    }
+    expect((await forgers(pool)).map((p) => p.options.name)).toEqual([leader.options.name]);
+    await assertZeroOverlap(pool);
+  });
+});
+
+describe('API server outage longer than the lease', () => {
+  let cp: ControlPlane | null = null;
+  afterEach(async () => {
+    await cp?.stop();
+    cp = null;
+  });
+
+  it('the leader fences itself before anyone could take over; one forger again after restart', async () => {
+    cp = await startControlPlane({ name: `outage-${process.pid}` });
+    const pool = await startPool(cp.kubeConfig(), cp.kubeconfigPath);
+    const leader = await waitForSingleForger(pool);
+    const t0 = wallClockMs();
+    await cp.stopApiserver();
+    // Nobody can renew: the leader must stop forging by renewDeadline (plus a tick), fail closed,
+    // i.e. before a standby could have taken the lease (leaseDuration after the last renewal).
+    await waitFor('leader fenced', async () => (await forgers(pool)).length === 0, 15_000);
+    const off = (await readEvents([pool.eventLog])).find(
+      (e) => e.event === 'forging-off' && e.identity === leader.options.name && e.ts >= t0,
+    );
+    const fencedMs = off!.ts - t0;
+    console.log(`[outage] leader ${leader.options.name} stopped forging ${fencedMs.toFixed(0)} ms after the apiserver was told to stop`);
+    expect(fencedMs).toBeLessThan(TIMINGS.leaseDuration * 1000);
+    await new Promise((r) => setTimeout(r, (TIMINGS.leaseDuration + 2) * 1000));
+    expect((await forgers(pool)).length).toBe(0);
+    await cp.startApiserver();
+    const next = await waitForSingleForger(pool, undefined, 40_000);
+    console.log(`[outage] after restart ${next.options.name} forges`);
+    await assertZeroOverlap(pool);
+  });
+});

@@ -1,0 +1,206 @@
+// A "pod" for integration tests: one real forge-manager process (the built CLI, configured only
+// through the Python sidecar's environment variables) beside one simulated cardano-node, wired like
+// the Helm chart wires them: the sidecar starts first, provisions startup credentials, and the node
+// starts once /startup-status answers 200. Every process is stopped by its own PID.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnSimNode, type SimNode } from '../cardano-node-sim/spawn.ts';
+
+const REPO = resolve(fileURLToPath(import.meta.url), '../../..');
+const NODE = join(REPO, 'node_modules/.bin/node');
+const CLI = join(REPO, 'packages/framework/dist/cli/main.js');
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export interface ForgePodOptions {
+  readonly name: string;
+  readonly namespace: string;
+  readonly kubeconfigPath: string;
+  readonly pool: string;
+  /** Directory holding kes.skey, vrf.skey, node.cert (the Secret mount). */
+  readonly sourceDir: string;
+  readonly eventLog: string;
+  readonly workDir: string;
+  readonly leaseName: string;
+  readonly timings?: { leaseDuration: number; renewDeadline: number; retryPeriod: number; interval?: number };
+  readonly extraEnv?: Record<string, string>;
+}
+
+export interface SidecarStatus {
+  decision: { leader: boolean; forge: boolean; reason: string; candidate: boolean; actions: unknown[] };
+  leadership: { holder: string | null; transitions: number };
+  [key: string]: unknown;
+}
+
+export class ForgePod {
+  readonly options: ForgePodOptions;
+  readonly targetDir: string;
+  readonly socketPath: string;
+  node: SimNode | null = null;
+  sidecar: ChildProcess | null = null;
+  sidecarExit: Promise<number | null> = Promise.resolve(null);
+  port = 0;
+
+  constructor(options: ForgePodOptions) {
+    this.options = options;
+    this.targetDir = join(options.workDir, 'target');
+    this.socketPath = join(options.workDir, 'node.socket');
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  env(): Record<string, string> {
+    const t = this.options.timings ?? { leaseDuration: 4, renewDeadline: 3, retryPeriod: 1 };
+    return {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/root',
+      KUBECONFIG: this.options.kubeconfigPath,
+      POD_NAME: this.options.name,
+      NAMESPACE: this.options.namespace,
+      LEASE_NAME: this.options.leaseName,
+      CRD_NAME: `${this.options.leaseName}-status`,
+      LEASE_DURATION: String(t.leaseDuration),
+      RENEW_DEADLINE: String(t.renewDeadline),
+      RETRY_PERIOD: String(t.retryPeriod),
+      SLEEP_INTERVAL: String(t.interval ?? t.retryPeriod),
+      NODE_SOCKET: this.socketPath,
+      SOURCE_KES_KEY: join(this.options.sourceDir, 'kes.skey'),
+      SOURCE_VRF_KEY: join(this.options.sourceDir, 'vrf.skey'),
+      SOURCE_OP_CERT: join(this.options.sourceDir, 'node.cert'),
+      TARGET_KES_KEY: join(this.targetDir, 'kes.skey'),
+      TARGET_VRF_KEY: join(this.targetDir, 'vrf.skey'),
+      TARGET_OP_CERT: join(this.targetDir, 'node.cert'),
+      METRICS_HOST: '127.0.0.1',
+      METRICS_PORT: String(this.port),
+      LOG_LEVEL: 'debug',
+      CARDANO_NETWORK: 'preprod',
+      NETWORK_MAGIC: '1',
+      ...(this.node ? { NODE_METRICS_URL: this.node.metricsUrl } : {}),
+      ...this.options.extraEnv,
+    };
+  }
+
+  /** Starts the sidecar; resolves when its HTTP server answers. */
+  async startSidecar(): Promise<void> {
+    await mkdir(this.targetDir, { recursive: true });
+    if (this.port === 0) this.port = await freePort();
+    if (!existsSync(CLI)) throw new Error(`${CLI} missing: run npm run build`);
+    const log = createWriteStream(join(this.options.workDir, `sidecar-${Date.now()}.log`));
+    const child = spawn(NODE, [CLI, 'run'], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    this.sidecar = child;
+    this.sidecarExit = new Promise((res) => child.once('exit', (code) => res(code)));
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`sidecar ${this.options.name} exited with ${child.exitCode}`);
+      try {
+        const r = await fetch(`${this.baseUrl}/health`);
+        if (r.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`sidecar ${this.options.name} did not start`);
+  }
+
+  async waitStartupReady(timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const r = await fetch(`${this.baseUrl}/startup-status`).catch(() => null);
+      if (r?.status === 200) return;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    throw new Error(`${this.options.name}: /startup-status never became ready`);
+  }
+
+  /** Starts the simulated node with --start-as-non-producing-node, reading the sidecar's target paths. */
+  async startNode(): Promise<SimNode> {
+    this.node = await spawnSimNode({
+      identity: this.options.name,
+      pool: this.options.pool,
+      eventLog: this.options.eventLog,
+      workDir: this.options.workDir,
+      socketPath: this.socketPath,
+      credentials: {
+        kesKey: join(this.targetDir, 'kes.skey'),
+        vrfKey: join(this.targetDir, 'vrf.skey'),
+        opCert: join(this.targetDir, 'node.cert'),
+      },
+      startAsNonProducing: true,
+    });
+    return this.node;
+  }
+
+  /** Pod start as in the Helm chart: sidecar, startup credentials, then the node. */
+  async start(): Promise<void> {
+    await this.startSidecar();
+    await this.waitStartupReady();
+    await this.startNode();
+  }
+
+  async status(): Promise<SidecarStatus | null> {
+    try {
+      const r = await fetch(`${this.baseUrl}/status`, { signal: AbortSignal.timeout(2000) });
+      return r.status === 200 ? ((await r.json()) as SidecarStatus) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async metricsText(): Promise<string> {
+    const r = await fetch(`${this.baseUrl}/metrics`, { signal: AbortSignal.timeout(2000) });
+    return r.text();
+  }
+
+  killSidecar(signal: NodeJS.Signals): void {
+    const pid = this.sidecar?.pid;
+    if (pid !== undefined && this.sidecar?.exitCode === null && this.sidecar.signalCode === null) process.kill(pid, signal);
+  }
+
+  /** SIGTERM by PID and wait for exit (SIGKILL after graceMs). Returns the exit code. */
+  async stopSidecar(graceMs = 15_000): Promise<number | null> {
+    if (!this.sidecar || this.sidecar.exitCode !== null || this.sidecar.signalCode !== null) return this.sidecar?.exitCode ?? null;
+    this.killSidecar('SIGTERM');
+    const timer = setTimeout(() => this.killSidecar('SIGKILL'), graceMs);
+    const code = await this.sidecarExit;
+    clearTimeout(timer);
+    return code;
+  }
+
+  async dispose(): Promise<void> {
+    await this.stopSidecar(5000).catch(() => undefined);
+    await this.node?.stop(2000).catch(() => undefined);
+  }
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
