@@ -2,102 +2,25 @@
 // real kube-apiserver. Every scenario asserts zero forging overlap from the simulators' event logs
 // and prints the handoff time it measured.
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFakeCredentials } from '../cardano-node-sim/credentials.ts';
-import { computeOverlap, readEvents } from '../cardano-node-sim/overlap.ts';
+import { readEvents } from '../cardano-node-sim/overlap.ts';
 import { wallClockMs } from '../cardano-node-sim/events.ts';
 import { startControlPlane, type ControlPlane } from '../controlplane/index.ts';
-import { createTestNamespace, testKubeConfig } from '../support/cluster.ts';
-import { ForgePod, waitFor } from '../support/forge-pod.ts';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { testKubeConfig } from '../support/cluster.ts';
+import { waitFor } from '../support/forge-pod.ts';
+import {
+  TIMINGS,
+  assertZeroOverlap,
+  cleanupPools,
+  forgers,
+  forgingOnAfter,
+  startPool,
+  waitForSingleForger,
+} from '../support/forge-pool.ts';
 
-// Short timings keep the suite fast; the ratios are the production ones (LD > RD > 1.2·RP).
-const TIMINGS = { leaseDuration: 4, renewDeadline: 3, retryPeriod: 1 };
-
-interface Pool {
-  pods: ForgePod[];
-  eventLog: string;
-  sourceDir: string;
-  dir: string;
-  namespace: string;
-}
-
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
-
-async function startPool(kc: KubeConfig, kubeconfigPath: string, size = 3): Promise<Pool> {
-  const ns = await createTestNamespace(kc, 'single');
-  const dir = await mkdtemp(join(tmpdir(), 'forge-pool-'));
-  const sourceDir = join(dir, 'secrets');
-  const paths = await writeFakeCredentials(sourceDir);
-  // The forge manager reads the Secret-mount names the chart uses.
-  const { rename } = await import('node:fs/promises');
-  await rename(paths.kesKey, join(sourceDir, 'kes.skey')).catch(() => undefined);
-  await rename(paths.vrfKey, join(sourceDir, 'vrf.skey')).catch(() => undefined);
-  await rename(paths.opCert, join(sourceDir, 'node.cert')).catch(() => undefined);
-  const eventLog = join(dir, 'events.jsonl');
-  const pods: ForgePod[] = [];
-  for (let i = 0; i < size; i++) {
-    const workDir = join(dir, `bp-${i}`);
-    pods.push(
-      new ForgePod({
-        name: `bp-${i}`,
-        namespace: ns.name,
-        kubeconfigPath,
-        pool: 'pool1test',
-        sourceDir,
-        eventLog,
-        workDir,
-        leaseName: 'cardano-node-leader',
-        timings: TIMINGS,
-      }),
-    );
-  }
-  cleanups.push(async () => {
-    await Promise.all(pods.map((p) => p.dispose()));
-    // FORGE_KEEP_TEST_DIRS=1 keeps sidecar logs and event logs for debugging.
-    if (process.env.FORGE_KEEP_TEST_DIRS) console.log(`[debug] kept ${dir}`);
-    else await rm(dir, { recursive: true, force: true });
-  });
-  await Promise.all(pods.map((p) => p.start()));
-  return { pods, eventLog, sourceDir, dir, namespace: ns.name };
-}
-
-async function forgers(pool: Pool): Promise<ForgePod[]> {
-  const states = await Promise.all(
-    pool.pods.map(async (p) => (p.node?.isRunning() ? (await p.node.metrics().catch(() => null))?.forgingEnabled === true : false)),
-  );
-  return pool.pods.filter((_, i) => states[i]);
-}
-
-async function waitForSingleForger(pool: Pool, exclude?: ForgePod, timeoutMs = 30_000): Promise<ForgePod> {
-  return waitFor(
-    'exactly one forging node',
-    async () => {
-      const f = await forgers(pool);
-      return f.length === 1 && f[0] !== exclude ? f[0] : null;
-    },
-    timeoutMs,
-  );
-}
-
-async function assertZeroOverlap(pool: Pool): Promise<void> {
-  const report = computeOverlap(await readEvents([pool.eventLog]));
-  expect(report.overlaps).toEqual([]);
-  expect(report.totalOverlapMs).toBe(0);
-}
-
-/** First forging-on after `afterMs` by a node other than `from`: handoff time from `afterMs`. */
-async function forgingOnAfter(pool: Pool, afterMs: number, notIdentity: string): Promise<number> {
-  const events = await readEvents([pool.eventLog]);
-  const on = events.find((e) => e.event === 'forging-on' && e.ts >= afterMs && e.identity !== notIdentity);
-  if (!on) throw new Error('no forging-on after the fault');
-  return on.ts - afterMs;
-}
+afterEach(cleanupPools);
 
 describe('single cluster forging on a real kube-apiserver', () => {
   it('cold start of three: exactly one forges, the others hold no credentials', async () => {

@@ -368,8 +368,18 @@ export function createClusterManager(deps: ClusterManagerDeps, options: ClusterM
     if (policy !== null) void writeStatus(snapshot, policy);
   }
 
+  /** resourceVersions are opaque by contract but etcd revisions in practice: compare when numeric. */
+  function isOlder(candidate: ClusterObject, current: ClusterObject | null): boolean {
+    const a = candidate.metadata.resourceVersion;
+    const b = current?.metadata.resourceVersion;
+    if (typeof a !== 'string' || typeof b !== 'string' || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
+    return BigInt(a) < BigInt(b);
+  }
+
   function confirm(object: ClusterObject, atMs: number): void {
-    cached = object;
+    // A resync GET sent before an edit can answer after the watch delivered the edit: never let
+    // the older object replace the newer one (that would flap forging back on for a moment).
+    if (!isOlder(object, cached)) cached = object;
     loadProblem = null;
     lastReadError = '';
     if (lastConfirmedMs === null || atMs > lastConfirmedMs) lastConfirmedMs = atMs;

@@ -113,6 +113,12 @@ export interface LeadershipSnapshot extends Explained {
   readonly observedAtMs: number;
   /** True when the previous holder released the lock (no wait was needed to take it). */
   readonly acquiredFromRelease?: boolean;
+  /**
+   * Monotonic time before which this leader must not start forging, because a previous holder may
+   * still be inside its own fencing window (the lock was found vacant or missing without a release:
+   * a hand edit or deletion). Absent or in the past = may act now.
+   */
+  readonly actAfterMs?: number;
 }
 
 export interface LeaderElector {

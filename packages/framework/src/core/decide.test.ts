@@ -175,6 +175,16 @@ describe('decide: table', () => {
     expect(d.reason).toBe(reason);
   });
 
+  it('a lock taken without a release waits for the previous holder to fence before forging', () => {
+    const waiting = decide(obs({ leadership: { actAfterMs: 12_000 } }));
+    expect(waiting.forge).toBe(false);
+    expect(waiting.candidate).toBe(true);
+    expect(waiting.reason).toBe('TakeoverGrace');
+    expect(waiting.actions).toEqual([]);
+    const after = decide(obs({ nowMs: 12_000, leadership: { actAfterMs: 12_000 } }));
+    expect(after.forge).toBe(true);
+  });
+
   it('a standby behind the tip does not contend, a leader behind the tip keeps forging', () => {
     const standby = decide(obs({ leadership: { holder: '', leaderUntilMs: 0 }, node: { atTip: false } }));
     expect(standby.candidate).toBe(false);
@@ -199,6 +209,7 @@ const arbObservation: fc.Arbitrary<Observation> = fc
     loadedFp: fc.constantFrom('f1', 'f2', null),
     holder: fc.constantFrom(ME, 'bp-1', '', null),
     leaderUntilMs: fc.integer({ min: 0, max: 100_000 }),
+    actAfterMs: fc.option(fc.integer({ min: 0, max: 100_000 }), { nil: undefined }),
     allowed: fc.boolean(),
     presence: fc.constantFrom('all', 'none', 'partial' as const),
     upToDate: fc.boolean(),
@@ -213,7 +224,7 @@ const arbObservation: fc.Arbitrary<Observation> = fc
       phase: r.phase,
       node: { socket: r.socket, pid: r.pid, atTip: r.atTip },
       nodeLoaded: { forging: r.loadedForging, fingerprint: r.loadedFp },
-      leadership: { holder: r.holder, leaderUntilMs: r.leaderUntilMs },
+      leadership: { holder: r.holder, leaderUntilMs: r.leaderUntilMs, actAfterMs: r.actAfterMs },
       policy: { forgingAllowed: r.allowed },
       credentials: { presence: r.presence, upToDate: r.upToDate, sourcesValid: r.sourcesValid, sourceFingerprint: r.fp },
       config: { startAsNonProducing: r.startAsNonProducing, disableSocketCheck: r.disableSocketCheck },
@@ -230,6 +241,14 @@ describe('decide: properties', () => {
           expect(d.forge).toBe(false);
           expect(d.actions.some((a) => a.type === 'signal' && a.forging)).toBe(false);
         }
+      }),
+    );
+  });
+
+  it('never forges before actAfterMs (takeover grace)', () => {
+    fc.assert(
+      fc.property(arbObservation, (o) => {
+        if (o.nowMs < (o.leadership.actAfterMs ?? 0)) expect(decide(o).forge).toBe(false);
       }),
     );
   });

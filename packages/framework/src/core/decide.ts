@@ -92,7 +92,9 @@ export function decide(o: Observation): Decision {
   const leader = holdsLock && o.nowMs < o.leadership.leaderUntilMs;
   const blocked = ineligibility(o);
   const behindTip = o.node.atTip === false;
-  const forge = leader && blocked === null;
+  // Taking a lock that was vacant without a release: wait until a previous holder must have fenced.
+  const inGrace = leader && o.nowMs < (o.leadership.actAfterMs ?? 0);
+  const forge = leader && blocked === null && !inGrace;
 
   // During startup the node needs credential files to start at all; with --start-as-non-producing-node
   // they are not loaded, so a non-leader may keep them until the node is up (docs/safety.md, startup).
@@ -143,7 +145,12 @@ export function decide(o: Observation): Decision {
   }
   if (holdsLock && !candidate && actions.length === 0) actions.push({ type: 'release' });
 
-  const why = !leader
+  const why = inGrace && blocked === null
+    ? {
+        reason: 'TakeoverGrace',
+        message: `took ${o.leadership.lockName} without a release; waiting ${Math.ceil((o.leadership.actAfterMs ?? 0) - o.nowMs)} ms for a previous holder to fence`,
+      }
+    : !leader
     ? holdsLock
       ? { reason: 'LeaseUnconfirmed', message: `lease ${o.leadership.lockName} could not be renewed in time; fenced` }
       : blocked ??

@@ -58,6 +58,7 @@ class FakeElector implements LeaderElector {
 class FakeCredentials implements CredentialProvisioner {
   presence: 'all' | 'none' = 'none';
   failInspect = false;
+  hangProvision = false;
   constructor(private readonly calls: string[]) {}
   async inspect(): Promise<CredentialState> {
     if (this.failInspect) throw new Error('disk on fire');
@@ -72,6 +73,8 @@ class FakeCredentials implements CredentialProvisioner {
   }
   async provision(): Promise<CredentialChange> {
     this.calls.push('provision');
+    // A misbehaving plugin that ignores its AbortSignal and never settles.
+    if (this.hangProvision) return new Promise<CredentialChange>(() => undefined);
     const changed = this.presence !== 'all';
     this.presence = 'all';
     return { ok: true, changed, reason: 'Provisioned', message: 'ok' };
@@ -104,14 +107,14 @@ const until = async (cond: () => boolean, ms = 3000) => {
   }
 };
 
-function setup() {
+function setup(callTimeoutMs = 1000) {
   const calls: string[] = [];
   const elector = new FakeElector(calls);
   const credentials = new FakeCredentials(calls);
   const node = new FakeNode(calls);
   const reconciler = new Reconciler(
     { clock, logger: pino({ level: 'silent' }), node, credentials, elector, policy: { snapshot: () => ({ forgingAllowed: true, reason: 'ok', message: 'ok' }) } },
-    { intervalMs: 10_000, callTimeoutMs: 1000, config: { startAsNonProducing: true, disableSocketCheck: false } },
+    { intervalMs: 10_000, callTimeoutMs, config: { startAsNonProducing: true, disableSocketCheck: false } },
   );
   return { calls, elector, credentials, node, reconciler };
 }
@@ -174,5 +177,18 @@ describe('Reconciler', () => {
     t.credentials.failInspect = false;
     t.reconciler.trigger();
     await until(() => t.calls.includes('signal:enable_forging'));
+  });
+
+  it('a plugin call that never settles does not stall the loop: it is abandoned after callTimeoutMs', async () => {
+    const t = setup(200);
+    active = t.reconciler;
+    t.credentials.hangProvision = true;
+    t.reconciler.start();
+    t.elector.set({ holder: 'bp-0', leaderUntilMs: clock.monotonicMs() + 60_000 });
+    await until(() => t.calls.filter((c) => c === 'provision').length >= 2, 3000);
+    const tick = t.reconciler.current();
+    expect(tick?.results.find((r) => r.action.type === 'provision')?.ok).toBe(false);
+    // Never told the node to forge after a provision that did not complete.
+    expect(t.calls).not.toContain('signal:enable_forging');
   });
 });

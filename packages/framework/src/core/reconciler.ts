@@ -154,6 +154,7 @@ export class Reconciler {
     const lease = this.deps.elector.snapshot();
     // Wake exactly at the fencing deadline so revocation is not delayed by the interval.
     if (lease.holder === lease.identity && lease.leaderUntilMs > now) wait = Math.min(wait, lease.leaderUntilMs - now + 1);
+    if (lease.actAfterMs !== undefined && lease.actAfterMs > now) wait = Math.min(wait, lease.actAfterMs - now + 1);
     // While converging (actions were taken), re-check soon.
     if (this.last && this.last.decision.actions.length > 0) wait = Math.min(wait, 50);
     return Math.max(0, wait);
@@ -173,12 +174,24 @@ export class Reconciler {
     });
   }
 
+  /**
+   * Bounds every call, also one that ignores its AbortSignal: the loop must reach the fencing
+   * deadline even when a plugin hangs (the abandoned promise is left to settle on its own).
+   */
   private async withTimeout<T>(what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.options.callTimeoutMs)]);
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
     try {
-      return await fn(signal);
+      return await Promise.race([fn(signal), aborted]);
     } catch (error) {
       throw new Error(`${what} failed: ${(error as Error).message}`, { cause: error });
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
     }
   }
 
@@ -288,7 +301,7 @@ export class Reconciler {
           return { result: { action, ok: change.ok, message: change.message }, credentials: next };
         }
         case 'signal': {
-          const outcome = await node.reload(action.reason);
+          const outcome = await this.withTimeout('signal', () => node.reload(action.reason));
           if (outcome.delivered) {
             const forging = action.forging && credentials.presence === 'all';
             this.nodeLoaded = { forging, fingerprint: forging ? credentials.sourceFingerprint : null };

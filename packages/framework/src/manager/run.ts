@@ -128,19 +128,24 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
     .filter((i) => i.resolved.kind === 'health-probe')
     .map((i) => i.value as import('../contracts/index.js').HealthProbe);
 
+  // Local calls (socket, /proc, files, node metrics) are bounded well inside the fencing margin
+  // leaseDuration − renewDeadline, so even a hung call cannot delay revocation past it.
+  const marginMs = (config.election.leaseDurationSeconds - config.election.renewDeadlineSeconds) * 1000;
+  const callTimeoutMs = Math.min(3000, Math.max(1000, marginMs / 2));
   const node = createNodeController(
     { logger: logger.child({ component: 'node' }), registry, clock, dispatcher },
     {
       socketPath: config.node.socketPath,
       processName: config.node.processName,
       pidDiscovery: config.node.pidDiscovery,
+      connectTimeoutMs: Math.min(1000, callTimeoutMs / 2),
+      metricsTimeoutMs: Math.max(500, callTimeoutMs / 2),
       ...(config.node.metricsUrl ? { metricsUrl: config.node.metricsUrl } : {}),
       ...(config.node.maxSlotLag !== undefined ? { maxSlotLag: config.node.maxSlotLag } : {}),
     },
   );
 
   const retryMs = config.election.retryPeriodSeconds * 1000;
-  const callTimeoutMs = Math.max(1000, (config.election.renewDeadlineSeconds * 1000) / 2);
   const policy: SidecarPolicy = config.cluster.enabled
     ? createClusterManager(
         {

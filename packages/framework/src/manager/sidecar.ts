@@ -181,6 +181,8 @@ export async function startSidecar(settings: SidecarSettings, parts: SidecarPart
   logger.info({ ...address }, 'HTTP server listening');
 
   await policy.start?.(abort.signal);
+  // Not a candidate until the first decision says so: a pod whose node is not up must not take the lease.
+  elector.setCandidacy(false, 'waiting for the first reconcile');
   await elector.start(abort.signal);
   reconciler.start();
 

@@ -152,6 +152,39 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     expect(store.lease()!.spec?.leaseTransitions).toBe(5);
   });
 
+  it('actAfterMs: a released lease may be acted on at once; a hand-emptied or missing lease only after renewDeadline', async () => {
+    setup();
+    store.edit((l) => {
+      l.spec = { holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 2 };
+    });
+    const a = candidate('a');
+    const sendA = clock.monotonicMs();
+    await start(a);
+    expect(a.elector.snapshot().actAfterMs).toBe(sendA);
+    await a.elector.stop();
+
+    setup();
+    // kubectl edit to an empty holder with the normal duration: not a release, so the old holder
+    // (if any) may still forge until its own deadline.
+    store.edit((l) => {
+      l.spec = { holderIdentity: '', leaseDurationSeconds: 3, leaseTransitions: 2 };
+    });
+    const b = candidate('b');
+    const sendB = clock.monotonicMs();
+    await start(b);
+    expect(leads(b)).toBe(true);
+    expect(b.elector.snapshot().actAfterMs).toBe(sendB + RENEW_DEADLINE_MS);
+    // Renewals keep the original grace point.
+    await clock.advance(600);
+    expect(b.elector.snapshot().actAfterMs).toBe(sendB + RENEW_DEADLINE_MS);
+
+    setup();
+    const c = candidate('c');
+    const sendC = clock.monotonicMs();
+    await start(c); // the lease did not exist: it may have been deleted under a live leader
+    expect(c.elector.snapshot().actAfterMs).toBe(sendC + RENEW_DEADLINE_MS);
+  });
+
   it('renews every retryPeriod, keeping acquireTime and transitions (G24), moving leaderUntil with each send', async () => {
     setup();
     const a = candidate('a');

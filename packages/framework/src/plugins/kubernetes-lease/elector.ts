@@ -64,6 +64,8 @@ interface Observation {
 interface Leadership {
   readonly leaderUntilMs: number;
   readonly acquiredFromRelease: boolean;
+  /** See LeadershipSnapshot.actAfterMs. */
+  readonly actAfterMs: number;
 }
 
 type AttemptOutcome = 'leading' | 'not-leading' | 'failed';
@@ -355,7 +357,10 @@ export class KubernetesLeaseElector implements LeaderElector {
     if (result.ok) {
       if (takeoverOf !== null && takeoverOf !== '' && takeoverOf !== this.identity)
         this.#log.info({ previousHolder: takeoverOf }, 'taking over an expired lease');
-      return this.#onWriteSucceeded(result.lease, sendMs, renewing ? 'renew' : 'acquire', fromRelease);
+      // An empty holder that was not written by a release (a hand edit) gives no guarantee that the
+      // previous holder has stopped: it may act until its own deadline, at most renewDeadline away.
+      const needsGrace = !renewing && view.holder === '' && !fromRelease;
+      return this.#onWriteSucceeded(result.lease, sendMs, renewing ? 'renew' : 'acquire', fromRelease, needsGrace);
     }
     this.#recordError(renewing ? 'renew' : 'acquire', result.error);
     if (result.error.kind === 'conflict') {
@@ -390,7 +395,8 @@ export class KubernetesLeaseElector implements LeaderElector {
     };
     const sendMs = this.#clock.monotonicMs();
     const result = await this.#call((o) => this.#api.create(body, o), this.#writeBudget(sendMs), signal);
-    if (result.ok) return this.#onWriteSucceeded(result.lease, sendMs, 'create', false);
+    // A missing lease may have been deleted under a live leader: wait out its fencing window too.
+    if (result.ok) return this.#onWriteSucceeded(result.lease, sendMs, 'create', false, true);
     this.#recordError('create', result.error);
     if (result.error.kind === 'already-exists' || result.error.kind === 'conflict') {
       this.#publish({ reason: LeaseReason.LostRace, message: 'another candidate created the lease first (409)' });
@@ -405,6 +411,7 @@ export class KubernetesLeaseElector implements LeaderElector {
     sendMs: number,
     kind: 'renew' | 'acquire' | 'create',
     acquiredFromRelease: boolean,
+    needsGrace = false,
   ): AttemptOutcome {
     const now = this.#clock.monotonicMs();
     const view = this.#observe(lease);
@@ -426,6 +433,7 @@ export class KubernetesLeaseElector implements LeaderElector {
     this.#leading = {
       leaderUntilMs,
       acquiredFromRelease: wasLeading ? this.#leading!.acquiredFromRelease : acquiredFromRelease,
+      actAfterMs: wasLeading ? this.#leading!.actAfterMs : needsGrace ? sendMs + this.#renewDeadlineMs : sendMs,
     };
     this.#metrics.observeRenewDuration((now - sendMs) / 1000);
     this.#metrics.setLastRenew(this.#clock.wallNow());
@@ -802,7 +810,7 @@ export class KubernetesLeaseElector implements LeaderElector {
       observedAtMs: this.#lastContactMs,
       reason: change.reason ?? previous.reason,
       message: change.message ?? previous.message,
-      ...(leading !== null ? { acquiredFromRelease: leading.acquiredFromRelease } : {}),
+      ...(leading !== null ? { acquiredFromRelease: leading.acquiredFromRelease, actAfterMs: leading.actAfterMs } : {}),
     };
     if (
       next.holder === previous.holder &&
@@ -811,7 +819,8 @@ export class KubernetesLeaseElector implements LeaderElector {
       next.observedAtMs === previous.observedAtMs &&
       next.reason === previous.reason &&
       next.message === previous.message &&
-      next.acquiredFromRelease === previous.acquiredFromRelease
+      next.acquiredFromRelease === previous.acquiredFromRelease &&
+      next.actAfterMs === previous.actAfterMs
     )
       return;
     this.#snapshot = Object.freeze(next);

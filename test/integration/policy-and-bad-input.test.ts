@@ -1,0 +1,115 @@
+// End-to-end: the sidecar processes react to the cluster policy (CardanoForgeCluster edits) and to
+// bad credential input by failing closed, on a real kube-apiserver with simulated nodes.
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { CoordinationV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { existsSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fakeEnvelope, writeFakeCredentials } from '../cardano-node-sim/credentials.ts';
+import { testKubeConfig } from '../support/cluster.ts';
+import { waitFor } from '../support/forge-pod.ts';
+import { assertZeroOverlap, cleanupPools, forgers, startPool, waitConverged, waitForSingleForger } from '../support/forge-pool.ts';
+
+afterEach(cleanupPools);
+
+async function writeValidSources(dir: string): Promise<void> {
+  const paths = await writeFakeCredentials(dir);
+  await rename(paths.kesKey, join(dir, 'kes.skey'));
+  await rename(paths.vrfKey, join(dir, 'vrf.skey'));
+  await rename(paths.opCert, join(dir, 'node.cert'));
+}
+
+describe('cluster policy drives the sidecars', () => {
+  it('forgeState Disabled stops forging within one loop and releases the lease; Priority-based resumes', async () => {
+    const kc = testKubeConfig();
+    const pool = await startPool(kc, inject('forgeKubeconfig'), {
+      extraEnv: { ENABLE_CLUSTER_MANAGEMENT: 'true', CLUSTER_IDENTIFIER: 'e2e-cluster', CLUSTER_REGION: 'test-1' },
+    });
+    const leader = await waitForSingleForger(pool);
+    await waitConverged(pool);
+    const api = kc.makeApiClient(CustomObjectsApi);
+    const ref = { group: 'cardano.io', version: 'v1', namespace: pool.namespace, plural: 'cardanoforgeclusters', name: 'e2e-cluster' };
+    const patch = (forgeState: string) =>
+      api.patchNamespacedCustomObject(
+        { ...ref, body: { spec: { forgeState } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+
+    const t0 = Date.now();
+    await patch('Disabled');
+    await waitFor('nobody forges', async () => (await forgers(pool)).length === 0, 10_000);
+    const stopMs = Date.now() - t0;
+    console.log(`[policy] forgeState Disabled → forging stopped after ${stopMs} ms`);
+    expect(stopMs).toBeLessThan(5000);
+    const status = await leader.status();
+    expect(status?.decision.reason).toBe('PolicyDisallows');
+    for (const p of pool.pods) expect([p.options.name, existsSync(join(p.targetDir, 'kes.skey'))]).toEqual([p.options.name, false]);
+    // Withdrawn holders release the lease: nobody holds it while the cluster is disabled.
+    const coord = kc.makeApiClient(CoordinationV1Api);
+    await waitFor('lease released', async () => {
+      const lease = await coord.readNamespacedLease({ name: 'cardano-node-leader', namespace: pool.namespace });
+      return (lease.spec?.holderIdentity ?? '') === '';
+    });
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await forgers(pool)).length).toBe(0);
+
+    await patch('Priority-based');
+    const next = await waitForSingleForger(pool, undefined, 15_000);
+    console.log(`[policy] forgeState Priority-based → ${next.options.name} forges again`);
+    await assertZeroOverlap(pool);
+  });
+});
+
+describe('bad credential input fails closed', () => {
+  it('an invalid KES source: nothing is written, startup is not ready, the error names the file; fixed → forging', async () => {
+    const kc = testKubeConfig();
+    const pool = await startPool(kc, inject('forgeKubeconfig'), {
+      size: 2,
+      start: false,
+      writeSources: async (dir) => {
+        await writeValidSources(dir);
+        // A VRF key where the KES key belongs: a valid envelope of the wrong type.
+        await writeFile(join(dir, 'kes.skey'), JSON.stringify(fakeEnvelope('VrfSigningKey_PraosVrf', 'wrong file')));
+      },
+    });
+    for (const p of pool.pods) await p.startSidecar();
+    await new Promise((r) => setTimeout(r, 2000));
+    for (const p of pool.pods) {
+      const r = await fetch(`${p.baseUrl}/startup-status`);
+      expect(r.status).toBe(503);
+      const s = await p.status();
+      const creds = s?.credentials as { sourcesValid: boolean; message: string };
+      expect(creds.sourcesValid).toBe(false);
+      expect(creds.message).toMatch(/kes/i);
+      expect(creds.message).toMatch(/VrfSigningKey_PraosVrf/);
+      expect(creds.message).not.toMatch(/cborHex"\s*:\s*"[0-9a-f]{8}/);
+      expect(existsSync(join(p.targetDir, 'kes.skey'))).toBe(false);
+      expect(existsSync(join(p.targetDir, 'vrf.skey'))).toBe(false);
+    }
+    // The operator fixes the Secret: startup completes and exactly one node forges.
+    await writeValidSources(pool.sourceDir);
+    for (const p of pool.pods) await p.waitStartupReady();
+    for (const p of pool.pods) await p.startNode();
+    await waitForSingleForger(pool);
+    await assertZeroOverlap(pool);
+  });
+
+  it('a rotation to a malformed KES on a forging leader revokes everything (no partial set) and nobody forges', async () => {
+    const pool = await startPool(testKubeConfig(), inject('forgeKubeconfig'), { size: 2 });
+    const leader = await waitForSingleForger(pool);
+    await waitConverged(pool);
+    await writeFile(join(pool.sourceDir, 'kes.skey'), '{"type": "KesSigningKey_ed25519_kes_2^6", "cborHex": "zz-not-hex');
+    await waitFor('forging stopped', async () => (await forgers(pool)).length === 0, 10_000);
+    const s = await leader.status();
+    expect(s?.decision.reason).toBe('CredentialsInvalid');
+    for (const p of pool.pods)
+      for (const f of ['kes.skey', 'vrf.skey', 'node.cert']) expect([p.options.name, f, existsSync(join(p.targetDir, f))]).toEqual([p.options.name, f, false]);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await forgers(pool)).length).toBe(0);
+    // Sanity: the source is still the broken one (nothing rewrote it), and a fix brings forging back.
+    expect(await readFile(join(pool.sourceDir, 'kes.skey'), 'utf8')).toContain('zz-not-hex');
+    await writeValidSources(pool.sourceDir);
+    await waitForSingleForger(pool, undefined, 15_000);
+    await assertZeroOverlap(pool);
+  });
+});
