@@ -36,7 +36,11 @@ export default {
       {
         use: '@cardano-forge/health-http',
         id: 'relay-api',
-        options: { url: 'http://127.0.0.1:8090/health', timeoutMs: 3000, headers: { Authorization: 'Bearer example-token' } },
+        options: {
+          url: 'http://127.0.0.1:8090/health',
+          timeoutMs: 3000,
+          headers: { Authorization: 'Bearer example-token' },
+        },
       },
     ],
   },

@@ -59,7 +59,13 @@ interface Status {
   observedGeneration?: number;
   override?: { active: boolean; expired: boolean; message: string };
   healthStatus?: { healthy: boolean; consecutiveFailures: number; message: string; lastProbeTime: string };
-  conditions?: { type: string; status: string; reason: string; message: string; lastTransitionTime: string }[];
+  conditions?: {
+    type: string;
+    status: string;
+    reason: string;
+    message: string;
+    lastTransitionTime: string;
+  }[];
 }
 interface Cfc {
   metadata: { name: string; uid: string; generation: number; labels?: Record<string, string> };
@@ -67,7 +73,11 @@ interface Cfc {
   status?: Status;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -77,12 +87,14 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T 
     } catch (error) {
       last = error;
     }
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (performance.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await sleepFor(100);
   }
 }
 
-const conditionOf = (status: Status | undefined, type: string) => status?.conditions?.find((c) => c.type === type);
+const conditionOf = (status: Status | undefined, type: string) =>
+  status?.conditions?.find((c) => c.type === type);
 
 interface Running {
   manager: ClusterPolicySource;
@@ -146,7 +158,12 @@ describe('cluster policy on a real control plane', () => {
         basePriority: 100,
         applicationType: 'block-producer',
         policyStaleAfterSeconds: options.staleAfterSeconds ?? 30,
-        healthCheck: { intervalSeconds: HEALTH_INTERVAL_S, timeoutSeconds: 1, failureThreshold: 2, recoveryThreshold: 2 },
+        healthCheck: {
+          intervalSeconds: HEALTH_INTERVAL_S,
+          timeoutSeconds: 1,
+          failureThreshold: 2,
+          recoveryThreshold: 2,
+        },
         crd: CRD,
         podName,
         tickMs: 200,
@@ -180,20 +197,34 @@ describe('cluster policy on a real control plane', () => {
   }
 
   const get = async (name: string, namespace = ns.name): Promise<Cfc> =>
-    (await api.getNamespacedCustomObject({ ...CRD, plural: PLURAL, namespace, name }, withTimeout(5000))) as Cfc;
+    (await api.getNamespacedCustomObject(
+      { ...CRD, plural: PLURAL, namespace, name },
+      withTimeout(5000),
+    )) as Cfc;
 
   /** Like `kubectl patch cfc <name> --type merge -p '{"spec": ...}'`. */
   const patchSpec = async (name: string, spec: Record<string, unknown>): Promise<void> => {
-    await api.patchNamespacedCustomObject({ ...CRD, plural: PLURAL, namespace: ns.name, name, body: { spec } }, mergePatchOptions(5000));
+    await api.patchNamespacedCustomObject(
+      { ...CRD, plural: PLURAL, namespace: ns.name, name, body: { spec } },
+      mergePatchOptions(5000),
+    );
   };
 
   const statusWhere = (name: string, ok: (s: Status, o: Cfc) => boolean, timeoutMs = ONE_INTERVAL_MS * 2) =>
-    waitFor(`status of ${name}`, async () => {
-      const o = await get(name);
-      return o.status && ok(o.status, o) ? o : undefined;
-    }, timeoutMs);
+    waitFor(
+      `status of ${name}`,
+      async () => {
+        const o = await get(name);
+        return o.status && ok(o.status, o) ? o : undefined;
+      },
+      timeoutMs,
+    );
 
-  const metric = async (registry: Registry, name: string, labels: Record<string, string>): Promise<number | undefined> => {
+  const metric = async (
+    registry: Registry,
+    name: string,
+    labels: Record<string, string>,
+  ): Promise<number | undefined> => {
     const m = await registry.getSingleMetric(name)?.get();
     return m?.values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))?.value;
   };
@@ -212,8 +243,18 @@ describe('cluster policy on a real control plane', () => {
       application: { type: 'block-producer', environment: 'testing' },
     });
     expect((created.spec.pool as Record<string, unknown>).idHex).toBeUndefined(); // invalid, so omitted (G10)
-    expect(created.metadata.labels).toMatchObject({ 'cardano.io/pool-id': POOL_A, 'cardano.io/region': 'us-east-1' });
-    expect(r.manager.snapshot()).toMatchObject({ enabled: true, forgingAllowed: true, effectiveState: 'Priority-based', effectivePriority: 100, stale: false, generation: 1 });
+    expect(created.metadata.labels).toMatchObject({
+      'cardano.io/pool-id': POOL_A,
+      'cardano.io/region': 'us-east-1',
+    });
+    expect(r.manager.snapshot()).toMatchObject({
+      enabled: true,
+      forgingAllowed: true,
+      effectiveState: 'Priority-based',
+      effectivePriority: 100,
+      stale: false,
+      generation: 1,
+    });
 
     // A follower never writes status.
     await sleepFor(500);
@@ -233,12 +274,25 @@ describe('cluster policy on a real control plane', () => {
     expect(conditionOf(o.status, 'Ready')).toMatchObject({ status: 'True', reason: 'Forging' });
     expect(conditionOf(o.status, 'LeaderElected')).toMatchObject({ status: 'True', reason: 'LeaderElected' });
     expect(conditionOf(o.status, 'PolicyValid')).toMatchObject({ status: 'True', reason: 'SpecValid' });
-    expect(conditionOf(o.status, 'HealthCheckPassing')).toMatchObject({ status: 'Unknown', reason: 'NoProbesConfigured' });
+    expect(conditionOf(o.status, 'HealthCheckPassing')).toMatchObject({
+      status: 'Unknown',
+      reason: 'NoProbesConfigured',
+    });
 
     // Written on change only: no heartbeat rewrite while nothing changes (G20).
-    const rv = (await api.getNamespacedCustomObject({ ...CRD, plural: PLURAL, namespace: ns.name, name: r.clusterName })) as { metadata: { resourceVersion: string } };
+    const rv = (await api.getNamespacedCustomObject({
+      ...CRD,
+      plural: PLURAL,
+      namespace: ns.name,
+      name: r.clusterName,
+    })) as { metadata: { resourceVersion: string } };
     await sleepFor(1500);
-    const rv2 = (await api.getNamespacedCustomObject({ ...CRD, plural: PLURAL, namespace: ns.name, name: r.clusterName })) as { metadata: { resourceVersion: string } };
+    const rv2 = (await api.getNamespacedCustomObject({
+      ...CRD,
+      plural: PLURAL,
+      namespace: ns.name,
+      name: r.clusterName,
+    })) as { metadata: { resourceVersion: string } };
     expect(rv2.metadata.resourceVersion).toBe(rv.metadata.resourceVersion);
   });
 
@@ -247,18 +301,41 @@ describe('cluster policy on a real control plane', () => {
     const follower = await start({ poolId: POOL_A, region: 'eu-west-1', podName: 'bp-1' });
     await lead(leader);
     await statusWhere(leader.clusterName, (s) => s.activeLeader === 'bp-0');
-    const readyBefore = conditionOf((await get(leader.clusterName)).status, 'PolicyValid')!.lastTransitionTime;
+    const readyBefore = conditionOf(
+      (await get(leader.clusterName)).status,
+      'PolicyValid',
+    )!.lastTransitionTime;
 
     const editedAt = performance.now();
     await patchSpec(leader.clusterName, { forgeState: 'Disabled' });
-    await waitFor('leader sees Disabled', () => !leader.manager.snapshot().forgingAllowed || undefined, ONE_INTERVAL_MS);
-    await waitFor('follower sees Disabled', () => !follower.manager.snapshot().forgingAllowed || undefined, ONE_INTERVAL_MS);
+    await waitFor(
+      'leader sees Disabled',
+      () => !leader.manager.snapshot().forgingAllowed || undefined,
+      ONE_INTERVAL_MS,
+    );
+    await waitFor(
+      'follower sees Disabled',
+      () => !follower.manager.snapshot().forgingAllowed || undefined,
+      ONE_INTERVAL_MS,
+    );
     expect(performance.now() - editedAt).toBeLessThan(ONE_INTERVAL_MS);
-    expect(leader.notifications.at(-1)).toMatchObject({ forgingAllowed: false, effectiveState: 'Disabled', reason: 'cluster_disabled', generation: 2 });
-    expect(await metric(leader.registry, 'cardano_cluster_forge_enabled', { cluster: leader.clusterName })).toBe(0);
+    expect(leader.notifications.at(-1)).toMatchObject({
+      forgingAllowed: false,
+      effectiveState: 'Disabled',
+      reason: 'cluster_disabled',
+      generation: 2,
+    });
+    expect(
+      await metric(leader.registry, 'cardano_cluster_forge_enabled', { cluster: leader.clusterName }),
+    ).toBe(0);
 
     const o = await statusWhere(leader.clusterName, (s) => s.observedGeneration === 2);
-    expect(o.status).toMatchObject({ effectiveState: 'Disabled', reason: 'cluster_disabled', activeLeader: 'bp-0', forgingEnabled: true });
+    expect(o.status).toMatchObject({
+      effectiveState: 'Disabled',
+      reason: 'cluster_disabled',
+      activeLeader: 'bp-0',
+      forgingEnabled: true,
+    });
     expect(conditionOf(o.status, 'Ready')).toMatchObject({ status: 'False', reason: 'ForgingNotAllowed' });
     // PolicyValid did not flip, so its lastTransitionTime did not move (G9).
     expect(conditionOf(o.status, 'PolicyValid')!.lastTransitionTime).toBe(readyBefore);
@@ -269,10 +346,26 @@ describe('cluster policy on a real control plane', () => {
     expect(after.status?.activeLeader).toBe('bp-0');
 
     await patchSpec(leader.clusterName, { forgeState: 'Priority-based' });
-    await waitFor('follower allowed again', () => follower.manager.snapshot().forgingAllowed || undefined, ONE_INTERVAL_MS);
-    await waitFor('leader allowed again', () => leader.manager.snapshot().forgingAllowed || undefined, ONE_INTERVAL_MS);
-    await waitFor('leader metric', async () => (await metric(leader.registry, 'cardano_cluster_forge_enabled', { cluster: leader.clusterName })) === 1 || undefined, ONE_INTERVAL_MS);
-    expect(await metric(follower.registry, 'cardano_cluster_forge_enabled', { cluster: leader.clusterName })).toBe(0);
+    await waitFor(
+      'follower allowed again',
+      () => follower.manager.snapshot().forgingAllowed || undefined,
+      ONE_INTERVAL_MS,
+    );
+    await waitFor(
+      'leader allowed again',
+      () => leader.manager.snapshot().forgingAllowed || undefined,
+      ONE_INTERVAL_MS,
+    );
+    await waitFor(
+      'leader metric',
+      async () =>
+        (await metric(leader.registry, 'cardano_cluster_forge_enabled', { cluster: leader.clusterName })) ===
+          1 || undefined,
+      ONE_INTERVAL_MS,
+    );
+    expect(
+      await metric(follower.registry, 'cardano_cluster_forge_enabled', { cluster: leader.clusterName }),
+    ).toBe(0);
     // Still the leader's name after all those spec changes (G7).
     expect((await get(leader.clusterName)).status?.activeLeader).toBe('bp-0');
   });
@@ -280,16 +373,29 @@ describe('cluster policy on a real control plane', () => {
   it('an override without expiresAt holds until it is disabled (G3) (doc: "override")', async () => {
     const r = await start({ poolId: POOL_A, region: 'ap-south-1' });
     await lead(r);
-    await patchSpec(r.clusterName, { override: { enabled: true, forceState: 'Disabled', reason: 'maintenance' } });
-    await waitFor('override active', () => !r.manager.snapshot().forgingAllowed || undefined, ONE_INTERVAL_MS);
-    expect(r.manager.snapshot()).toMatchObject({ reason: 'manual_override', effectiveState: 'Disabled', override: { active: true, expired: false } });
+    await patchSpec(r.clusterName, {
+      override: { enabled: true, forceState: 'Disabled', reason: 'maintenance' },
+    });
+    await waitFor(
+      'override active',
+      () => !r.manager.snapshot().forgingAllowed || undefined,
+      ONE_INTERVAL_MS,
+    );
+    expect(r.manager.snapshot()).toMatchObject({
+      reason: 'manual_override',
+      effectiveState: 'Disabled',
+      override: { active: true, expired: false },
+    });
     const o = await statusWhere(r.clusterName, (s) => s.override?.active === true);
     expect(o.status).toMatchObject({ effectiveState: 'Disabled', reason: 'manual_override' });
     expect(o.status?.override?.message).toContain('until override.enabled is set to false: maintenance');
 
     await patchSpec(r.clusterName, { override: { enabled: false } });
     await waitFor('override off', () => r.manager.snapshot().forgingAllowed || undefined, ONE_INTERVAL_MS);
-    const off = await statusWhere(r.clusterName, (s) => s.override?.active === false && s.effectiveState === 'Priority-based');
+    const off = await statusWhere(
+      r.clusterName,
+      (s) => s.override?.active === false && s.effectiveState === 'Priority-based',
+    );
     expect(conditionOf(off.status, 'Ready')).toMatchObject({ status: 'True' });
   });
 
@@ -297,12 +403,22 @@ describe('cluster policy on a real control plane', () => {
     const r = await start({ poolId: POOL_A, region: 'sa-east-1' });
     await lead(r);
     const expiresAt = new Date(Date.now() + 5_000).toISOString();
-    await patchSpec(r.clusterName, { override: { enabled: true, forceState: 'Disabled', forcePriority: 5, expiresAt } });
-    await waitFor('override active', () => !r.manager.snapshot().forgingAllowed || undefined, ONE_INTERVAL_MS);
+    await patchSpec(r.clusterName, {
+      override: { enabled: true, forceState: 'Disabled', forcePriority: 5, expiresAt },
+    });
+    await waitFor(
+      'override active',
+      () => !r.manager.snapshot().forgingAllowed || undefined,
+      ONE_INTERVAL_MS,
+    );
     expect(r.manager.snapshot().effectivePriority).toBe(5);
     await waitFor('override expired', () => r.manager.snapshot().forgingAllowed || undefined, 10_000);
     expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(expiresAt));
-    expect(r.manager.snapshot()).toMatchObject({ effectiveState: 'Priority-based', effectivePriority: 100, override: { active: false, expired: true } });
+    expect(r.manager.snapshot()).toMatchObject({
+      effectiveState: 'Priority-based',
+      effectivePriority: 100,
+      override: { active: false, expired: true },
+    });
     const o = await statusWhere(r.clusterName, (s) => s.override?.expired === true);
     expect(o.status).toMatchObject({ effectiveState: 'Priority-based', effectivePriority: 100 });
     expect(conditionOf(o.status, 'PolicyValid')).toMatchObject({ status: 'False', reason: 'SpecProblems' });
@@ -314,19 +430,36 @@ describe('cluster policy on a real control plane', () => {
     await lead(r);
     await patchSpec(r.clusterName, { override: { enabled: true, reason: 'forgot the fields' } });
     let o = await statusWhere(r.clusterName, (s) => conditionOf(s, 'PolicyValid')?.status === 'False');
-    expect(conditionOf(o.status, 'PolicyValid')?.message).toContain('sets neither forceState nor forcePriority');
+    expect(conditionOf(o.status, 'PolicyValid')?.message).toContain(
+      'sets neither forceState nor forcePriority',
+    );
     expect(r.manager.snapshot().forgingAllowed).toBe(true);
 
     await patchSpec(r.clusterName, { override: { enabled: true, forceState: 'Enabled', forcePriority: 3 } });
-    o = await statusWhere(r.clusterName, (s) => (conditionOf(s, 'PolicyValid')?.message ?? '').includes('no effect'));
-    expect(o.status).toMatchObject({ effectiveState: 'Enabled', effectivePriority: 3, reason: 'manual_override' });
+    o = await statusWhere(r.clusterName, (s) =>
+      (conditionOf(s, 'PolicyValid')?.message ?? '').includes('no effect'),
+    );
+    expect(o.status).toMatchObject({
+      effectiveState: 'Enabled',
+      effectivePriority: 3,
+      reason: 'manual_override',
+    });
 
-    await patchSpec(r.clusterName, { override: { enabled: true, forceState: 'Disabled', forcePriority: null, expiresAt: '2000-01-01T00:00:00Z' } });
+    await patchSpec(r.clusterName, {
+      override: {
+        enabled: true,
+        forceState: 'Disabled',
+        forcePriority: null,
+        expiresAt: '2000-01-01T00:00:00Z',
+      },
+    });
     o = await statusWhere(r.clusterName, (s) => s.override?.expired === true);
     expect(o.status?.effectiveState).toBe('Priority-based');
     expect(r.manager.snapshot()).toMatchObject({ forgingAllowed: true, stale: false });
 
-    await patchSpec(r.clusterName, { override: { enabled: false, forceState: null, expiresAt: null, reason: null } });
+    await patchSpec(r.clusterName, {
+      override: { enabled: false, forceState: null, expiresAt: null, reason: null },
+    });
     o = await statusWhere(r.clusterName, (s) => conditionOf(s, 'PolicyValid')?.status === 'True');
     expect(o.status?.override).toMatchObject({ active: false, expired: false });
   });
@@ -338,32 +471,64 @@ describe('cluster policy on a real control plane', () => {
     expect(r.probe.calls).toBe(0);
     await lead(r);
     let o = await statusWhere(r.clusterName, (s) => s.healthStatus?.healthy === true);
-    expect(conditionOf(o.status, 'HealthCheckPassing')).toMatchObject({ status: 'True', reason: 'ProbesHealthy' });
+    expect(conditionOf(o.status, 'HealthCheckPassing')).toMatchObject({
+      status: 'True',
+      reason: 'ProbesHealthy',
+    });
     const cluster = { cluster: r.clusterName };
     expect(await metric(r.registry, 'cardano_cluster_health_check_success', cluster)).toBe(1);
-    expect(await metric(r.registry, 'cardano_cluster_health_check_last_success_timestamp_seconds', cluster)).toBeGreaterThan(Date.now() / 1000 - 10);
+    expect(
+      await metric(r.registry, 'cardano_cluster_health_check_last_success_timestamp_seconds', cluster),
+    ).toBeGreaterThan(Date.now() / 1000 - 10);
 
     r.probe.healthy = false;
-    await waitFor('intermittent', () => r.manager.snapshot().effectivePriority === 110 || undefined, ONE_INTERVAL_MS);
-    await waitFor('degraded', () => r.manager.snapshot().effectivePriority === 200 || undefined, ONE_INTERVAL_MS);
+    await waitFor(
+      'intermittent',
+      () => r.manager.snapshot().effectivePriority === 110 || undefined,
+      ONE_INTERVAL_MS,
+    );
+    await waitFor(
+      'degraded',
+      () => r.manager.snapshot().effectivePriority === 200 || undefined,
+      ONE_INTERVAL_MS,
+    );
     expect(r.manager.snapshot()).toMatchObject({ forgingAllowed: true, reason: 'health_degraded' }); // priority alone changes nothing here
     o = await statusWhere(r.clusterName, (s) => s.effectivePriority === 200);
     expect(o.status).toMatchObject({ reason: 'health_degraded', healthStatus: { healthy: false } });
     expect(o.status!.healthStatus!.consecutiveFailures).toBeGreaterThanOrEqual(2);
-    expect(conditionOf(o.status, 'HealthCheckPassing')).toMatchObject({ status: 'False', reason: 'HealthDegraded' });
+    expect(conditionOf(o.status, 'HealthCheckPassing')).toMatchObject({
+      status: 'False',
+      reason: 'HealthDegraded',
+    });
     expect(await metric(r.registry, 'cardano_cluster_health_check_success', cluster)).toBe(0);
-    expect(await metric(r.registry, 'cardano_cluster_health_check_consecutive_failures', cluster)).toBeGreaterThanOrEqual(2);
+    expect(
+      await metric(r.registry, 'cardano_cluster_health_check_consecutive_failures', cluster),
+    ).toBeGreaterThanOrEqual(2);
     expect(await metric(r.registry, 'cardano_cluster_forge_priority', cluster)).toBe(200);
 
     r.probe.healthy = true;
     const recoveringSince = performance.now();
-    await waitFor('recovered', () => r.manager.snapshot().effectivePriority === 100 || undefined, ONE_INTERVAL_MS * 2);
+    await waitFor(
+      'recovered',
+      () => r.manager.snapshot().effectivePriority === 100 || undefined,
+      ONE_INTERVAL_MS * 2,
+    );
     // recoveryThreshold 2: at least one more interval than a single success would need.
     expect(performance.now() - recoveringSince).toBeGreaterThan(HEALTH_INTERVAL_S * 1000 * 0.9);
-    o = await statusWhere(r.clusterName, (s) => s.healthStatus?.healthy === true && s.effectivePriority === 100);
+    o = await statusWhere(
+      r.clusterName,
+      (s) => s.healthStatus?.healthy === true && s.effectivePriority === 100,
+    );
     expect(o.status?.healthStatus?.consecutiveFailures).toBe(0);
-    const durations = await r.registry.getSingleMetric('cardano_cluster_health_check_duration_seconds')?.get();
-    expect(durations?.values.find((v) => (v as { metricName?: string }).metricName?.endsWith('_count') && v.labels.cluster === r.clusterName)?.value).toBeGreaterThan(3);
+    const durations = await r.registry
+      .getSingleMetric('cardano_cluster_health_check_duration_seconds')
+      ?.get();
+    expect(
+      durations?.values.find(
+        (v) =>
+          (v as { metricName?: string }).metricName?.endsWith('_count') && v.labels.cluster === r.clusterName,
+      )?.value,
+    ).toBeGreaterThan(3);
 
     // Losing the lease stops the probes.
     r.manager.setLocalLeader(false);
@@ -376,13 +541,25 @@ describe('cluster policy on a real control plane', () => {
     const r = await start({ poolId: POOL_A, region: 'me-south-1' });
     await lead(r);
     const before = await statusWhere(r.clusterName, (s) => s.activeLeader === r.podName);
-    await api.deleteNamespacedCustomObject({ ...CRD, plural: PLURAL, namespace: ns.name, name: r.clusterName });
-    const again = await waitFor('re-created', async () => {
-      const o = await get(r.clusterName).catch(() => undefined);
-      return o && o.metadata.uid !== before.metadata.uid ? o : undefined;
-    }, ONE_INTERVAL_MS * 2);
+    await api.deleteNamespacedCustomObject({
+      ...CRD,
+      plural: PLURAL,
+      namespace: ns.name,
+      name: r.clusterName,
+    });
+    const again = await waitFor(
+      're-created',
+      async () => {
+        const o = await get(r.clusterName).catch(() => undefined);
+        return o && o.metadata.uid !== before.metadata.uid ? o : undefined;
+      },
+      ONE_INTERVAL_MS * 2,
+    );
     expect(again.spec.forgeState).toBe('Priority-based');
-    const o = await statusWhere(r.clusterName, (s, obj) => obj.metadata.uid === again.metadata.uid && s.activeLeader === r.podName);
+    const o = await statusWhere(
+      r.clusterName,
+      (s, obj) => obj.metadata.uid === again.metadata.uid && s.activeLeader === r.podName,
+    );
     expect(o.status).toMatchObject({ effectiveState: 'Priority-based', observedGeneration: 1 });
     expect(r.manager.snapshot()).toMatchObject({ forgingAllowed: true, stale: false });
   });
@@ -405,7 +582,11 @@ describe('cluster policy on a real control plane', () => {
     await patchSpec(a.clusterName, { forgeState: 'Disabled' });
     await waitFor('a disabled', () => !a.manager.snapshot().forgingAllowed || undefined, ONE_INTERVAL_MS);
     await sleepFor(1000);
-    expect(b.manager.snapshot()).toMatchObject({ forgingAllowed: true, effectiveState: 'Priority-based', generation: 1 });
+    expect(b.manager.snapshot()).toMatchObject({
+      forgingAllowed: true,
+      effectiveState: 'Priority-based',
+      generation: 1,
+    });
     const ob = await statusWhere(b.clusterName, (s) => s.activeLeader === 'b-0');
     expect(ob.status?.effectiveState).toBe('Priority-based');
     const oa = await statusWhere(a.clusterName, (s) => s.effectiveState === 'Disabled');
@@ -434,7 +615,14 @@ describe('cluster policy when the API server goes away', () => {
     const names = computeNames({ network: 'preprod', poolId: POOL_A, region: 'lab' });
     const staleAfterSeconds = 6;
     manager = createClusterManager(
-      { kubeConfig: kc, clock, logger: silent, registry: new Registry(), priorityStrategy: strategy, healthProbes: [] },
+      {
+        kubeConfig: kc,
+        clock,
+        logger: silent,
+        registry: new Registry(),
+        priorityStrategy: strategy,
+        healthProbes: [],
+      },
       {
         namespace: 'default',
         names,
@@ -458,10 +646,14 @@ describe('cluster policy when the API server goes away', () => {
 
     const stoppedAt = performance.now();
     await plane!.stopApiserver();
-    const stale = await waitFor('PolicyStale', () => {
-      const s = manager!.snapshot();
-      return s.reason === 'PolicyStale' ? s : undefined;
-    }, 30_000);
+    const stale = await waitFor(
+      'PolicyStale',
+      () => {
+        const s = manager!.snapshot();
+        return s.reason === 'PolicyStale' ? s : undefined;
+      },
+      30_000,
+    );
     const elapsed = (performance.now() - stoppedAt) / 1000;
     expect(stale.forgingAllowed).toBe(false);
     expect(stale.stale).toBe(true);
@@ -472,10 +664,19 @@ describe('cluster policy when the API server goes away', () => {
     await waitFor('policy confirmed again', () => manager!.snapshot().forgingAllowed || undefined, 30_000);
     expect(manager.snapshot()).toMatchObject({ stale: false, reason: 'healthy_operation' });
     const api = kc.makeApiClient(CustomObjectsApi);
-    const o = await waitFor('status written after recovery', async () => {
-      const obj = (await api.getNamespacedCustomObject({ ...CRD, plural: PLURAL, namespace: 'default', name: names.clusterName })) as Cfc;
-      return conditionOf(obj.status, 'Ready')?.status === 'True' ? obj : undefined;
-    }, 20_000);
+    const o = await waitFor(
+      'status written after recovery',
+      async () => {
+        const obj = (await api.getNamespacedCustomObject({
+          ...CRD,
+          plural: PLURAL,
+          namespace: 'default',
+          name: names.clusterName,
+        })) as Cfc;
+        return conditionOf(obj.status, 'Ready')?.status === 'True' ? obj : undefined;
+      },
+      20_000,
+    );
     expect(o.status).toMatchObject({ activeLeader: 'stale-0', effectiveState: 'Priority-based' });
   });
 });

@@ -27,10 +27,15 @@ interface Run {
 function run(cmd: string, args: string[], cwd: string, extraEnv: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
     // execFile kills its own child on timeout; nothing here outlives the call.
-    execFile(cmd, args, { cwd, env: { ...env, ...extraEnv }, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
+    execFile(
+      cmd,
+      args,
+      { cwd, env: { ...env, ...extraEnv }, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
   });
 }
 
@@ -41,7 +46,11 @@ async function mustRun(cmd: string, args: string[], cwd: string): Promise<Run> {
 }
 
 async function pack(packageDir: string, into: string): Promise<string> {
-  const r = await mustRun('npm', ['pack', '--pack-destination', into, '--json', '--ignore-scripts'], packageDir);
+  const r = await mustRun(
+    'npm',
+    ['pack', '--pack-destination', into, '--json', '--ignore-scripts'],
+    packageDir,
+  );
   const [info] = JSON.parse(r.stdout) as Array<{ filename: string }>;
   return path.join(into, info!.filename);
 }
@@ -50,7 +59,9 @@ let work: string;
 let project: string;
 
 function forgeManager(args: string[]): Promise<Run> {
-  return run(node24, [path.join(project, 'node_modules/.bin/forge-manager'), ...args], project, { POD_NAME: 'example-bp-0' });
+  return run(node24, [path.join(project, 'node_modules/.bin/forge-manager'), ...args], project, {
+    POD_NAME: 'example-bp-0',
+  });
 }
 
 beforeAll(async () => {
@@ -65,8 +76,14 @@ beforeAll(async () => {
   const v2 = path.join(work, 'example-v2');
   await mkdir(v2);
   await cp(path.join(exampleDir, 'dist'), path.join(v2, 'dist'), { recursive: true });
-  const pkg = JSON.parse(await readFile(path.join(exampleDir, 'package.json'), 'utf8')) as Record<string, unknown>;
-  await writeFile(path.join(v2, 'package.json'), JSON.stringify({ ...pkg, name: '@acme/forge-health-example-v2' }, null, 2));
+  const pkg = JSON.parse(await readFile(path.join(exampleDir, 'package.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+  await writeFile(
+    path.join(v2, 'package.json'),
+    JSON.stringify({ ...pkg, name: '@acme/forge-health-example-v2' }, null, 2),
+  );
   await rename(path.join(v2, 'dist/index.js'), path.join(v2, 'dist/plugin.js'));
   await writeFile(
     path.join(v2, 'dist/index.js'),
@@ -85,8 +102,15 @@ beforeAll(async () => {
   // 4. A fresh project that installs only the tarballs (dependencies come from the npm cache).
   project = path.join(work, 'project');
   await mkdir(project);
-  await writeFile(path.join(project, 'package.json'), JSON.stringify({ name: 'spo-deployment', private: true, type: 'module' }));
-  await mustRun('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', ...files], project);
+  await writeFile(
+    path.join(project, 'package.json'),
+    JSON.stringify({ name: 'spo-deployment', private: true, type: 'module' }),
+  );
+  await mustRun(
+    'npm',
+    ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', ...files],
+    project,
+  );
 
   // A file for the probe to find, and the configs.
   await writeFile(path.join(project, 'kes.skey'), 'present');
@@ -95,7 +119,9 @@ beforeAll(async () => {
     `${header}export default {\n  namespace: 'cardano',\n  plugins: { health: ${health} },\n} satisfies ForgeConfig;\n`;
   await writeFile(
     path.join(project, 'forge.config.ts'),
-    base(`[{ use: '@acme/forge-health-example', id: 'kes-file', options: { file: ${JSON.stringify(path.join(project, 'kes.skey'))} } }]`),
+    base(
+      `[{ use: '@acme/forge-health-example', id: 'kes-file', options: { file: ${JSON.stringify(path.join(project, 'kes.skey'))} } }]`,
+    ),
   );
   await writeFile(
     path.join(project, 'forge.v2.config.ts'),
@@ -116,7 +142,9 @@ describe('example third-party plugin, installed from tarballs', () => {
   it('installs from the tarballs: the plugin sits next to the framework, outside the repo', async () => {
     const scoped = await readdir(path.join(project, 'node_modules/@acme'));
     expect(scoped.sort()).toEqual(['forge-health-example', 'forge-health-example-v2']);
-    const fw = JSON.parse(await readFile(path.join(project, 'node_modules/@cardano-forge/framework/package.json'), 'utf8')) as {
+    const fw = JSON.parse(
+      await readFile(path.join(project, 'node_modules/@cardano-forge/framework/package.json'), 'utf8'),
+    ) as {
       version: string;
     };
     expect(fw.version).toBe('0.1.0');
@@ -126,18 +154,32 @@ describe('example third-party plugin, installed from tarballs', () => {
     const r = await forgeManager(['validate', '--config', 'forge.config.ts', '--format', 'json']);
     expect(r.stderr).toContain('configuration valid');
     expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout) as { plugins: Array<{ path: string; name: string; version: string; source: string; id: string }> };
+    const out = JSON.parse(r.stdout) as {
+      plugins: Array<{ path: string; name: string; version: string; source: string; id: string }>;
+    };
     expect(out.plugins.find((p) => p.path === 'plugins.health[0]')).toEqual(
-      expect.objectContaining({ name: '@acme/forge-health-example', version: '1.0.0', source: 'package', id: 'kes-file' }),
+      expect.objectContaining({
+        name: '@acme/forge-health-example',
+        version: '1.0.0',
+        source: 'package',
+        id: 'kes-file',
+      }),
     );
   });
 
   it('probe creates the plugin and runs it once', async () => {
     const r = await forgeManager(['probe', '--config', 'forge.config.ts', '--format', 'json']);
     expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout) as { probes: Array<{ id: string; healthy: boolean; reason: string; message: string }> };
+    const out = JSON.parse(r.stdout) as {
+      probes: Array<{ id: string; healthy: boolean; reason: string; message: string }>;
+    };
     expect(out.probes).toEqual([
-      expect.objectContaining({ id: 'kes-file', healthy: true, reason: 'FileExists', message: `${path.join(project, 'kes.skey')} is readable` }),
+      expect.objectContaining({
+        id: 'kes-file',
+        healthy: true,
+        reason: 'FileExists',
+        message: `${path.join(project, 'kes.skey')} is readable`,
+      }),
     ]);
   });
 
@@ -146,7 +188,9 @@ describe('example third-party plugin, installed from tarballs', () => {
     try {
       const r = await forgeManager(['probe', '--config', 'forge.config.ts', '--format', 'json']);
       expect(r.code).toBe(1);
-      expect(JSON.parse(r.stdout)).toEqual({ probes: [expect.objectContaining({ healthy: false, reason: 'FileMissing' })] });
+      expect(JSON.parse(r.stdout)).toEqual({
+        probes: [expect.objectContaining({ healthy: false, reason: 'FileMissing' })],
+      });
     } finally {
       await writeFile(path.join(project, 'kes.skey'), 'present');
     }
@@ -165,7 +209,11 @@ describe('example third-party plugin, installed from tarballs', () => {
     const r = await forgeManager(['validate', '--config', 'forge.bad-options.config.ts']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('plugin errors (2)');
-    expect(r.stderr).toMatch(/plugins\.health\[0\] \("@acme\/forge-health-example"\): option "tcp\.port": .*number/);
-    expect(r.stderr).toMatch(/plugins\.health\[0\] \("@acme\/forge-health-example"\): option "timeoutMs": .*>0/);
+    expect(r.stderr).toMatch(
+      /plugins\.health\[0\] \("@acme\/forge-health-example"\): option "tcp\.port": .*number/,
+    );
+    expect(r.stderr).toMatch(
+      /plugins\.health\[0\] \("@acme\/forge-health-example"\): option "timeoutMs": .*>0/,
+    );
   });
 });

@@ -33,7 +33,12 @@ const now = (): number => realClock.monotonicMs();
 const leads = (c: Candidate, at = now()): boolean => c.elector.snapshot().leaderUntilMs > at;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs: number, everyMs = 10): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false,
+  timeoutMs: number,
+  everyMs = 10,
+): Promise<T> {
   const deadline = now() + timeoutMs;
   for (;;) {
     const value = probe();
@@ -43,10 +48,20 @@ async function waitFor<T>(what: string, probe: () => T | undefined | false, time
   }
 }
 
-function makeCandidates(kubeConfig: () => KubeConfig, namespace: string, identities: string[], started: Candidate[]): Candidate[] {
+function makeCandidates(
+  kubeConfig: () => KubeConfig,
+  namespace: string,
+  identities: string[],
+  started: Candidate[],
+): Candidate[] {
   return identities.map((identity) => {
     const elector = createKubernetesLeaseElector(
-      { kubeConfig: kubeConfig(), clock: realClock, logger: logger.child({ who: identity }), registry: new Registry() },
+      {
+        kubeConfig: kubeConfig(),
+        clock: realClock,
+        logger: logger.child({ who: identity }),
+        registry: new Registry(),
+      },
       { namespace, identity, leaseName: LEASE_NAME, ...TIMING },
     );
     const history: Candidate['history'] = [];
@@ -69,7 +84,11 @@ async function stopAll(cs: Candidate[]): Promise<void> {
 }
 
 /** Samples every few ms; fails on any instant with two leaders. Returns the leader per sample. */
-async function sampleLeaders(cs: Candidate[], durationMs: number, everyMs = 5): Promise<Array<string | null>> {
+async function sampleLeaders(
+  cs: Candidate[],
+  durationMs: number,
+  everyMs = 5,
+): Promise<Array<string | null>> {
   const seen: Array<string | null> = [];
   const end = now() + durationMs;
   while (now() < end) {
@@ -116,7 +135,9 @@ describe('kubernetes-lease on the shared real apiserver', () => {
     const seen = await sampleLeaders(cs, 5_000);
     // Nobody lost it: the same leader renewed throughout.
     expect(seen.filter((s) => s !== first.identity)).toEqual([]);
-    const lease = await kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: LEASE_NAME, namespace: ns.name });
+    const lease = await kc
+      .makeApiClient(CoordinationV1Api)
+      .readNamespacedLease({ name: LEASE_NAME, namespace: ns.name });
     expect(lease.spec?.holderIdentity).toBe(first.identity);
     expect(lease.spec?.leaseDurationSeconds).toBe(3);
     expect(String(lease.spec?.renewTime)).toMatch(/\.\d{6}Z$/);
@@ -138,7 +159,12 @@ describe('kubernetes-lease on the shared real apiserver', () => {
       const releaseDone = now();
       expect(leader.elector.snapshot().reason).toBe(LeaseReason.Released);
       const previous = leader;
-      const next = await waitFor('a standby to lead', () => cs.find((c) => c !== previous && leads(c)), 5_000, 2);
+      const next = await waitFor(
+        'a standby to lead',
+        () => cs.find((c) => c !== previous && leads(c)),
+        5_000,
+        2,
+      );
       const ledAt = now();
       handoffs.push({ fromReleaseStart: ledAt - releaseStart, fromReleaseDone: ledAt - releaseDone });
       expect(next.elector.snapshot().acquiredFromRelease).toBe(true);
@@ -189,7 +215,10 @@ describe('kubernetes-lease on the shared real apiserver', () => {
     const zero: V1Lease = { ...current, spec: { ...current.spec, leaseDurationSeconds: 0 } };
     const refused = await coordination
       .replaceNamespacedLease({ name: LEASE_NAME, namespace: ns.name, body: zero })
-      .then(() => 'accepted', (e: { code?: number }) => `refused with HTTP ${e.code}`);
+      .then(
+        () => 'accepted',
+        (e: { code?: number }) => `refused with HTTP ${e.code}`,
+      );
     console.log(`[lease] apiserver on leaseDurationSeconds 0: ${refused}`);
 
     // What it accepts: a foreign holder with no duration and no times.
@@ -200,9 +229,10 @@ describe('kubernetes-lease on the shared real apiserver', () => {
         ...lease,
         spec: { holderIdentity: 'ghost-pod', leaseTransitions: lease.spec?.leaseTransitions ?? 0 },
       };
-      edited = await coordination
-        .replaceNamespacedLease({ name: LEASE_NAME, namespace: ns.name, body })
-        .then(() => true, (e: { code?: number }) => (e.code === 409 ? false : Promise.reject(e)));
+      edited = await coordination.replaceNamespacedLease({ name: LEASE_NAME, namespace: ns.name, body }).then(
+        () => true,
+        (e: { code?: number }) => (e.code === 409 ? false : Promise.reject(e)),
+      );
     }
     expect(edited).toBe(true);
     const editedAt = now();
@@ -214,13 +244,21 @@ describe('kubernetes-lease on the shared real apiserver', () => {
       () => cs.find((c) => c.history.some((h) => h.snapshot.reason === LeaseReason.LeaseSpecInvalid)),
       3_000,
     );
-    const report = invalidSeen.history.find((h) => h.snapshot.reason === LeaseReason.LeaseSpecInvalid)!.snapshot;
+    const report = invalidSeen.history.find(
+      (h) => h.snapshot.reason === LeaseReason.LeaseSpecInvalid,
+    )!.snapshot;
     expect(report.message).toMatch(/leaseDurationSeconds is missing/);
     expect(report.holder).toBe('ghost-pod');
 
-    const recovered = await waitFor('someone to lead again', () => cs.find((c) => leads(c)), LEASE_MS + 5_000);
+    const recovered = await waitFor(
+      'someone to lead again',
+      () => cs.find((c) => leads(c)),
+      LEASE_MS + 5_000,
+    );
     const recoveredSend = firstAcquireSendAfter(recovered, editedAt)!;
-    console.log(`[lease] recovered from hand-edited lease ${(recoveredSend - editedAt).toFixed(0)} ms after the edit`);
+    console.log(
+      `[lease] recovered from hand-edited lease ${(recoveredSend - editedAt).toFixed(0)} ms after the edit`,
+    );
     // The configured leaseDuration was assumed for the ghost.
     expect(recoveredSend - editedAt).toBeGreaterThanOrEqual(LEASE_MS - 50);
     await sampleLeaders(cs, 1_500);
@@ -232,11 +270,22 @@ describe('kubernetes-lease on the shared real apiserver', () => {
   it('works when created through the plugin definition (options validated by its schema)', async () => {
     let ctx: TestPluginContext | undefined;
     try {
-      ctx = makeTestPluginContext({ kubeConfig: testKubeConfig(), identity: { podName: 'plugin-pod', namespace: ns.name } });
-      const parsed = await kubernetesLeasePlugin.optionsSchema['~standard'].validate({ leaseName: LEASE_NAME, ...TIMING });
+      ctx = makeTestPluginContext({
+        kubeConfig: testKubeConfig(),
+        identity: { podName: 'plugin-pod', namespace: ns.name },
+      });
+      const parsed = await kubernetesLeasePlugin.optionsSchema['~standard'].validate({
+        leaseName: LEASE_NAME,
+        ...TIMING,
+      });
       if (parsed.issues !== undefined) throw new Error(JSON.stringify(parsed.issues));
       const elector = await kubernetesLeasePlugin.create(ctx, parsed.value);
-      const c: Candidate = { identity: elector.identity, elector, history: [], controller: new AbortController() };
+      const c: Candidate = {
+        identity: elector.identity,
+        elector,
+        history: [],
+        controller: new AbortController(),
+      };
       started.push(c);
       expect(elector.identity).toBe('plugin-pod');
       await elector.start(ctx.signal);
@@ -291,7 +340,9 @@ describe('kubernetes-lease on a dedicated control plane whose apiserver goes awa
     // Notified within timer/event-loop slack of leaderUntil, which is ≤ renewDeadline after the last send.
     // Renewals continue until the apiserver actually goes away, so leaderUntil may move past
     // its value at the stop request; the loss must follow the LAST leaderUntil within slack.
-    const lastUntil = Math.max(...leader.history.filter((h) => h.atMs < lostEntry.atMs).map((h) => h.snapshot.leaderUntilMs));
+    const lastUntil = Math.max(
+      ...leader.history.filter((h) => h.atMs < lostEntry.atMs).map((h) => h.snapshot.leaderUntilMs),
+    );
     expect(lastUntil).toBeGreaterThanOrEqual(untilAtStop);
     expect(lostEntry.atMs - lastUntil).toBeLessThan(250);
 

@@ -1,14 +1,26 @@
 // End-to-end: the sidecar processes react to the cluster policy (CardanoForgeCluster edits) and to
 // bad credential input by failing closed, on a real kube-apiserver with simulated nodes.
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { CoordinationV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  CoordinationV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fakeEnvelope, writeFakeCredentials } from '../cardano-node-sim/credentials.ts';
 import { testKubeConfig } from '../support/cluster.ts';
 import { waitFor } from '../support/forge-pod.ts';
-import { assertZeroOverlap, cleanupPools, forgers, startPool, waitConverged, waitForSingleForger } from '../support/forge-pool.ts';
+import {
+  assertZeroOverlap,
+  cleanupPools,
+  forgers,
+  startPool,
+  waitConverged,
+  waitForSingleForger,
+} from '../support/forge-pool.ts';
 
 afterEach(cleanupPools);
 
@@ -23,12 +35,22 @@ describe('cluster policy drives the sidecars', () => {
   it('forgeState Disabled stops forging within one loop and releases the lease; Priority-based resumes', async () => {
     const kc = testKubeConfig();
     const pool = await startPool(kc, inject('forgeKubeconfig'), {
-      extraEnv: { ENABLE_CLUSTER_MANAGEMENT: 'true', CLUSTER_IDENTIFIER: 'e2e-cluster', CLUSTER_REGION: 'test-1' },
+      extraEnv: {
+        ENABLE_CLUSTER_MANAGEMENT: 'true',
+        CLUSTER_IDENTIFIER: 'e2e-cluster',
+        CLUSTER_REGION: 'test-1',
+      },
     });
     const leader = await waitForSingleForger(pool);
     await waitConverged(pool);
     const api = kc.makeApiClient(CustomObjectsApi);
-    const ref = { group: 'cardano.io', version: 'v1', namespace: pool.namespace, plural: 'cardanoforgeclusters', name: 'e2e-cluster' };
+    const ref = {
+      group: 'cardano.io',
+      version: 'v1',
+      namespace: pool.namespace,
+      plural: 'cardanoforgeclusters',
+      name: 'e2e-cluster',
+    };
     const patch = (forgeState: string) =>
       api.patchNamespacedCustomObject(
         { ...ref, body: { spec: { forgeState } } },
@@ -43,11 +65,15 @@ describe('cluster policy drives the sidecars', () => {
     expect(stopMs).toBeLessThan(5000);
     const status = await leader.status();
     expect(status?.decision.reason).toBe('PolicyDisallows');
-    for (const p of pool.pods) expect([p.options.name, existsSync(join(p.targetDir, 'kes.skey'))]).toEqual([p.options.name, false]);
+    for (const p of pool.pods)
+      expect([p.options.name, existsSync(join(p.targetDir, 'kes.skey'))]).toEqual([p.options.name, false]);
     // Withdrawn holders release the lease: nobody holds it while the cluster is disabled.
     const coord = kc.makeApiClient(CoordinationV1Api);
     await waitFor('lease released', async () => {
-      const lease = await coord.readNamespacedLease({ name: 'cardano-node-leader', namespace: pool.namespace });
+      const lease = await coord.readNamespacedLease({
+        name: 'cardano-node-leader',
+        namespace: pool.namespace,
+      });
       return (lease.spec?.holderIdentity ?? '') === '';
     });
     await new Promise((r) => setTimeout(r, 2000));
@@ -69,7 +95,10 @@ describe('bad credential input fails closed', () => {
       writeSources: async (dir) => {
         await writeValidSources(dir);
         // A VRF key where the KES key belongs: a valid envelope of the wrong type.
-        await writeFile(join(dir, 'kes.skey'), JSON.stringify(fakeEnvelope('VrfSigningKey_PraosVrf', 'wrong file')));
+        await writeFile(
+          join(dir, 'kes.skey'),
+          JSON.stringify(fakeEnvelope('VrfSigningKey_PraosVrf', 'wrong file')),
+        );
       },
     });
     for (const p of pool.pods) await p.startSidecar();
@@ -98,12 +127,16 @@ describe('bad credential input fails closed', () => {
     const pool = await startPool(testKubeConfig(), inject('forgeKubeconfig'), { size: 2 });
     const leader = await waitForSingleForger(pool);
     await waitConverged(pool);
-    await writeFile(join(pool.sourceDir, 'kes.skey'), '{"type": "KesSigningKey_ed25519_kes_2^6", "cborHex": "zz-not-hex');
+    await writeFile(
+      join(pool.sourceDir, 'kes.skey'),
+      '{"type": "KesSigningKey_ed25519_kes_2^6", "cborHex": "zz-not-hex',
+    );
     await waitFor('forging stopped', async () => (await forgers(pool)).length === 0, 10_000);
     const s = await leader.status();
     expect(s?.decision.reason).toBe('CredentialsInvalid');
     for (const p of pool.pods)
-      for (const f of ['kes.skey', 'vrf.skey', 'node.cert']) expect([p.options.name, f, existsSync(join(p.targetDir, f))]).toEqual([p.options.name, f, false]);
+      for (const f of ['kes.skey', 'vrf.skey', 'node.cert'])
+        expect([p.options.name, f, existsSync(join(p.targetDir, f))]).toEqual([p.options.name, f, false]);
     await new Promise((r) => setTimeout(r, 1500));
     expect((await forgers(pool)).length).toBe(0);
     // Sanity: the source is still the broken one (nothing rewrote it), and a fix brings forging back.

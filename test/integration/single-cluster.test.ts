@@ -31,7 +31,9 @@ describe('single cluster forging on a real kube-apiserver', () => {
     await waitFor('followers converged', async () => {
       const statuses = await Promise.all(pool.pods.map((p) => p.status()));
       return statuses.every((s, i) =>
-        pool.pods[i] === leader ? s?.decision.forge === true : s?.decision.reason === 'NotLeader' && s.decision.actions.length === 0,
+        pool.pods[i] === leader
+          ? s?.decision.forge === true
+          : s?.decision.reason === 'NotLeader' && s.decision.actions.length === 0,
       );
     });
     const { existsSync } = await import('node:fs');
@@ -53,7 +55,9 @@ describe('single cluster forging on a real kube-apiserver', () => {
     expect(code).toBe(0);
     const next = await waitForSingleForger(pool, leader, 10_000);
     const handoffMs = await forgingOnAfter(pool, t0, leader.options.name);
-    console.log(`[handoff] SIGTERM of ${leader.options.name} → ${next.options.name} forging after ${handoffMs.toFixed(0)} ms`);
+    console.log(
+      `[handoff] SIGTERM of ${leader.options.name} → ${next.options.name} forging after ${handoffMs.toFixed(0)} ms`,
+    );
     expect(handoffMs).toBeLessThan(2000);
     await assertZeroOverlap(pool);
   });
@@ -67,11 +71,17 @@ describe('single cluster forging on a real kube-apiserver', () => {
     // kubelet restarts a crashed native sidecar. The lease still names this pod, so the restarted
     // sidecar renews it and re-confirms its node (SIGHUP enable_forging): no handoff is needed.
     await leader.startSidecar();
-    await waitFor('restarted sidecar leads again', async () => (await leader.status())?.decision.forge === true, 20_000);
+    await waitFor(
+      'restarted sidecar leads again',
+      async () => (await leader.status())?.decision.forge === true,
+      20_000,
+    );
     expect((await forgers(pool)).map((p) => p.options.name)).toEqual([leader.options.name]);
     const events = await readEvents([pool.eventLog]);
     const offs = events.filter((e) => e.event === 'forging-off' && e.ts >= t0);
-    console.log(`[failover] SIGKILL+restart of sidecar ${leader.options.name}: ${offs.length} forging-off events, same node keeps forging`);
+    console.log(
+      `[failover] SIGKILL+restart of sidecar ${leader.options.name}: ${offs.length} forging-off events, same node keeps forging`,
+    );
     await assertZeroOverlap(pool);
   });
 
@@ -84,7 +94,9 @@ describe('single cluster forging on a real kube-apiserver', () => {
     await Promise.all([leader.sidecarExit, leader.node!.exited]);
     const next = await waitForSingleForger(pool, leader, 20_000);
     const failoverMs = await forgingOnAfter(pool, t0, leader.options.name);
-    console.log(`[failover] pod kill of ${leader.options.name} → ${next.options.name} forging after ${failoverMs.toFixed(0)} ms (LD ${TIMINGS.leaseDuration} s)`);
+    console.log(
+      `[failover] pod kill of ${leader.options.name} → ${next.options.name} forging after ${failoverMs.toFixed(0)} ms (LD ${TIMINGS.leaseDuration} s)`,
+    );
     expect(failoverMs).toBeLessThan((TIMINGS.leaseDuration + TIMINGS.retryPeriod + 1) * 1000);
     await assertZeroOverlap(pool);
   });
@@ -98,7 +110,9 @@ describe('single cluster forging on a real kube-apiserver', () => {
     expect(existsSync(leader.socketPath)).toBe(true); // stale socket file left behind
     const next = await waitForSingleForger(pool, leader, 20_000);
     const failoverMs = await forgingOnAfter(pool, t0, leader.options.name);
-    console.log(`[failover] node crash of ${leader.options.name} → ${next.options.name} forging after ${failoverMs.toFixed(0)} ms`);
+    console.log(
+      `[failover] node crash of ${leader.options.name} → ${next.options.name} forging after ${failoverMs.toFixed(0)} ms`,
+    );
     expect(failoverMs).toBeLessThan((TIMINGS.leaseDuration + TIMINGS.retryPeriod + 1) * 1000);
     const status = await leader.status();
     expect(status?.decision.reason).toBe('NodeSocketStale');
@@ -120,16 +134,24 @@ describe('single cluster forging on a real kube-apiserver', () => {
     const { readFile } = await import('node:fs/promises');
     await writeFile(join(pool.sourceDir, 'kes.skey'), await readFile(fresh.kesKey));
     const newKes = await readFile(join(pool.sourceDir, 'kes.skey'), 'utf8');
-    await waitFor('leader re-provisioned the new KES', async () => (await readFile(join(leader.targetDir, 'kes.skey'), 'utf8')) === newKes);
+    await waitFor(
+      'leader re-provisioned the new KES',
+      async () => (await readFile(join(leader.targetDir, 'kes.skey'), 'utf8')) === newKes,
+    );
     await waitFor('leader signalled', async () => {
       const ev = await readEvents([pool.eventLog]);
-      return ev.filter((e) => e.event === 'sighup' && e.identity === leader.options.name).length > counts[leader.options.name]!;
+      return (
+        ev.filter((e) => e.event === 'sighup' && e.identity === leader.options.name).length >
+        counts[leader.options.name]!
+      );
     });
     await new Promise((r) => setTimeout(r, 1500));
     const after = await readEvents([pool.eventLog]);
     for (const p of pool.pods) {
       if (p === leader) continue;
-      expect(after.filter((e) => e.event === 'sighup' && e.identity === p.options.name).length).toBe(counts[p.options.name]);
+      expect(after.filter((e) => e.event === 'sighup' && e.identity === p.options.name).length).toBe(
+        counts[p.options.name],
+      );
     }
     expect((await forgers(pool)).map((p) => p.options.name)).toEqual([leader.options.name]);
     await assertZeroOverlap(pool);
@@ -156,7 +178,9 @@ describe('API server outage longer than the lease', () => {
       (e) => e.event === 'forging-off' && e.identity === leader.options.name && e.ts >= t0,
     );
     const fencedMs = off!.ts - t0;
-    console.log(`[outage] leader ${leader.options.name} stopped forging ${fencedMs.toFixed(0)} ms after the apiserver was told to stop`);
+    console.log(
+      `[outage] leader ${leader.options.name} stopped forging ${fencedMs.toFixed(0)} ms after the apiserver was told to stop`,
+    );
     expect(fencedMs).toBeLessThan(TIMINGS.leaseDuration * 1000);
     await new Promise((r) => setTimeout(r, (TIMINGS.leaseDuration + 2) * 1000));
     expect((await forgers(pool)).length).toBe(0);

@@ -66,7 +66,9 @@ async function main(): Promise<number> {
     line(`        export KUBECONFIG=${cp.kubeconfigPath}`);
     line(`        kubectl -n ${NAMESPACE} get leases,cardanoleaders`);
     line(`      sidecar endpoints: ${pods.map((p) => `${p.options.name} ${p.baseUrl}/status`).join(', ')}`);
-    line('      stop a pod to watch the handoff: kill the PID of a sidecar shown below; Ctrl-C ends the lab.');
+    line(
+      '      stop a pod to watch the handoff: kill the PID of a sidecar shown below; Ctrl-C ends the lab.',
+    );
     process.once('SIGINT', () => void stop().then(() => process.exit(0)));
     process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
     const until = process.env.LAB_SECONDS ? Date.now() + Number(process.env.LAB_SECONDS) * 1000 : Infinity;

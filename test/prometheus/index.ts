@@ -3,9 +3,9 @@
 // Erasable TypeScript only, so harness scripts can load it with Node directly.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freeLoopbackPort } from '../controlplane/process.ts';
 
 export const DEFAULT_PROMETHEUS_BINARY = '/usr/bin/prometheus';
 export const DEFAULT_PROMTOOL_BINARY = '/usr/bin/promtool';
@@ -124,18 +124,6 @@ export function checkPrometheusConfig(
         else resolve({ ok: false, reason: 'promtool-failed', message: error.message });
       },
     );
-  });
-}
-
-async function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
   });
 }
 

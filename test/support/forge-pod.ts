@@ -5,25 +5,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSimNode, type SimNode } from '../cardano-node-sim/spawn.ts';
+import { freeLoopbackPort } from '../controlplane/process.ts';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '../../..');
 const NODE = join(REPO, 'node_modules/.bin/node');
 const CLI = join(REPO, 'packages/framework/dist/cli/main.js');
-
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 export interface ForgePodOptions {
   readonly name: string;
@@ -98,7 +87,7 @@ export class ForgePod {
   /** Starts the sidecar; resolves when its HTTP server answers. */
   async startSidecar(): Promise<void> {
     await mkdir(this.targetDir, { recursive: true });
-    if (this.port === 0) this.port = await freePort();
+    if (this.port === 0) this.port = await freeLoopbackPort();
     if (!existsSync(CLI)) throw new Error(`${CLI} missing: run npm run build`);
     const log = createWriteStream(join(this.options.workDir, `sidecar-${Date.now()}.log`));
     const child = spawn(NODE, [CLI, 'run'], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -108,7 +97,8 @@ export class ForgePod {
     this.sidecarExit = new Promise((res) => child.once('exit', (code) => res(code)));
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`sidecar ${this.options.name} exited with ${child.exitCode}`);
+      if (child.exitCode !== null)
+        throw new Error(`sidecar ${this.options.name} exited with ${child.exitCode}`);
       try {
         const r = await fetch(`${this.baseUrl}/health`);
         if (r.status === 200) return;
@@ -171,12 +161,14 @@ export class ForgePod {
 
   killSidecar(signal: NodeJS.Signals): void {
     const pid = this.sidecar?.pid;
-    if (pid !== undefined && this.sidecar?.exitCode === null && this.sidecar.signalCode === null) process.kill(pid, signal);
+    if (pid !== undefined && this.sidecar?.exitCode === null && this.sidecar.signalCode === null)
+      process.kill(pid, signal);
   }
 
   /** SIGTERM by PID and wait for exit (SIGKILL after graceMs). Returns the exit code. */
   async stopSidecar(graceMs = 15_000): Promise<number | null> {
-    if (!this.sidecar || this.sidecar.exitCode !== null || this.sidecar.signalCode !== null) return this.sidecar?.exitCode ?? null;
+    if (!this.sidecar || this.sidecar.exitCode !== null || this.sidecar.signalCode !== null)
+      return this.sidecar?.exitCode ?? null;
     this.killSidecar('SIGTERM');
     const timer = setTimeout(() => this.killSidecar('SIGKILL'), graceMs);
     const code = await this.sidecarExit;
@@ -190,7 +182,11 @@ export class ForgePod {
   }
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

@@ -36,7 +36,11 @@ export interface PoolOptions {
   readonly start?: boolean;
 }
 
-export async function startPool(kc: KubeConfig, kubeconfigPath: string, options: PoolOptions = {}): Promise<Pool> {
+export async function startPool(
+  kc: KubeConfig,
+  kubeconfigPath: string,
+  options: PoolOptions = {},
+): Promise<Pool> {
   const size = options.size ?? 3;
   const ns = await createTestNamespace(kc, 'single');
   const dir = await mkdtemp(join(tmpdir(), 'forge-pool-'));
@@ -80,12 +84,18 @@ export async function startPool(kc: KubeConfig, kubeconfigPath: string, options:
 
 export async function forgers(pool: Pool): Promise<ForgePod[]> {
   const states = await Promise.all(
-    pool.pods.map(async (p) => (p.node?.isRunning() ? (await p.node.metrics().catch(() => null))?.forgingEnabled === true : false)),
+    pool.pods.map(async (p) =>
+      p.node?.isRunning() ? (await p.node.metrics().catch(() => null))?.forgingEnabled === true : false,
+    ),
   );
   return pool.pods.filter((_, i) => states[i]);
 }
 
-export async function waitForSingleForger(pool: Pool, exclude?: ForgePod, timeoutMs = 30_000): Promise<ForgePod> {
+export async function waitForSingleForger(
+  pool: Pool,
+  exclude?: ForgePod,
+  timeoutMs = 30_000,
+): Promise<ForgePod> {
   return waitFor(
     'exactly one forging node',
     async () => {

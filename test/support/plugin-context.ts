@@ -44,7 +44,8 @@ export function makeTestPluginContext(overrides: TestPluginContextOverrides = {}
   const logger: Logger = overrides.logger ?? pino({ level: 'silent' });
   const { identity, kubeConfig, ...rest } = overrides;
   const kube: PluginContext['kube'] =
-    rest.kube ?? (kubeConfig !== undefined ? { config: () => kubeConfig } : { config: () => testKubeConfig() });
+    rest.kube ??
+    (kubeConfig !== undefined ? { config: () => kubeConfig } : { config: () => testKubeConfig() });
   let disposed = false;
   return {
     configPath: 'plugins.test[0]',

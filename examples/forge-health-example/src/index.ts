@@ -23,14 +23,25 @@ export const optionsSchema = z
     /** Healthy when this file exists and is readable. */
     file: z.string().min(1).optional(),
     /** Healthy when a TCP connection to host:port succeeds. */
-    tcp: z.strictObject({ host: z.string().min(1).default('127.0.0.1'), port: z.number().int().min(1).max(65535) }).optional(),
+    tcp: z
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(1).max(65535),
+      })
+      .optional(),
     timeoutMs: z.number().int().positive().default(2000),
   })
-  .refine((o) => (o.file === undefined) !== (o.tcp === undefined), { message: 'set exactly one of "file" or "tcp"' });
+  .refine((o) => (o.file === undefined) !== (o.tcp === undefined), {
+    message: 'set exactly one of "file" or "tcp"',
+  });
 
 export type ExampleOptions = z.output<typeof optionsSchema>;
 
-function checkTcp(host: string, port: number, signal: AbortSignal): Promise<{ ok: boolean; reason: string; message: string }> {
+function checkTcp(
+  host: string,
+  port: number,
+  signal: AbortSignal,
+): Promise<{ ok: boolean; reason: string; message: string }> {
   return new Promise((resolve) => {
     const socket = connect({ host, port, signal });
     socket.once('connect', () => {
@@ -39,7 +50,11 @@ function checkTcp(host: string, port: number, signal: AbortSignal): Promise<{ ok
     });
     socket.once('error', (error: NodeJS.ErrnoException) => {
       socket.destroy();
-      const reason = signal.aborted ? 'Timeout' : error.code === 'ECONNREFUSED' ? 'ConnectionRefused' : 'ConnectFailed';
+      const reason = signal.aborted
+        ? 'Timeout'
+        : error.code === 'ECONNREFUSED'
+          ? 'ConnectionRefused'
+          : 'ConnectFailed';
       resolve({ ok: false, reason, message: `${host}:${port}: ${error.message}` });
     });
   });
@@ -57,12 +72,21 @@ export function createExampleProbe(id: string, options: ExampleOptions): HealthP
           await access(options.file, constants.R_OK);
           outcome = { ok: true, reason: 'FileExists', message: `${options.file} is readable` };
         } catch (error) {
-          outcome = { ok: false, reason: 'FileMissing', message: `${options.file}: ${(error as Error).message}` };
+          outcome = {
+            ok: false,
+            reason: 'FileMissing',
+            message: `${options.file}: ${(error as Error).message}`,
+          };
         }
       } else {
         outcome = await checkTcp(options.tcp!.host, options.tcp!.port, bounded);
       }
-      return { healthy: outcome.ok, reason: outcome.reason, message: outcome.message, latencyMs: performance.now() - started };
+      return {
+        healthy: outcome.ok,
+        reason: outcome.reason,
+        message: outcome.message,
+        latencyMs: performance.now() - started,
+      };
     },
   };
 }

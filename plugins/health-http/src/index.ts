@@ -7,7 +7,8 @@ export const healthHttpPlugin = definePlugin<'health-probe', HealthHttpOptions>(
   kind: 'health-probe',
   name: PLUGIN_NAME,
   version: PLUGIN_VERSION,
-  description: 'HTTP(S) health probe: expected status, timeout, headers, bearer token file, custom CA, JSON body assertion.',
+  description:
+    'HTTP(S) health probe: expected status, timeout, headers, bearer token file, custom CA, JSON body assertion.',
   optionsSchema: healthHttpOptionsSchema,
   create: (context, options) => new HttpHealthProbe(context, options),
 });

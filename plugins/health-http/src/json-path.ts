@@ -1,4 +1,5 @@
-export type JsonLookup = { readonly found: true; readonly value: unknown } | { readonly found: false; readonly missing: string };
+export type JsonLookup =
+  { readonly found: true; readonly value: unknown } | { readonly found: false; readonly missing: string };
 
 /**
  * Follows a dot path (`status`, `checks.db.state`, `items.0.ready`) through parsed JSON.
@@ -14,7 +15,12 @@ export function lookupJsonPath(document: unknown, path: string): JsonLookup {
       const index = Number(segment);
       if (index >= current.length) return { found: false, missing: walked.join('.') };
       current = current[index];
-    } else if (typeof current === 'object' && current !== null && !Array.isArray(current) && Object.hasOwn(current, segment)) {
+    } else if (
+      typeof current === 'object' &&
+      current !== null &&
+      !Array.isArray(current) &&
+      Object.hasOwn(current, segment)
+    ) {
       current = (current as Record<string, unknown>)[segment];
     } else {
       return { found: false, missing: walked.join('.') };

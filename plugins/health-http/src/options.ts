@@ -41,7 +41,11 @@ export const healthHttpOptionsSchema = z
       ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls options need an https:// url' });
     }
     if (o.expectJson !== undefined && o.method === 'HEAD') {
-      ctx.addIssue({ code: 'custom', path: ['expectJson'], message: 'expectJson cannot be used with method HEAD (no body)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['expectJson'],
+        message: 'expectJson cannot be used with method HEAD (no body)',
+      });
     }
     for (const name of Object.keys(o.headers)) {
       if (name.toLowerCase() === 'authorization' && o.bearerTokenFile !== undefined) {

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { pluginShapeProblems } from '@cardano-forge/framework';
-import plugin, { PLUGIN_VERSION, classifyRequestError, displayUrl, healthHttpPlugin, lookupJsonPath } from './index.js';
+import plugin, {
+  PLUGIN_VERSION,
+  classifyRequestError,
+  displayUrl,
+  healthHttpPlugin,
+  lookupJsonPath,
+} from './index.js';
 
 describe('health-http plugin object', () => {
   it('is a well-formed health-probe plugin matching package.json', () => {

@@ -79,7 +79,11 @@ export class HttpHealthProbe implements HealthProbe {
         reason,
         message: `${this.#target}: ${what} (${latencyMs} ms)`,
         latencyMs,
-        details: { url: displayUrl(o.url), method: o.method, ...(statusCode === undefined ? {} : { statusCode }) },
+        details: {
+          url: displayUrl(o.url),
+          method: o.method,
+          ...(statusCode === undefined ? {} : { statusCode }),
+        },
       };
     };
 
@@ -101,11 +105,20 @@ export class HttpHealthProbe implements HealthProbe {
       const status = response.statusCode;
       if (!o.expectedStatus.includes(status)) {
         await response.body.dump({ limit: 64 * 1024, signal: combined }).catch(() => undefined);
-        return fail('UnexpectedStatus', `status ${status}, expected ${o.expectedStatus.join(' or ')}`, status);
+        return fail(
+          'UnexpectedStatus',
+          `status ${status}, expected ${o.expectedStatus.join(' or ')}`,
+          status,
+        );
       }
       if (o.expectJson === undefined) {
         await response.body.dump({ limit: 64 * 1024, signal: combined }).catch(() => undefined);
-        if (timedOut()) return fail('Timeout', `status ${status} but the body did not finish within ${o.timeoutMs} ms`, status);
+        if (timedOut())
+          return fail(
+            'Timeout',
+            `status ${status} but the body did not finish within ${o.timeoutMs} ms`,
+            status,
+          );
         const latencyMs = elapsed();
         return {
           healthy: true,
@@ -126,11 +139,16 @@ export class HttpHealthProbe implements HealthProbe {
       try {
         document = JSON.parse(text);
       } catch (error) {
-        return fail('BadJson', `status ${status}, body is not JSON: ${(error as Error).message.slice(0, 160)}`, status);
+        return fail(
+          'BadJson',
+          `status ${status}, body is not JSON: ${(error as Error).message.slice(0, 160)}`,
+          status,
+        );
       }
       const { path, equals } = o.expectJson;
       const found = lookupJsonPath(document, path);
-      if (!found.found) return fail('JsonMismatch', `status ${status}, JSON has no "${found.missing}"`, status);
+      if (!found.found)
+        return fail('JsonMismatch', `status ${status}, JSON has no "${found.missing}"`, status);
       if (!isDeepStrictEqual(found.value, equals)) {
         return fail(
           'JsonMismatch',
@@ -168,7 +186,9 @@ export class HttpHealthProbe implements HealthProbe {
         token = (await readFile(o.bearerTokenFile, 'utf8')).trim();
       } catch (error) {
         const code = (error as { code?: unknown }).code;
-        throw new Error(`cannot read bearerTokenFile ${o.bearerTokenFile} (${String(code ?? 'error')})`, { cause: error });
+        throw new Error(`cannot read bearerTokenFile ${o.bearerTokenFile} (${String(code ?? 'error')})`, {
+          cause: error,
+        });
       }
       if (token === '') throw new Error(`bearerTokenFile ${o.bearerTokenFile} is empty`);
       headers.authorization = `Bearer ${token}`;
@@ -185,7 +205,9 @@ export class HttpHealthProbe implements HealthProbe {
         ca = await readFile(tls.caFile, 'utf8');
       } catch (error) {
         const code = (error as { code?: unknown }).code;
-        throw new Error(`cannot read tls.caFile ${tls.caFile} (${String(code ?? 'error')})`, { cause: error });
+        throw new Error(`cannot read tls.caFile ${tls.caFile} (${String(code ?? 'error')})`, {
+          cause: error,
+        });
       }
     }
     const current = this.#tlsAgent;

@@ -1,7 +1,12 @@
 // Integration tests for @cardano-forge/health-http against real HTTP and HTTPS servers on loopback.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,8 +16,16 @@ import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HealthProbe, HealthResult } from '@cardano-forge/framework';
-import healthHttp, { PLUGIN_VERSION, healthHttpOptionsSchema, type HealthHttpOptionsInput } from '@cardano-forge/health-http';
-import { makeTestPluginContext, type TestPluginContext, type TestPluginContextOverrides } from '../../../test/support/plugin-context.ts';
+import healthHttp, {
+  PLUGIN_VERSION,
+  healthHttpOptionsSchema,
+  type HealthHttpOptionsInput,
+} from '@cardano-forge/health-http';
+import {
+  makeTestPluginContext,
+  type TestPluginContext,
+  type TestPluginContextOverrides,
+} from '../../../test/support/plugin-context.ts';
 
 const run = promisify(execFile);
 
@@ -24,7 +37,11 @@ interface TestServer {
   close(): Promise<void>;
 }
 
-async function listen(server: Server, requests: IncomingMessage[], scheme: 'http' | 'https'): Promise<TestServer> {
+async function listen(
+  server: Server,
+  requests: IncomingMessage[],
+  scheme: 'http' | 'https',
+): Promise<TestServer> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -69,7 +86,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function probeFor(options: HealthHttpOptionsInput, overrides?: TestPluginContextOverrides): Promise<{ probe: HealthProbe; ctx: TestPluginContext }> {
+async function probeFor(
+  options: HealthHttpOptionsInput,
+  overrides?: TestPluginContextOverrides,
+): Promise<{ probe: HealthProbe; ctx: TestPluginContext }> {
   const parsed = await healthHttp.optionsSchema['~standard'].validate(options);
   if (parsed.issues !== undefined) throw new Error(`bad options: ${JSON.stringify(parsed.issues)}`);
   const ctx = makeTestPluginContext({ instanceId: 'http-test', ...overrides });
@@ -143,7 +163,11 @@ describe('health-http over plain HTTP', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write('{"status":'); // and never the rest
     });
-    const { probe } = await probeFor({ url: server.url, timeoutMs: 600, expectJson: { path: 'status', equals: 'healthy' } });
+    const { probe } = await probeFor({
+      url: server.url,
+      timeoutMs: 600,
+      expectJson: { path: 'status', equals: 'healthy' },
+    });
     const begin = performance.now();
     const result = await probe.check(AbortSignal.timeout(30_000));
     expectUnhealthy(result, 'Timeout');
@@ -179,15 +203,25 @@ describe('health-http JSON assertion (the seed endpoint returns {"status":"healt
   const expectJson = { path: 'status', equals: 'healthy' };
 
   it('is healthy when the value at the path matches', async () => {
-    const server = await serve((_req, res) => json(res, 200, '{"status":"healthy","checks":{"db":{"ok":true}}}'));
+    const server = await serve((_req, res) =>
+      json(res, 200, '{"status":"healthy","checks":{"db":{"ok":true}}}'),
+    );
     const { probe } = await probeFor({ url: server.url, expectJson });
-    expect(await probe.check(AbortSignal.timeout(30_000))).toMatchObject({ healthy: true, reason: 'Healthy' });
-    const nested = await probeFor({ url: server.url, expectJson: { path: 'checks.db', equals: { ok: true } } });
+    expect(await probe.check(AbortSignal.timeout(30_000))).toMatchObject({
+      healthy: true,
+      reason: 'Healthy',
+    });
+    const nested = await probeFor({
+      url: server.url,
+      expectJson: { path: 'checks.db', equals: { ok: true } },
+    });
     expect(await nested.probe.check(AbortSignal.timeout(30_000))).toMatchObject({ healthy: true });
   });
 
   it('reports a body that is not JSON as BadJson', async () => {
-    const server = await serve((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('OK all good'));
+    const server = await serve((_req, res) =>
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('OK all good'),
+    );
     const { probe } = await probeFor({ url: server.url, expectJson });
     const result = await probe.check(AbortSignal.timeout(30_000));
     expectUnhealthy(result, 'BadJson');
@@ -234,7 +268,8 @@ describe('health-http headers and bearer token', () => {
       const ok =
         req.headers['x-forge-check'] === 'yes' &&
         req.headers['user-agent'] === `cardano-forge/${PLUGIN_VERSION}` &&
-        (req.headers.authorization === 'Bearer first-secret-token' || req.headers.authorization === 'Bearer rotated-secret-token');
+        (req.headers.authorization === 'Bearer first-secret-token' ||
+          req.headers.authorization === 'Bearer rotated-secret-token');
       json(res, ok ? 200 : 401, '{}');
     });
     const logLines: string[] = [];
@@ -247,7 +282,10 @@ describe('health-http headers and bearer token', () => {
         },
       }),
     );
-    const { probe } = await probeFor({ url: server.url, headers: { 'X-Forge-Check': 'yes' }, bearerTokenFile: tokenFile }, { logger });
+    const { probe } = await probeFor(
+      { url: server.url, headers: { 'X-Forge-Check': 'yes' }, bearerTokenFile: tokenFile },
+      { logger },
+    );
 
     const first = await probe.check(AbortSignal.timeout(30_000));
     expect(first).toMatchObject({ healthy: true });
@@ -293,21 +331,63 @@ describe('health-http over HTTPS with a custom CA', () => {
     dir = await mkdtemp(join(tmpdir(), 'forge-health-https-'));
     const openssl = (args: string[]) => run('openssl', args, { cwd: dir });
     await openssl([
-      'req', '-x509', '-new', '-nodes', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
-      '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=forge-health-test-ca',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+      'req',
+      '-x509',
+      '-new',
+      '-nodes',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=forge-health-test-ca',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
     ]);
     await openssl([
-      'req', '-new', '-nodes', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
-      '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=forge-health.test',
+      'req',
+      '-new',
+      '-nodes',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-keyout',
+      'server.key',
+      '-out',
+      'server.csr',
+      '-subj',
+      '/CN=forge-health.test',
     ]);
     await writeFile(
       join(dir, 'server.ext'),
       'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:forge-health.test\n',
     );
     await openssl([
-      'x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-      '-days', '1', '-sha256', '-out', 'server.crt', '-extfile', 'server.ext',
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-sha256',
+      '-out',
+      'server.crt',
+      '-extfile',
+      'server.ext',
     ]);
     const requests: IncomingMessage[] = [];
     const https = createHttpsServer(
@@ -343,9 +423,15 @@ describe('health-http over HTTPS with a custom CA', () => {
   });
 
   it('verifies serverName against the certificate SANs', async () => {
-    const good = await probeFor({ url: server.url, tls: { caFile: join(dir, 'ca.crt'), serverName: 'forge-health.test' } });
+    const good = await probeFor({
+      url: server.url,
+      tls: { caFile: join(dir, 'ca.crt'), serverName: 'forge-health.test' },
+    });
     expect(await good.probe.check(AbortSignal.timeout(30_000))).toMatchObject({ healthy: true });
-    const bad = await probeFor({ url: server.url, tls: { caFile: join(dir, 'ca.crt'), serverName: 'other.example' } });
+    const bad = await probeFor({
+      url: server.url,
+      tls: { caFile: join(dir, 'ca.crt'), serverName: 'other.example' },
+    });
     const result = await bad.probe.check(AbortSignal.timeout(30_000));
     expectUnhealthy(result, 'TlsError');
     expect(result.message).toContain('ERR_TLS_CERT_ALTNAME_INVALID');
@@ -383,7 +469,10 @@ describe('health-http options', () => {
     [{ url: 'not a url' }, 'url'],
     [{ url: 'http://x/', tls: { insecureSkipVerify: true } }, 'tls'],
     [{ url: 'https://x/', method: 'HEAD', expectJson: { path: 'status', equals: 'healthy' } }, 'expectJson'],
-    [{ url: 'https://x/', bearerTokenFile: '/t', headers: { Authorization: 'Basic x' } }, 'headers.Authorization'],
+    [
+      { url: 'https://x/', bearerTokenFile: '/t', headers: { Authorization: 'Basic x' } },
+      'headers.Authorization',
+    ],
     [{ url: 'https://x/', expectedStatus: [] }, 'expectedStatus'],
     [{ url: 'https://x/', timeoutMs: 0 }, 'timeoutMs'],
     [{ url: 'https://x/', retries: 3 }, ''],
@@ -394,6 +483,8 @@ describe('health-http options', () => {
   });
 
   it('accepts a single expected status', () => {
-    expect(healthHttpOptionsSchema.parse({ url: 'http://x/', expectedStatus: 204 }).expectedStatus).toEqual([204]);
+    expect(healthHttpOptionsSchema.parse({ url: 'http://x/', expectedStatus: 204 }).expectedStatus).toEqual([
+      204,
+    ]);
   });
 });

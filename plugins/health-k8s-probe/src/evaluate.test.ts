@@ -15,7 +15,10 @@ import plugin, {
 function pod(name: string, ready: boolean, extra: { phase?: string; deleting?: boolean } = {}): V1Pod {
   return {
     metadata: { name, ...(extra.deleting ? { deletionTimestamp: new Date() } : {}) },
-    status: { phase: extra.phase ?? 'Running', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+    status: {
+      phase: extra.phase ?? 'Running',
+      conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
+    },
   };
 }
 
@@ -59,20 +62,37 @@ describe('evaluateWorkload', () => {
     { replicas: 0, status: { replicas: 0 }, min: undefined, healthy: false },
     { replicas: undefined, status: undefined, min: undefined, healthy: false },
     { replicas: 1, status: { replicas: 1, readyReplicas: 1 }, min: undefined, healthy: true },
-  ])('StatefulSet replicas=$replicas status=$status min=$min → healthy $healthy', ({ replicas, status, min, healthy }) => {
-    const r = evaluateWorkload('StatefulSet', sts(replicas, status), min);
-    expect(r.healthy).toBe(healthy);
-    expect(r.reason).toBe(healthy ? 'Healthy' : 'WorkloadUnavailable');
-  });
+  ])(
+    'StatefulSet replicas=$replicas status=$status min=$min → healthy $healthy',
+    ({ replicas, status, min, healthy }) => {
+      const r = evaluateWorkload('StatefulSet', sts(replicas, status), min);
+      expect(r.healthy).toBe(healthy);
+      expect(r.reason).toBe(healthy ? 'Healthy' : 'WorkloadUnavailable');
+    },
+  );
   it('does not fall back to readyReplicas for a Deployment', () => {
-    const r = evaluateWorkload('Deployment', { metadata: { name: 'd' }, spec: { replicas: 1, selector: {}, template: {} }, status: { readyReplicas: 1 } }, undefined);
-    expect(r).toMatchObject({ healthy: false, reason: 'WorkloadUnavailable', message: 'Deployment d: 0/1 available, need 1' });
+    const r = evaluateWorkload(
+      'Deployment',
+      {
+        metadata: { name: 'd' },
+        spec: { replicas: 1, selector: {}, template: {} },
+        status: { readyReplicas: 1 },
+      },
+      undefined,
+    );
+    expect(r).toMatchObject({
+      healthy: false,
+      reason: 'WorkloadUnavailable',
+      message: 'Deployment d: 0/1 available, need 1',
+    });
   });
 });
 
 describe('evaluateNodes', () => {
   it('requires every selected node to be Ready by default', () => {
-    expect(evaluateNodes([node('n1', true), node('n2', true)], undefined, true)).toMatchObject({ healthy: true });
+    expect(evaluateNodes([node('n1', true), node('n2', true)], undefined, true)).toMatchObject({
+      healthy: true,
+    });
     const r = evaluateNodes([node('n1', true), node('n2', false), node('n3', undefined)], 'zone=a', true);
     expect(r).toMatchObject({ healthy: false, reason: 'NodeNotReady', notReadyNodes: ['n2', 'n3'] });
     expect(r.message).toContain('2/3 nodes matching "zone=a" not Ready: n2, n3');
@@ -87,13 +107,23 @@ describe('evaluateNodes', () => {
 });
 
 describe('classifyKubeError', () => {
-  const api = (code: number, message: string) => Object.assign(new Error(`HTTP-Code: ${code}`), { code, body: JSON.stringify({ kind: 'Status', message }) });
+  const api = (code: number, message: string) =>
+    Object.assign(new Error(`HTTP-Code: ${code}`), {
+      code,
+      body: JSON.stringify({ kind: 'Status', message }),
+    });
   it.each([
     [api(404, 'statefulsets.apps "x" not found'), 'NotFound', 'statefulsets.apps "x" not found'],
     [api(403, 'pods is forbidden'), 'Forbidden', 'pods is forbidden'],
     [api(401, 'Unauthorized'), 'Forbidden', 'Unauthorized'],
     [api(500, 'etcdserver: request timed out'), 'ApiError', 'HTTP 500'],
-    [Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }), 'ApiError', 'ECONNREFUSED'],
+    [
+      Object.assign(new TypeError('fetch failed'), {
+        cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+      }),
+      'ApiError',
+      'ECONNREFUSED',
+    ],
     [Object.assign(new Error('timed out'), { name: 'TimeoutError' }), 'Timeout', 'timed out'],
   ])('%s → %s', (error, reason, fragment) => {
     const r = classifyKubeError(error, false);
@@ -128,7 +158,11 @@ describe('options and plugin object', () => {
   it('is a well-formed health-probe plugin matching package.json', () => {
     expect(plugin).toBe(healthK8sProbePlugin);
     expect(pluginShapeProblems(plugin)).toEqual([]);
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { name: string; version: string; keywords: string[] };
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      name: string;
+      version: string;
+      keywords: string[];
+    };
     expect([plugin.name, PLUGIN_VERSION]).toEqual([pkg.name, pkg.version]);
     expect(pkg.keywords).toContain('cardano-forge-plugin');
   });

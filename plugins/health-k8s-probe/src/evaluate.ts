@@ -36,12 +36,22 @@ export function isPodReady(pod: V1Pod): boolean {
 export function evaluatePods(pods: readonly V1Pod[], labelSelector: string, minReady: number): CheckOutcome {
   const ready = pods.filter(isPodReady).map((p) => p.metadata?.name ?? '?');
   const notReady = pods.filter((p) => !isPodReady(p)).map((p) => p.metadata?.name ?? '?');
-  const counts = { ready: ready.length, total: pods.length, minReady, notReadyPods: notReady.slice(0, MAX_NAMES) };
+  const counts = {
+    ready: ready.length,
+    total: pods.length,
+    minReady,
+    notReadyPods: notReady.slice(0, MAX_NAMES),
+  };
   if (pods.length === 0) {
     return { healthy: false, reason: 'NotFound', message: `no pods match "${labelSelector}"`, ...counts };
   }
   if (ready.length >= minReady) {
-    return { healthy: true, reason: 'Healthy', message: `${ready.length}/${pods.length} pods ready (min ${minReady})`, ...counts };
+    return {
+      healthy: true,
+      reason: 'Healthy',
+      message: `${ready.length}/${pods.length} pods ready (min ${minReady})`,
+      ...counts,
+    };
   }
   return {
     healthy: false,
@@ -67,7 +77,12 @@ export function evaluateWorkload(
   const minAvailable = minAvailableOption ?? Math.max(1, desired);
   const facts = { kind, name, desired, available, readyReplicas: status?.readyReplicas ?? 0, minAvailable };
   if (available >= minAvailable) {
-    return { healthy: true, reason: 'Healthy', message: `${kind} ${name}: ${available}/${desired} available (min ${minAvailable})`, ...facts };
+    return {
+      healthy: true,
+      reason: 'Healthy',
+      message: `${kind} ${name}: ${available}/${desired} available (min ${minAvailable})`,
+      ...facts,
+    };
   }
   return {
     healthy: false,
@@ -79,9 +94,14 @@ export function evaluateWorkload(
 
 const PRESSURE_CONDITIONS = ['MemoryPressure', 'DiskPressure', 'PIDPressure', 'NetworkUnavailable'];
 
-export function evaluateNodes(nodes: readonly V1Node[], labelSelector: string | undefined, requireReady: boolean): CheckOutcome {
+export function evaluateNodes(
+  nodes: readonly V1Node[],
+  labelSelector: string | undefined,
+  requireReady: boolean,
+): CheckOutcome {
   const selector = labelSelector === undefined ? 'all nodes' : `nodes matching "${labelSelector}"`;
-  const readyOf = (n: V1Node): boolean => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  const readyOf = (n: V1Node): boolean =>
+    n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
   const notReady = nodes.filter((n) => !readyOf(n)).map((n) => n.metadata?.name ?? '?');
   // Pressure conditions are reported, not judged: the kubelet already taints and evicts on them.
   const pressure = nodes.flatMap((n) =>
@@ -89,10 +109,20 @@ export function evaluateNodes(nodes: readonly V1Node[], labelSelector: string | 
       .filter((c) => PRESSURE_CONDITIONS.includes(c.type) && c.status === 'True')
       .map((c) => `${n.metadata?.name ?? '?'}:${c.type}`),
   );
-  const facts = { total: nodes.length, ready: nodes.length - notReady.length, notReadyNodes: notReady.slice(0, MAX_NAMES), pressure: pressure.slice(0, MAX_NAMES) };
+  const facts = {
+    total: nodes.length,
+    ready: nodes.length - notReady.length,
+    notReadyNodes: notReady.slice(0, MAX_NAMES),
+    pressure: pressure.slice(0, MAX_NAMES),
+  };
   if (nodes.length === 0) return { healthy: false, reason: 'NotFound', message: `no ${selector}`, ...facts };
   if (requireReady && notReady.length > 0) {
-    return { healthy: false, reason: 'NodeNotReady', message: `${notReady.length}/${nodes.length} ${selector} not Ready: ${names(notReady)}`, ...facts };
+    return {
+      healthy: false,
+      reason: 'NodeNotReady',
+      message: `${notReady.length}/${nodes.length} ${selector} not Ready: ${names(notReady)}`,
+      ...facts,
+    };
   }
   return {
     healthy: true,
@@ -103,8 +133,17 @@ export function evaluateNodes(nodes: readonly V1Node[], labelSelector: string | 
 }
 
 /** Maps a @kubernetes/client-node 2.x error to a reason (no instanceof: two package copies break it). */
-export function classifyKubeError(error: unknown, timedOut: boolean): { reason: K8sProbeReason; detail: string } {
-  const e = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown; body?: unknown };
+export function classifyKubeError(
+  error: unknown,
+  timedOut: boolean,
+): { reason: K8sProbeReason; detail: string } {
+  const e = (typeof error === 'object' && error !== null ? error : {}) as {
+    code?: unknown;
+    name?: unknown;
+    message?: unknown;
+    cause?: unknown;
+    body?: unknown;
+  };
   const message = typeof e.message === 'string' ? e.message : String(error);
   // Before the status check: an aborted fetch throws a DOMException whose legacy numeric `code` is 23.
   if (timedOut || e.name === 'TimeoutError') return { reason: 'Timeout', detail: message };
@@ -116,7 +155,10 @@ export function classifyKubeError(error: unknown, timedOut: boolean): { reason: 
     if (status === 401 || status === 403) return { reason: 'Forbidden', detail };
     return { reason: 'ApiError', detail };
   }
-  const cause = (typeof e.cause === 'object' && e.cause !== null ? e.cause : {}) as { code?: unknown; message?: unknown };
+  const cause = (typeof e.cause === 'object' && e.cause !== null ? e.cause : {}) as {
+    code?: unknown;
+    message?: unknown;
+  };
   const errno = typeof cause.code === 'string' ? cause.code : typeof e.code === 'string' ? e.code : undefined;
   if (errno === 'ETIMEDOUT' || errno === 'UND_ERR_CONNECT_TIMEOUT' || errno === 'UND_ERR_HEADERS_TIMEOUT') {
     return { reason: 'Timeout', detail: `${errno}: ${message}` };

@@ -7,7 +7,8 @@ export const healthK8sProbePlugin = definePlugin<'health-probe', HealthK8sProbeO
   kind: 'health-probe',
   name: PLUGIN_NAME,
   version: PLUGIN_VERSION,
-  description: 'Kubernetes health probe: pods Ready by label selector, Deployment/StatefulSet available replicas, Node Ready.',
+  description:
+    'Kubernetes health probe: pods Ready by label selector, Deployment/StatefulSet available replicas, Node Ready.',
   optionsSchema: healthK8sProbeOptionsSchema,
   create: (context, options) => new KubernetesHealthProbe(context, options),
 });

@@ -1,9 +1,4 @@
-import {
-  AppsV1Api,
-  CoreV1Api,
-  Observable,
-  type ConfigurationOptions,
-} from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, Observable, type ConfigurationOptions } from '@kubernetes/client-node';
 import type { HealthProbe, HealthResult, PluginContext } from '@cardano-forge/framework';
 import type { HealthK8sProbeOptions } from './options.js';
 import {
@@ -64,7 +59,10 @@ export class KubernetesHealthProbe implements HealthProbe {
     const combined = AbortSignal.any([signal, deadline]);
     const call = withSignal(combined);
 
-    const guarded = async (name: CheckName, body: () => Promise<CheckOutcome>): Promise<[CheckName, CheckOutcome]> => {
+    const guarded = async (
+      name: CheckName,
+      body: () => Promise<CheckOutcome>,
+    ): Promise<[CheckName, CheckOutcome]> => {
       try {
         return [name, await body()];
       } catch (error) {
@@ -127,7 +125,11 @@ export class KubernetesHealthProbe implements HealthProbe {
     if (signal.aborted) {
       // The manager's own deadline (a TimeoutError reason) is still a timeout from the operator's view.
       const hostTimeout = (signal.reason as { name?: unknown } | undefined)?.name === 'TimeoutError';
-      return { healthy: false, reason: hostTimeout ? 'Timeout' : 'ApiError', message: 'check aborted by the manager' };
+      return {
+        healthy: false,
+        reason: hostTimeout ? 'Timeout' : 'ApiError',
+        message: 'check aborted by the manager',
+      };
     }
     const { reason, detail } = classifyKubeError(error, timedOut);
     const what = this.#describe(name);
@@ -145,7 +147,8 @@ export class KubernetesHealthProbe implements HealthProbe {
   #describe(name: CheckName): string {
     const o = this.#options;
     if (name === 'pods') return `list pods in ${this.namespace}`;
-    if (name === 'workload') return `get ${o.workload?.kind ?? 'workload'} ${this.namespace}/${o.workload?.name ?? '?'}`;
+    if (name === 'workload')
+      return `get ${o.workload?.kind ?? 'workload'} ${this.namespace}/${o.workload?.name ?? '?'}`;
     return 'list nodes';
   }
 }

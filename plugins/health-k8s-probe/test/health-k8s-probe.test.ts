@@ -15,9 +15,15 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HealthResult } from '@cardano-forge/framework';
-import healthK8sProbe, { type HealthK8sProbeOptionsInput, type KubernetesHealthProbe } from '@cardano-forge/health-k8s-probe';
+import healthK8sProbe, {
+  type HealthK8sProbeOptionsInput,
+  type KubernetesHealthProbe,
+} from '@cardano-forge/health-k8s-probe';
 import { createTestNamespace, testKubeConfig, type TestNamespace } from '../../../test/support/cluster.ts';
-import { makeTestPluginContext, type TestPluginContextOverrides } from '../../../test/support/plugin-context.ts';
+import {
+  makeTestPluginContext,
+  type TestPluginContextOverrides,
+} from '../../../test/support/plugin-context.ts';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const suffix = randomBytes(3).toString('hex');
@@ -45,10 +51,17 @@ afterAll(async () => {
   await ns?.cleanup();
 });
 
-async function probeFor(options: HealthK8sProbeOptionsInput, overrides: TestPluginContextOverrides = {}): Promise<KubernetesHealthProbe> {
+async function probeFor(
+  options: HealthK8sProbeOptionsInput,
+  overrides: TestPluginContextOverrides = {},
+): Promise<KubernetesHealthProbe> {
   const parsed = await healthK8sProbe.optionsSchema['~standard'].validate(options);
   if (parsed.issues !== undefined) throw new Error(`bad options: ${JSON.stringify(parsed.issues)}`);
-  const ctx = makeTestPluginContext({ instanceId: 'k8s-test', identity: { namespace: ns.name }, ...overrides });
+  const ctx = makeTestPluginContext({
+    instanceId: 'k8s-test',
+    identity: { namespace: ns.name },
+    ...overrides,
+  });
   const probe = (await healthK8sProbe.create(ctx, parsed.value)) as KubernetesHealthProbe;
   disposers.push(() => ctx.dispose());
   return probe;
@@ -136,9 +149,19 @@ describe('pods check', () => {
 });
 
 describe('workload check', () => {
-  async function setStatefulSetStatus(name: string, readyReplicas: number, availableReplicas: number): Promise<void> {
+  async function setStatefulSetStatus(
+    name: string,
+    readyReplicas: number,
+    availableReplicas: number,
+  ): Promise<void> {
     await apps.patchNamespacedStatefulSetStatus(
-      { name, namespace: ns.name, body: { status: { replicas: 2, readyReplicas, availableReplicas, currentReplicas: 2, updatedReplicas: 2 } } },
+      {
+        name,
+        namespace: ns.name,
+        body: {
+          status: { replicas: 2, readyReplicas, availableReplicas, currentReplicas: 2, updatedReplicas: 2 },
+        },
+      },
       mergePatch,
     );
   }
@@ -160,7 +183,10 @@ describe('workload check', () => {
           replicas: 2,
           serviceName: name,
           selector,
-          template: { metadata: { labels: selector.matchLabels }, spec: { containers: [{ name: 'node', image: 'cardano-node' }] } },
+          template: {
+            metadata: { labels: selector.matchLabels },
+            spec: { containers: [{ name: 'node', image: 'cardano-node' }] },
+          },
         },
       },
     });
@@ -170,13 +196,22 @@ describe('workload check', () => {
 
     await setStatefulSetStatus(name, 1, 1);
     expectResult(await check(probe), false, 'WorkloadUnavailable');
-    const lenient = await probeFor({ namespace: ns.name, workload: { kind: 'StatefulSet', name, minAvailable: 1 } });
+    const lenient = await probeFor({
+      namespace: ns.name,
+      workload: { kind: 'StatefulSet', name, minAvailable: 1 },
+    });
     expectResult(await check(lenient), true, 'Healthy');
 
     await setStatefulSetStatus(name, 2, 2);
     const healthy = await check(probe);
     expectResult(healthy, true, 'Healthy');
-    expect(healthy.details?.['workload']).toMatchObject({ kind: 'StatefulSet', name, desired: 2, available: 2, minAvailable: 2 });
+    expect(healthy.details?.['workload']).toMatchObject({
+      kind: 'StatefulSet',
+      name,
+      desired: 2,
+      available: 2,
+      minAvailable: 2,
+    });
 
     await setStatefulSetStatus(name, 1, 0);
     expectResult(await check(probe), false, 'WorkloadUnavailable');
@@ -189,13 +224,24 @@ describe('workload check', () => {
       namespace: ns.name,
       body: {
         metadata: { name },
-        spec: { replicas: 1, selector, template: { metadata: { labels: selector.matchLabels }, spec: { containers: [{ name: 'c', image: 'x' }] } } },
+        spec: {
+          replicas: 1,
+          selector,
+          template: {
+            metadata: { labels: selector.matchLabels },
+            spec: { containers: [{ name: 'c', image: 'x' }] },
+          },
+        },
       },
     });
     const probe = await probeFor({ workload: { kind: 'Deployment', name } });
     expectResult(await check(probe), false, 'WorkloadUnavailable');
     await apps.patchNamespacedDeploymentStatus(
-      { name, namespace: ns.name, body: { status: { replicas: 1, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 } } },
+      {
+        name,
+        namespace: ns.name,
+        body: { status: { replicas: 1, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 } },
+      },
       mergePatch,
     );
     expectResult(await check(probe), true, 'Healthy');
@@ -216,7 +262,14 @@ describe('nodes check', () => {
 
   const condition = (type: string, status: 'True' | 'False' | 'Unknown'): V1NodeCondition => {
     const now = new Date();
-    return { type, status, lastHeartbeatTime: now, lastTransitionTime: now, reason: `Test${type}`, message: 'set by test' };
+    return {
+      type,
+      status,
+      lastHeartbeatTime: now,
+      lastTransitionTime: now,
+      reason: `Test${type}`,
+      message: 'set by test',
+    };
   };
 
   it('requires every selected node to be Ready', async () => {
@@ -230,17 +283,26 @@ describe('nodes check', () => {
     expect(noStatus.details?.['nodes']).toMatchObject({ total: 2, ready: 0 });
 
     await setNodeConditions(`node-a-${suffix}`, [condition('Ready', 'True')]);
-    await setNodeConditions(`node-b-${suffix}`, [condition('Ready', 'True'), condition('DiskPressure', 'True')]);
+    await setNodeConditions(`node-b-${suffix}`, [
+      condition('Ready', 'True'),
+      condition('DiskPressure', 'True'),
+    ]);
     const ready = await check(probe);
     expectResult(ready, true, 'Healthy');
-    expect(ready.details?.['nodes']).toMatchObject({ total: 2, ready: 2, pressure: [`node-b-${suffix}:DiskPressure`] });
+    expect(ready.details?.['nodes']).toMatchObject({
+      total: 2,
+      ready: 2,
+      pressure: [`node-b-${suffix}:DiskPressure`],
+    });
 
     await setNodeConditions(`node-b-${suffix}`, [condition('Ready', 'Unknown')]);
     const lost = await check(probe);
     expectResult(lost, false, 'NodeNotReady');
     expect(lost.message).toContain(`not Ready: node-b-${suffix}`);
 
-    const presenceOnly = await probeFor({ nodes: { labelSelector: `forge-test=${label}`, requireReady: false } });
+    const presenceOnly = await probeFor({
+      nodes: { labelSelector: `forge-test=${label}`, requireReady: false },
+    });
     expectResult(await check(presenceOnly), true, 'Healthy');
   });
 });
@@ -255,10 +317,18 @@ describe('combined checks', () => {
       namespace: ns.name,
       body: {
         metadata: { name },
-        spec: { replicas: 1, serviceName: name, selector, template: { metadata: { labels: { app } }, spec: { containers: [{ name: 'n', image: 'x' }] } } },
+        spec: {
+          replicas: 1,
+          serviceName: name,
+          selector,
+          template: { metadata: { labels: { app } }, spec: { containers: [{ name: 'n', image: 'x' }] } },
+        },
       },
     });
-    const probe = await probeFor({ pods: { labelSelector: `app=${app}` }, workload: { kind: 'StatefulSet', name } });
+    const probe = await probeFor({
+      pods: { labelSelector: `app=${app}` },
+      workload: { kind: 'StatefulSet', name },
+    });
 
     const neither = await check(probe);
     expectResult(neither, false, 'PodsNotReady'); // first failing check in order pods, workload, nodes
@@ -267,7 +337,9 @@ describe('combined checks', () => {
     await setPodReady(`${app}-0`, true);
     const podsOnly = await check(probe);
     expectResult(podsOnly, false, 'WorkloadUnavailable');
-    expect(podsOnly.message).toMatch(/^pods: 1\/1 pods ready \(min 1\); workload: StatefulSet combo-sts-\w+: 0\/1 available, need 1 \(\d+ ms\)$/);
+    expect(podsOnly.message).toMatch(
+      /^pods: 1\/1 pods ready \(min 1\); workload: StatefulSet combo-sts-\w+: 0\/1 available, need 1 \(\d+ ms\)$/,
+    );
 
     await apps.patchNamespacedStatefulSetStatus(
       { name, namespace: ns.name, body: { status: { replicas: 1, readyReplicas: 1, availableReplicas: 1 } } },
@@ -298,18 +370,28 @@ describe('API failures', () => {
       contexts: [{ name: 'sa', cluster: 'test', user: `sa-${saName}` }],
       currentContext: 'sa',
     });
-    const options = { namespace: ns.name, pods: { labelSelector: 'app=anything' }, workload: { kind: 'StatefulSet' as const, name: 'x' } };
+    const options = {
+      namespace: ns.name,
+      pods: { labelSelector: 'app=anything' },
+      workload: { kind: 'StatefulSet' as const, name: 'x' },
+    };
     const probe = await probeFor(options, { kubeConfig: saConfig });
     const denied = await check(probe);
     expectResult(denied, false, 'Forbidden');
     expect(denied.message).toContain(`list pods in ${ns.name}: forbidden`);
-    expect(denied.details).toMatchObject({ pods: { reason: 'Forbidden' }, workload: { reason: 'Forbidden' } });
+    expect(denied.details).toMatchObject({
+      pods: { reason: 'Forbidden' },
+      workload: { reason: 'Forbidden' },
+    });
 
     // Grant list pods only: the workload read stays forbidden.
     const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
     await rbac.createNamespacedRole({
       namespace: ns.name,
-      body: { metadata: { name: 'forge-probe' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }] },
+      body: {
+        metadata: { name: 'forge-probe' },
+        rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }],
+      },
     });
     await rbac.createNamespacedRoleBinding({
       namespace: ns.name,
@@ -326,7 +408,10 @@ describe('API failures', () => {
       if ((partly.details?.['pods'] as { reason?: string } | undefined)?.reason !== 'Forbidden') break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(partly?.details).toMatchObject({ pods: { reason: 'NotFound' }, workload: { reason: 'Forbidden' } });
+    expect(partly?.details).toMatchObject({
+      pods: { reason: 'NotFound' },
+      workload: { reason: 'Forbidden' },
+    });
     expectResult(partly as HealthResult, false, 'NotFound');
   });
 
@@ -341,7 +426,10 @@ describe('API failures', () => {
   it('reports Timeout within about timeoutMs when the API server never answers', async () => {
     const silent = await startSilentServer();
     try {
-      const probe = await probeFor({ nodes: {}, timeoutMs: 700 }, { kubeConfig: unreachableConfig(silent.port) });
+      const probe = await probeFor(
+        { nodes: {}, timeoutMs: 700 },
+        { kubeConfig: unreachableConfig(silent.port) },
+      );
       const begin = performance.now();
       const result = await check(probe);
       const took = performance.now() - begin;

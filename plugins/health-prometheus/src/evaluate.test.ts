@@ -21,7 +21,8 @@ const spec = (over: Partial<CheckSpec> = {}): CheckSpec => ({
   onNoData: 'fail',
   ...over,
 });
-const series = (...values: number[]): Sample[] => values.map((value, i) => ({ labels: { instance: `n${i}` }, value }));
+const series = (...values: number[]): Sample[] =>
+  values.map((value, i) => ({ labels: { instance: `n${i}` }, value }));
 
 describe('parseSampleValue', () => {
   it.each([
@@ -32,7 +33,9 @@ describe('parseSampleValue', () => {
     ['+Inf', Infinity],
     ['-Inf', -Infinity],
   ])('%s → %d', (text, value) => expect(parseSampleValue(text)).toBe(value));
-  it.each([['NaN'], [''], ['abc'], [undefined], [3]])('%s → NaN', (text) => expect(parseSampleValue(text)).toBeNaN());
+  it.each([['NaN'], [''], ['abc'], [undefined], [3]])('%s → NaN', (text) =>
+    expect(parseSampleValue(text)).toBeNaN(),
+  );
 });
 
 describe('compare', () => {
@@ -66,7 +69,12 @@ describe('evaluateCheck', () => {
 
   it('reports the violating value in the message', () => {
     const v = evaluateCheck(spec({ name: 'cpu' }), series(95.123456789));
-    expect(v).toMatchObject({ status: 'violated', pass: false, reason: 'ThresholdViolated', value: 95.123456789 });
+    expect(v).toMatchObject({
+      status: 'violated',
+      pass: false,
+      reason: 'ThresholdViolated',
+      value: 95.123456789,
+    });
     expect(v.message).toBe('cpu: value 95.1235 is not < 90');
   });
 
@@ -106,7 +114,13 @@ describe('evaluateCheck', () => {
 
   it('no data fails by default with a clear message', () => {
     const v = evaluateCheck(spec({ name: 'disk-free', query: 'node_filesystem_avail_bytes' }), []);
-    expect(v).toMatchObject({ status: 'no-data', pass: false, reason: 'NoData', value: null, seriesCount: 0 });
+    expect(v).toMatchObject({
+      status: 'no-data',
+      pass: false,
+      reason: 'NoData',
+      value: null,
+      seriesCount: 0,
+    });
     expect(v.message).toContain('no data');
     expect(v.message).toContain('node_filesystem_avail_bytes');
   });
@@ -152,7 +166,10 @@ describe('parseQueryResponse', () => {
     const out = parseQueryResponse(200, body);
     expect(out.ok).toBe(true);
     if (!out.ok) return;
-    expect(out.samples[0]).toEqual({ labels: { __name__: 'up', job: 'cardano-node', instance: 'a' }, value: 1 });
+    expect(out.samples[0]).toEqual({
+      labels: { __name__: 'up', job: 'cardano-node', instance: 'a' },
+      value: 1,
+    });
     expect(out.samples[1]?.value).toBeNaN();
   });
 
@@ -162,11 +179,14 @@ describe('parseQueryResponse', () => {
   });
 
   it('treats a scalar as one unlabelled series and keeps warnings', () => {
-    const out = parseQueryResponse(200, '{"status":"success","warnings":["w1"],"data":{"resultType":"scalar","result":[1,"2.5"]}}');
+    const out = parseQueryResponse(
+      200,
+      '{"status":"success","warnings":["w1"],"data":{"resultType":"scalar","result":[1,"2.5"]}}',
+    );
     expect(out).toEqual({ ok: true, samples: [{ labels: {}, value: 2.5 }], warnings: ['w1'] });
   });
 
-  it('carries Prometheus\' own error message', () => {
+  it("carries Prometheus' own error message", () => {
     const out = parseQueryResponse(
       400,
       '{"status":"error","errorType":"bad_data","error":"invalid parameter \\"query\\": 1:5: parse error: unexpected end of input"}',
@@ -174,7 +194,8 @@ describe('parseQueryResponse', () => {
     expect(out).toEqual({
       ok: false,
       reason: 'QueryError',
-      message: 'Prometheus rejected the query (HTTP 400, bad_data): invalid parameter "query": 1:5: parse error: unexpected end of input',
+      message:
+        'Prometheus rejected the query (HTTP 400, bad_data): invalid parameter "query": 1:5: parse error: unexpected end of input',
     });
   });
 
@@ -186,8 +207,13 @@ describe('parseQueryResponse', () => {
     expect(html).toMatchObject({ ok: false, reason: 'QueryError' });
     expect(!html.ok && html.message).toContain('HTTP 502');
     expect(parseQueryResponse(200, '[1,2]')).toMatchObject({ ok: false, reason: 'QueryError' });
-    expect(parseQueryResponse(200, '{"status":"success"}')).toMatchObject({ ok: false, reason: 'QueryError' });
-    expect(parseQueryResponse(200, '{"status":"success","data":{"resultType":"string","result":[1,"x"]}}')).toMatchObject({
+    expect(parseQueryResponse(200, '{"status":"success"}')).toMatchObject({
+      ok: false,
+      reason: 'QueryError',
+    });
+    expect(
+      parseQueryResponse(200, '{"status":"success","data":{"resultType":"string","result":[1,"x"]}}'),
+    ).toMatchObject({
       ok: false,
       reason: 'QueryError',
     });
@@ -199,12 +225,24 @@ describe('combineVerdicts', () => {
   const violated = evaluateCheck(spec({ name: 'b' }), series(99));
   const noData = evaluateCheck(spec({ name: 'c' }), []);
   const ignored = evaluateCheck(spec({ name: 'd', onNoData: 'pass' }), []);
-  const queryError = failedCheck(spec({ name: 'e' }), { ok: false, reason: 'QueryError', message: 'Prometheus rejected the query (HTTP 400, bad_data): boom' });
+  const queryError = failedCheck(spec({ name: 'e' }), {
+    ok: false,
+    reason: 'QueryError',
+    message: 'Prometheus rejected the query (HTTP 400, bad_data): boom',
+  });
   const unreachable = (name: string): CheckVerdict =>
-    failedCheck(spec({ name }), { ok: false, reason: 'Unreachable', message: 'Prometheus at http://p/api/v1/query is unreachable: ECONNREFUSED' });
+    failedCheck(spec({ name }), {
+      ok: false,
+      reason: 'Unreachable',
+      message: 'Prometheus at http://p/api/v1/query is unreachable: ECONNREFUSED',
+    });
 
   it('is healthy only when every check passes', () => {
-    expect(combineVerdicts([pass, ignored])).toEqual({ healthy: true, reason: 'Healthy', message: 'all 2 checks passed (1 without data, ignored)' });
+    expect(combineVerdicts([pass, ignored])).toEqual({
+      healthy: true,
+      reason: 'Healthy',
+      message: 'all 2 checks passed (1 without data, ignored)',
+    });
     expect(combineVerdicts([pass, violated]).healthy).toBe(false);
   });
 

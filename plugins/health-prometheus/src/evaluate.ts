@@ -10,11 +10,22 @@ export interface Sample {
 }
 
 /** Why a check did not pass. Transport reasons are shared by every check of one round. */
-export type FailureReason = 'ThresholdViolated' | 'NoData' | 'QueryError' | 'Timeout' | 'Unreachable' | 'Aborted' | 'TokenFileUnreadable';
+export type FailureReason =
+  | 'ThresholdViolated'
+  | 'NoData'
+  | 'QueryError'
+  | 'Timeout'
+  | 'Unreachable'
+  | 'Aborted'
+  | 'TokenFileUnreadable';
 
 export type QueryOutcome =
   | { readonly ok: true; readonly samples: readonly Sample[]; readonly warnings: readonly string[] }
-  | { readonly ok: false; readonly reason: Exclude<FailureReason, 'ThresholdViolated' | 'NoData'>; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly reason: Exclude<FailureReason, 'ThresholdViolated' | 'NoData'>;
+      readonly message: string;
+    };
 
 export type CheckStatus = 'pass' | 'violated' | 'no-data' | 'no-data-ignored' | 'error';
 
@@ -107,7 +118,10 @@ function margin(op: ComparisonOperator, value: number, threshold: number): numbe
  * The series that decides the verdict: with `all`, the worst one (the first failing series with the
  * largest violation, or the closest to the threshold when all pass); with `any`, the best one.
  */
-export function decisiveSeries(samples: readonly Sample[], check: Pick<CheckSpec, 'op' | 'threshold' | 'aggregate'>): Sample | undefined {
+export function decisiveSeries(
+  samples: readonly Sample[],
+  check: Pick<CheckSpec, 'op' | 'threshold' | 'aggregate'>,
+): Sample | undefined {
   let chosen: Sample | undefined;
   let chosenMargin = 0;
   for (const sample of samples) {
@@ -122,7 +136,11 @@ export function decisiveSeries(samples: readonly Sample[], check: Pick<CheckSpec
 }
 
 /** Applies one check to the samples its query returned. */
-export function evaluateCheck(check: CheckSpec, samples: readonly Sample[], warnings: readonly string[] = []): CheckVerdict {
+export function evaluateCheck(
+  check: CheckSpec,
+  samples: readonly Sample[],
+  warnings: readonly string[] = [],
+): CheckVerdict {
   const base = {
     name: check.name,
     query: check.query,
@@ -158,8 +176,11 @@ export function evaluateCheck(check: CheckSpec, samples: readonly Sample[], warn
   const where = decisive !== undefined && samples.length > 1 ? ` at ${formatLabels(decisive.labels)}` : '';
   const shown = value === null ? 'none' : formatValue(value);
   const comparison = `${check.op} ${formatValue(check.threshold)}`;
-  const scope = samples.length > 1 ? ` (${passing}/${samples.length} series pass, aggregate=${check.aggregate})` : '';
-  const reported = [...verdicts].sort((a, b) => Number(a.pass) - Number(b.pass)).slice(0, MAX_REPORTED_SERIES);
+  const scope =
+    samples.length > 1 ? ` (${passing}/${samples.length} series pass, aggregate=${check.aggregate})` : '';
+  const reported = [...verdicts]
+    .sort((a, b) => Number(a.pass) - Number(b.pass))
+    .slice(0, MAX_REPORTED_SERIES);
   return {
     ...base,
     status: pass ? 'pass' : 'violated',
@@ -200,20 +221,37 @@ export function parseQueryResponse(httpStatus: number, body: string): QueryOutco
   try {
     json = JSON.parse(body);
   } catch {
-    return { ok: false, reason: 'QueryError', message: `HTTP ${httpStatus} with a body that is not Prometheus API JSON: ${truncate(body, 200)}` };
+    return {
+      ok: false,
+      reason: 'QueryError',
+      message: `HTTP ${httpStatus} with a body that is not Prometheus API JSON: ${truncate(body, 200)}`,
+    };
   }
-  if (!isRecord(json)) return { ok: false, reason: 'QueryError', message: `HTTP ${httpStatus}: unexpected response ${truncate(body, 200)}` };
-  const warnings = Array.isArray(json.warnings) ? json.warnings.filter((w): w is string => typeof w === 'string') : [];
+  if (!isRecord(json))
+    return {
+      ok: false,
+      reason: 'QueryError',
+      message: `HTTP ${httpStatus}: unexpected response ${truncate(body, 200)}`,
+    };
+  const warnings = Array.isArray(json.warnings)
+    ? json.warnings.filter((w): w is string => typeof w === 'string')
+    : [];
   if (json.status !== 'success') {
     const errorType = typeof json.errorType === 'string' ? json.errorType : 'unknown';
     const error = typeof json.error === 'string' ? json.error : truncate(body, 200);
-    return { ok: false, reason: 'QueryError', message: `Prometheus rejected the query (HTTP ${httpStatus}, ${errorType}): ${error}` };
+    return {
+      ok: false,
+      reason: 'QueryError',
+      message: `Prometheus rejected the query (HTTP ${httpStatus}, ${errorType}): ${error}`,
+    };
   }
   const data = json.data;
-  if (!isRecord(data)) return { ok: false, reason: 'QueryError', message: 'Prometheus answered success without data' };
+  if (!isRecord(data))
+    return { ok: false, reason: 'QueryError', message: 'Prometheus answered success without data' };
   switch (data.resultType) {
     case 'vector': {
-      if (!Array.isArray(data.result)) return { ok: false, reason: 'QueryError', message: 'vector result is not an array' };
+      if (!Array.isArray(data.result))
+        return { ok: false, reason: 'QueryError', message: 'vector result is not an array' };
       const samples: Sample[] = [];
       for (const entry of data.result) {
         if (!isRecord(entry) || !Array.isArray(entry.value)) continue;
@@ -224,11 +262,24 @@ export function parseQueryResponse(httpStatus: number, body: string): QueryOutco
     }
     case 'scalar':
       // A scalar always has a value; it counts as one series without labels.
-      return { ok: true, samples: Array.isArray(data.result) ? [{ labels: {}, value: parseSampleValue(data.result[1]) }] : [], warnings };
+      return {
+        ok: true,
+        samples: Array.isArray(data.result) ? [{ labels: {}, value: parseSampleValue(data.result[1]) }] : [],
+        warnings,
+      };
     case 'matrix':
-      return { ok: false, reason: 'QueryError', message: 'the query returns a range vector; a check needs an instant vector or a scalar (wrap it, e.g. in max_over_time(...))' };
+      return {
+        ok: false,
+        reason: 'QueryError',
+        message:
+          'the query returns a range vector; a check needs an instant vector or a scalar (wrap it, e.g. in max_over_time(...))',
+      };
     default:
-      return { ok: false, reason: 'QueryError', message: `unsupported result type ${JSON.stringify(data.resultType)}` };
+      return {
+        ok: false,
+        reason: 'QueryError',
+        message: `unsupported result type ${JSON.stringify(data.resultType)}`,
+      };
   }
 }
 
@@ -263,7 +314,11 @@ export function combineVerdicts(verdicts: readonly CheckVerdict[]): CombinedVerd
   const reasons = failing.map((v) => v.reason ?? 'ThresholdViolated');
   const reason = REASON_PRECEDENCE.find((r) => reasons.includes(r)) ?? 'ThresholdViolated';
   // Transport failures repeat the same text for every check: say it once.
-  const transport = reason === 'Aborted' || reason === 'TokenFileUnreadable' || reason === 'Timeout' || reason === 'Unreachable';
+  const transport =
+    reason === 'Aborted' ||
+    reason === 'TokenFileUnreadable' ||
+    reason === 'Timeout' ||
+    reason === 'Unreachable';
   const shared = transport && failing.every((v) => v.reason === reason);
   const detail = shared
     ? (failing[0]?.message.replace(`${failing[0].name}: `, '') ?? '')

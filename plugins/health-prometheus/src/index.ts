@@ -10,7 +10,8 @@ export const healthPrometheusPlugin = definePlugin<'health-probe', HealthPrometh
   kind: 'health-probe',
   name: '@cardano-forge/health-prometheus',
   version: '0.1.0',
-  description: 'PromQL instant queries with thresholds; preset cardano-node-basic (node up and syncing, CPU, memory, disk)',
+  description:
+    'PromQL instant queries with thresholds; preset cardano-node-basic (node up and syncing, CPU, memory, disk)',
   optionsSchema: healthPrometheusOptionsSchema,
   create: (context, options) => createPrometheusProbe(context, options),
 });
@@ -44,7 +45,15 @@ export {
   parseQueryResponse,
   parseSampleValue,
 } from './evaluate.js';
-export type { CheckStatus, CheckVerdict, CombinedVerdict, FailureReason, QueryOutcome, Sample, SeriesVerdict } from './evaluate.js';
+export type {
+  CheckStatus,
+  CheckVerdict,
+  CombinedVerdict,
+  FailureReason,
+  QueryOutcome,
+  Sample,
+  SeriesVerdict,
+} from './evaluate.js';
 export { createPrometheusProbe, resolveChecks } from './probe.js';
 export type { PrometheusProbeIo } from './probe.js';
 export { instantQuery, queryEndpoint } from './prometheus-api.js';

@@ -56,7 +56,10 @@ const presetObjectSchema = z.strictObject({
   /** Extra matchers for the node_exporter queries only, e.g. `instance="10.0.0.7:9100"`. */
   systemSelector: labelMatchers,
   /** Metric whose changes show that the node follows the chain. */
-  slotMetric: z.string().regex(METRIC_NAME, 'not a Prometheus metric name').default('cardano_node_metrics_slotNum_int'),
+  slotMetric: z
+    .string()
+    .regex(METRIC_NAME, 'not a Prometheus metric name')
+    .default('cardano_node_metrics_slotNum_int'),
   /** The slot metric must have changed within this window (a block every ~20 s on mainnet). */
   syncWindow: z.string().regex(PROMQL_DURATION, 'not a PromQL duration such as 5m').default('5m'),
   /** Rate window of the CPU usage query. */
@@ -99,7 +102,8 @@ export const healthPrometheusOptionsSchema = z
     const names = [...presetCheckNames(options.preset), ...options.checks.map((c) => c.name)];
     const seen = new Set<string>();
     for (const name of names) {
-      if (seen.has(name)) ctx.addIssue({ code: 'custom', message: `duplicate check name "${name}"`, path: ['checks'] });
+      if (seen.has(name))
+        ctx.addIssue({ code: 'custom', message: `duplicate check name "${name}"`, path: ['checks'] });
       seen.add(name);
     }
     if (options.bearerTokenFile !== undefined && hasHeader(options.headers, 'authorization')) {

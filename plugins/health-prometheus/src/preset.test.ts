@@ -3,7 +3,10 @@ import { healthPrometheusOptionsSchema } from './options.js';
 import { presetChecks, promqlString } from './preset.js';
 
 function preset(input: Record<string, unknown> = {}) {
-  const parsed = healthPrometheusOptionsSchema.parse({ url: 'http://p', preset: { name: 'cardano-node-basic', ...input } });
+  const parsed = healthPrometheusOptionsSchema.parse({
+    url: 'http://p',
+    preset: { name: 'cardano-node-basic', ...input },
+  });
   if (!parsed.preset) throw new Error('preset missing');
   return presetChecks(parsed.preset);
 }
@@ -43,11 +46,15 @@ describe('cardano-node-basic preset', () => {
     });
     const byName = Object.fromEntries(checks.map((c) => [c.name, c]));
     expect(byName['node-up']?.query).toBe('up{job="bp",cluster="eu-1"}');
-    expect(byName['node-syncing']?.query).toBe('changes(cardano_node_metrics_slotInEpoch_int{job="bp",cluster="eu-1"}[30s])');
+    expect(byName['node-syncing']?.query).toBe(
+      'changes(cardano_node_metrics_slotInEpoch_int{job="bp",cluster="eu-1"}[30s])',
+    );
     expect(byName.cpu?.query).toContain('node_cpu_seconds_total{job="ne",mode="idle",cluster="eu-1"}[1m]');
     expect(byName.cpu?.threshold).toBe(80);
     expect(byName.memory?.threshold).toBe(70);
-    expect(byName['disk-free']?.query).toBe('node_filesystem_avail_bytes{job="ne",mountpoint="/data",cluster="eu-1"} / 1e9');
+    expect(byName['disk-free']?.query).toBe(
+      'node_filesystem_avail_bytes{job="ne",mountpoint="/data",cluster="eu-1"} / 1e9',
+    );
     expect(byName['disk-free']?.threshold).toBe(50);
   });
 
@@ -67,7 +74,11 @@ describe('cardano-node-basic preset', () => {
   });
 
   it('keeps node-only and system-only selectors apart (pod labels are not on node_exporter series)', () => {
-    const checks = preset({ selector: 'cluster="eu-1"', nodeSelector: 'pod="bp-0"', systemSelector: 'instance="10.0.0.7:9100"' });
+    const checks = preset({
+      selector: 'cluster="eu-1"',
+      nodeSelector: 'pod="bp-0"',
+      systemSelector: 'instance="10.0.0.7:9100"',
+    });
     const byName = Object.fromEntries(checks.map((c) => [c.name, c.query]));
     expect(byName['node-up']).toBe('up{job="cardano-node",cluster="eu-1",pod="bp-0"}');
     expect(byName['node-syncing']).toContain('{job="cardano-node",cluster="eu-1",pod="bp-0"}');

@@ -17,7 +17,8 @@ function matchers(job: string, more: readonly string[], selectors: readonly stri
 
 export function presetChecks(preset: PresetOptions): CheckSpec[] {
   const node = matchers(preset.job, [], [preset.selector, preset.nodeSelector]);
-  const system = (...more: string[]) => matchers(preset.nodeExporterJob, more, [preset.selector, preset.systemSelector]);
+  const system = (...more: string[]) =>
+    matchers(preset.nodeExporterJob, more, [preset.selector, preset.systemSelector]);
   const all: Record<PresetCheckName, CheckSpec> = {
     // Every matching cardano-node target answered its last scrape.
     'node-up': {

@@ -31,7 +31,10 @@ function manualClock() {
 
 const dispatcher = {} as Dispatcher;
 
-function setup(input: Omit<HealthPrometheusOptionsInput, 'url'>, answer: (req: InstantQueryRequest) => Promise<QueryOutcome> | QueryOutcome) {
+function setup(
+  input: Omit<HealthPrometheusOptionsInput, 'url'>,
+  answer: (req: InstantQueryRequest) => Promise<QueryOutcome> | QueryOutcome,
+) {
   const { clock, advance } = manualClock();
   const requests: InstantQueryRequest[] = [];
   const tokenReads: string[] = [];
@@ -52,23 +55,41 @@ function setup(input: Omit<HealthPrometheusOptionsInput, 'url'>, answer: (req: I
   return { probe, requests, tokenReads, advance, setToken: (t: string | Error) => (token = t) };
 }
 
-const vector = (value: number): QueryOutcome => ({ ok: true, samples: [{ labels: { instance: 'a' }, value }], warnings: [] });
+const vector = (value: number): QueryOutcome => ({
+  ok: true,
+  samples: [{ labels: { instance: 'a' }, value }],
+  warnings: [],
+});
 const upCheck = { name: 'up', query: 'up', op: '==', threshold: 1 } as const;
 
 describe('createPrometheusProbe', () => {
   it('runs the preset checks and the custom checks, preset first, all in one round', async () => {
-    const { probe, requests } = setup({ preset: 'cardano-node-basic', checks: [{ name: 'lag', query: 'lag', op: '<', threshold: 5 }] }, () => vector(1));
+    const { probe, requests } = setup(
+      { preset: 'cardano-node-basic', checks: [{ name: 'lag', query: 'lag', op: '<', threshold: 5 }] },
+      () => vector(1),
+    );
     const result = await probe.check(new AbortController().signal);
     expect(probe.id).toBe('prom-1');
     expect(requests.map((r) => r.query)).toEqual(
-      resolveChecks(healthPrometheusOptionsSchema.parse({ url: 'http://p', preset: 'cardano-node-basic', checks: [{ name: 'lag', query: 'lag', op: '<', threshold: 5 }] })).map((c) => c.query),
+      resolveChecks(
+        healthPrometheusOptionsSchema.parse({
+          url: 'http://p',
+          preset: 'cardano-node-basic',
+          checks: [{ name: 'lag', query: 'lag', op: '<', threshold: 5 }],
+        }),
+      ).map((c) => c.query),
     );
     expect(requests).toHaveLength(6);
     // node-up (1 == 1) and lag (1 < 5) pass; disk-free (1 > 10) fails.
     expect(result.healthy).toBe(false);
     expect(result.reason).toBe('ThresholdViolated');
     expect(result.message).toContain('disk-free: value 1 is not > 10');
-    const checks = result.details?.checks as { name: string; pass: boolean; value: number; threshold: number }[];
+    const checks = result.details?.checks as {
+      name: string;
+      pass: boolean;
+      value: number;
+      threshold: number;
+    }[];
     expect(checks.map((c) => [c.name, c.pass])).toEqual([
       ['node-up', true],
       ['node-syncing', true],
@@ -88,7 +109,12 @@ describe('createPrometheusProbe', () => {
     });
     clockRef.advance = advance;
     const result = await probe.check(new AbortController().signal);
-    expect(result).toMatchObject({ healthy: true, reason: 'Healthy', message: 'all 1 checks passed', latencyMs: 40 });
+    expect(result).toMatchObject({
+      healthy: true,
+      reason: 'Healthy',
+      message: 'all 1 checks passed',
+      latencyMs: 40,
+    });
   });
 
   it('never puts URL credentials into the details', async () => {
@@ -108,13 +134,18 @@ describe('createPrometheusProbe', () => {
     setToken('rotated');
     await probe.check(new AbortController().signal);
     expect(tokenReads).toEqual(['/var/run/token', '/var/run/token']);
-    expect(requests[0]?.headers).toEqual({ 'X-Scope-OrgID': 'tenant-a', authorization: 'Bearer secret-token' });
+    expect(requests[0]?.headers).toEqual({
+      'X-Scope-OrgID': 'tenant-a',
+      authorization: 'Bearer secret-token',
+    });
     expect(requests[1]?.headers.authorization).toBe('Bearer rotated');
     expect(requests[0]?.dispatcher).toBe(dispatcher);
   });
 
   it('fails closed without querying when the token file cannot be read', async () => {
-    const { probe, requests, setToken } = setup({ checks: [upCheck], bearerTokenFile: '/missing' }, () => vector(1));
+    const { probe, requests, setToken } = setup({ checks: [upCheck], bearerTokenFile: '/missing' }, () =>
+      vector(1),
+    );
     setToken(Object.assign(new Error('nope'), { code: 'ENOENT' }));
     const result = await probe.check(new AbortController().signal);
     expect(requests).toHaveLength(0);
@@ -125,10 +156,14 @@ describe('createPrometheusProbe', () => {
   });
 
   it('aborts the queries at the deadline measured on the clock', async () => {
-    const { probe, advance } = setup({ checks: [upCheck], timeoutMs: 2000 }, (req) =>
-      new Promise<QueryOutcome>((resolve) => {
-        req.deadline.addEventListener('abort', () => resolve({ ok: false, reason: 'Timeout', message: 'did not answer in time' }));
-      }),
+    const { probe, advance } = setup(
+      { checks: [upCheck], timeoutMs: 2000 },
+      (req) =>
+        new Promise<QueryOutcome>((resolve) => {
+          req.deadline.addEventListener('abort', () =>
+            resolve({ ok: false, reason: 'Timeout', message: 'did not answer in time' }),
+          );
+        }),
     );
     const pending = probe.check(new AbortController().signal);
     await Promise.resolve();
@@ -143,7 +178,7 @@ describe('createPrometheusProbe', () => {
     expect(result).toMatchObject({ healthy: false, reason: 'Timeout' });
   });
 
-  it('hands the caller\'s signal to every query', async () => {
+  it("hands the caller's signal to every query", async () => {
     const controller = new AbortController();
     const { probe, requests } = setup({ checks: [upCheck, { ...upCheck, name: 'up2' }] }, () => vector(1));
     await probe.check(controller.signal);

@@ -44,7 +44,9 @@ export function createPrometheusProbe(
       return { ...base, authorization: `Bearer ${token}` };
     } catch (error) {
       const code = (error as { code?: unknown }).code;
-      return { error: `cannot read bearer token file ${options.bearerTokenFile}: ${typeof code === 'string' ? code : String(error)}` };
+      return {
+        error: `cannot read bearer token file ${options.bearerTokenFile}: ${typeof code === 'string' ? code : String(error)}`,
+      };
     }
   }
 
@@ -61,7 +63,13 @@ export function createPrometheusProbe(
       const resolvedHeaders = await headers();
       const verdicts =
         'error' in resolvedHeaders
-          ? checks.map((spec) => failedCheck(spec, { ok: false, reason: 'TokenFileUnreadable', message: String(resolvedHeaders.error) }))
+          ? checks.map((spec) =>
+              failedCheck(spec, {
+                ok: false,
+                reason: 'TokenFileUnreadable',
+                message: String(resolvedHeaders.error),
+              }),
+            )
           : await Promise.all(
               checks.map(async (spec) => {
                 const outcome = await io.query({
@@ -72,7 +80,9 @@ export function createPrometheusProbe(
                   signal,
                   deadline: deadline.signal,
                 });
-                return outcome.ok ? evaluateCheck(spec, outcome.samples, outcome.warnings) : failedCheck(spec, outcome);
+                return outcome.ok
+                  ? evaluateCheck(spec, outcome.samples, outcome.warnings)
+                  : failedCheck(spec, outcome);
               }),
             );
       const combined = combineVerdicts(verdicts);

@@ -40,14 +40,18 @@ export async function instantQuery(req: InstantQueryRequest): Promise<QueryOutco
       signal,
     });
     const body = await readCapped(response.body, MAX_BODY_BYTES);
-    if (body === null) return { ok: false, reason: 'QueryError', message: `response larger than ${MAX_BODY_BYTES} bytes` };
+    if (body === null)
+      return { ok: false, reason: 'QueryError', message: `response larger than ${MAX_BODY_BYTES} bytes` };
     return parseQueryResponse(response.statusCode, body);
   } catch (error) {
     return transportFailure(error, req, url);
   }
 }
 
-async function readCapped(body: AsyncIterable<Uint8Array> & { destroy?: () => unknown }, max: number): Promise<string | null> {
+async function readCapped(
+  body: AsyncIterable<Uint8Array> & { destroy?: () => unknown },
+  max: number,
+): Promise<string | null> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -77,22 +81,35 @@ const UNREACHABLE_CODES = new Set([
 function transportFailure(error: unknown, req: InstantQueryRequest, url: URL): QueryOutcome {
   const where = `Prometheus at ${url.origin}${url.pathname}`;
   if (req.signal.aborted) return { ok: false, reason: 'Aborted', message: 'check aborted (shutting down)' };
-  if (req.deadline.aborted) return { ok: false, reason: 'Timeout', message: `${where} did not answer in time` };
+  if (req.deadline.aborted)
+    return { ok: false, reason: 'Timeout', message: `${where} did not answer in time` };
   const code = errorCode(error);
   const text = error instanceof Error ? error.message : String(error);
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return { ok: false, reason: 'Timeout', message: `${where} did not answer in time (${code})` };
   }
   if (code !== undefined && UNREACHABLE_CODES.has(code)) {
-    return { ok: false, reason: 'Unreachable', message: `${where} is unreachable: ${code}${text && !text.includes(code) ? ` (${text})` : ''}` };
+    return {
+      ok: false,
+      reason: 'Unreachable',
+      message: `${where} is unreachable: ${code}${text && !text.includes(code) ? ` (${text})` : ''}`,
+    };
   }
   // Anything else on the wire (TLS failure, malformed HTTP) also means we cannot reach a working server.
-  return { ok: false, reason: 'Unreachable', message: `${where} failed: ${code ?? ''}${code ? ' ' : ''}${text}` };
+  return {
+    ok: false,
+    reason: 'Unreachable',
+    message: `${where} failed: ${code ?? ''}${code ? ' ' : ''}${text}`,
+  };
 }
 
 function errorCode(error: unknown): string | undefined {
   // Node wraps connection errors; the code can sit on the error or on its cause (or an AggregateError).
-  for (let current: unknown = error, depth = 0; current !== undefined && current !== null && depth < 4; depth += 1) {
+  for (
+    let current: unknown = error, depth = 0;
+    current !== undefined && current !== null && depth < 4;
+    depth += 1
+  ) {
     const record = current as { code?: unknown; cause?: unknown; errors?: unknown };
     if (typeof record.code === 'string') return record.code;
     if (Array.isArray(record.errors) && record.errors.length > 0) {

@@ -39,11 +39,21 @@ export function hostMetricsText(figures: HostFigures, startedAtMs: number, nowMs
   const elapsed = (nowMs - startedAtMs) / 1000;
   const lines: string[] = ['# TYPE node_cpu_seconds_total counter'];
   for (const cpu of ['0', '1']) {
-    lines.push(`node_cpu_seconds_total{cpu="${cpu}",mode="idle"} ${(1000 + elapsed * figures.idleFraction).toFixed(3)}`);
-    lines.push(`node_cpu_seconds_total{cpu="${cpu}",mode="user"} ${(1000 + elapsed * (1 - figures.idleFraction)).toFixed(3)}`);
+    lines.push(
+      `node_cpu_seconds_total{cpu="${cpu}",mode="idle"} ${(1000 + elapsed * figures.idleFraction).toFixed(3)}`,
+    );
+    lines.push(
+      `node_cpu_seconds_total{cpu="${cpu}",mode="user"} ${(1000 + elapsed * (1 - figures.idleFraction)).toFixed(3)}`,
+    );
   }
-  lines.push('# TYPE node_memory_MemTotal_bytes gauge', `node_memory_MemTotal_bytes ${figures.memTotalBytes}`);
-  lines.push('# TYPE node_memory_MemAvailable_bytes gauge', `node_memory_MemAvailable_bytes ${figures.memAvailableBytes}`);
+  lines.push(
+    '# TYPE node_memory_MemTotal_bytes gauge',
+    `node_memory_MemTotal_bytes ${figures.memTotalBytes}`,
+  );
+  lines.push(
+    '# TYPE node_memory_MemAvailable_bytes gauge',
+    `node_memory_MemAvailable_bytes ${figures.memAvailableBytes}`,
+  );
   lines.push(
     '# TYPE node_filesystem_avail_bytes gauge',
     `node_filesystem_avail_bytes{device="/dev/vda",fstype="ext4",mountpoint="/"} ${figures.rootAvailBytes}`,
@@ -59,7 +69,9 @@ export async function startFixedHostExporter(figures: HostFigures): Promise<Scra
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(hostMetricsText(figures, startedAtMs, Date.now()));
+    res
+      .writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
+      .end(hostMetricsText(figures, startedAtMs, Date.now()));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();

@@ -3,7 +3,11 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HealthProbe, HealthResult } from '@cardano-forge/framework';
-import plugin, { compare, type CheckVerdict, type HealthPrometheusOptionsInput } from '@cardano-forge/health-prometheus';
+import plugin, {
+  compare,
+  type CheckVerdict,
+  type HealthPrometheusOptionsInput,
+} from '@cardano-forge/health-prometheus';
 import { startPrometheus, type PrometheusInstance } from '../../../test/prometheus/index.ts';
 import { createSimNodeGroup, type SimNode } from '../../../test/cardano-node-sim/spawn.ts';
 import { makeTestPluginContext, type TestPluginContext } from '../../../test/support/plugin-context.ts';
@@ -13,7 +17,8 @@ const SCRAPE_MS = 500;
 /** Short windows so a few seconds of scrapes are enough (production defaults are 5m). */
 const FAST_WINDOWS = { syncWindow: '5s', cpuWindow: '5s' } as const;
 /** rate() divides by the whole window: wait until the series covers it (12 samples in 6 s at 500 ms). */
-const WINDOW_COVERED = (job: string) => `count_over_time(node_cpu_seconds_total{job="${job}",mode="idle",cpu="0"}[6s])`;
+const WINDOW_COVERED = (job: string) =>
+  `count_over_time(node_cpu_seconds_total{job="${job}",mode="idle",cpu="0"}[6s])`;
 
 const sims = createSimNodeGroup();
 const exporters: ScrapeTarget[] = [];
@@ -31,7 +36,9 @@ function prom(): PrometheusInstance {
 }
 const instance = (node: SimNode) => `127.0.0.1:${node.metricsPort}`;
 
-async function probeFor(options: Omit<HealthPrometheusOptionsInput, 'url'> & { url?: string }): Promise<HealthProbe> {
+async function probeFor(
+  options: Omit<HealthPrometheusOptionsInput, 'url'> & { url?: string },
+): Promise<HealthProbe> {
   const validated = await plugin.optionsSchema['~standard'].validate({ url: prom().url, ...options });
   if (validated.issues) throw new Error(`options rejected: ${JSON.stringify(validated.issues)}`);
   return plugin.create(ctx, validated.value);
@@ -83,7 +90,11 @@ beforeAll(async () => {
   prometheus = await startPrometheus({
     scrapeIntervalMs: SCRAPE_MS,
     scrapeConfigs: [
-      { jobName: 'cardano-node', targets: [instance(healthyNode), instance(crashingNode), instance(stuckNode)], labels: { cluster: 'test-eu-1' } },
+      {
+        jobName: 'cardano-node',
+        targets: [instance(healthyNode), instance(crashingNode), instance(stuckNode)],
+        labels: { cluster: 'test-eu-1' },
+      },
       { jobName: 'idle-host', targets: [idleHost.target] },
       { jobName: 'busy-host', targets: [busyHost.target] },
       ...(realNodeExporter ? [{ jobName: 'node-exporter', targets: [realNodeExporter.target] }] : []),
@@ -91,7 +102,10 @@ beforeAll(async () => {
   });
   await prom().waitForTarget('cardano-node');
   // Enough scrapes for changes() and rate() over the short windows.
-  await prom().waitForQuery(`changes(cardano_node_metrics_slotNum_int{instance="${instance(healthyNode)}"}[5s])`, (s) => (s[0]?.value ?? 0) > 0);
+  await prom().waitForQuery(
+    `changes(cardano_node_metrics_slotNum_int{instance="${instance(healthyNode)}"}[5s])`,
+    (s) => (s[0]?.value ?? 0) > 0,
+  );
   for (const job of ['idle-host', 'busy-host', ...(realNodeExporter ? ['node-exporter'] : [])]) {
     await prom().waitForQuery(WINDOW_COVERED(job), (s) => (s[0]?.value ?? 0) >= 11);
   }
@@ -110,10 +124,19 @@ afterAll(async () => {
 describe('health-prometheus against a real Prometheus', () => {
   it('cardano-node-basic on a healthy, syncing node with a quiet host is Healthy', async () => {
     const probe = await probeFor({
-      preset: { name: 'cardano-node-basic', nodeSelector: `instance="${instance(healthyNode)}"`, nodeExporterJob: 'idle-host', ...FAST_WINDOWS },
+      preset: {
+        name: 'cardano-node-basic',
+        nodeSelector: `instance="${instance(healthyNode)}"`,
+        nodeExporterJob: 'idle-host',
+        ...FAST_WINDOWS,
+      },
     });
     const result = await runCheck(probe, 'preset healthy');
-    expect(result, JSON.stringify(result)).toMatchObject({ healthy: true, reason: 'Healthy', message: 'all 5 checks passed' });
+    expect(result, JSON.stringify(result)).toMatchObject({
+      healthy: true,
+      reason: 'Healthy',
+      message: 'all 5 checks passed',
+    });
     expect(probe.id).toBe('prometheus');
     expect(checksOf(result).map((c) => [c.name, c.status])).toEqual([
       ['node-up', 'pass'],
@@ -131,7 +154,12 @@ describe('health-prometheus against a real Prometheus', () => {
 
   it('the same preset on a saturated host names every violated resource with its value', async () => {
     const probe = await probeFor({
-      preset: { name: 'cardano-node-basic', nodeSelector: `instance="${instance(healthyNode)}"`, nodeExporterJob: 'busy-host', ...FAST_WINDOWS },
+      preset: {
+        name: 'cardano-node-basic',
+        nodeSelector: `instance="${instance(healthyNode)}"`,
+        nodeExporterJob: 'busy-host',
+        ...FAST_WINDOWS,
+      },
     });
     const result = await runCheck(probe, 'preset busy host');
     expect(result.healthy).toBe(false);
@@ -149,7 +177,11 @@ describe('health-prometheus against a real Prometheus', () => {
       return;
     }
     const probe = await probeFor({
-      preset: { name: 'cardano-node-basic', nodeSelector: `instance="${instance(healthyNode)}"`, ...FAST_WINDOWS },
+      preset: {
+        name: 'cardano-node-basic',
+        nodeSelector: `instance="${instance(healthyNode)}"`,
+        ...FAST_WINDOWS,
+      },
     });
     const result = await runCheck(probe, 'preset real node_exporter');
     for (const name of ['cpu', 'memory', 'disk-free']) {
@@ -164,42 +196,76 @@ describe('health-prometheus against a real Prometheus', () => {
     expect(cpu).toBeGreaterThanOrEqual(0);
     expect(cpu).toBeLessThanOrEqual(100);
     // Free space as Prometheus sees it, in GB, equals what the check reports.
-    const diskGb = await prom().queryValue(`node_filesystem_avail_bytes{job="node-exporter",mountpoint="/"} / 1e9`);
+    const diskGb = await prom().queryValue(
+      `node_filesystem_avail_bytes{job="node-exporter",mountpoint="/"} / 1e9`,
+    );
     expect(checkNamed(result, 'disk-free').value).toBeCloseTo(diskGb as number, 1);
   });
 
   it('a check with an impossible threshold is ThresholdViolated with the value in the message', async () => {
     const probe = await probeFor({
-      checks: [{ name: 'impossible', query: `up{instance="${instance(healthyNode)}"}`, op: '>', threshold: 1 }],
+      checks: [
+        { name: 'impossible', query: `up{instance="${instance(healthyNode)}"}`, op: '>', threshold: 1 },
+      ],
     });
     const result = await runCheck(probe, 'impossible threshold');
-    expect(result).toMatchObject({ healthy: false, reason: 'ThresholdViolated', message: '1 of 1 checks failed: impossible: value 1 is not > 1' });
-    expect(checkNamed(result, 'impossible')).toMatchObject({ value: 1, threshold: 1, pass: false, status: 'violated' });
+    expect(result).toMatchObject({
+      healthy: false,
+      reason: 'ThresholdViolated',
+      message: '1 of 1 checks failed: impossible: value 1 is not > 1',
+    });
+    expect(checkNamed(result, 'impossible')).toMatchObject({
+      value: 1,
+      threshold: 1,
+      pass: false,
+      status: 'violated',
+    });
   });
 
   it('aggregate any / all over the three nodes of the job', async () => {
     // Only the stuck node is at slot 0: "all" fails on it, "any" passes on the others.
     const query = 'cardano_node_metrics_slotNum_int{job="cardano-node"}';
-    const all = await runCheck(await probeFor({ checks: [{ name: 'slot', query, op: '>', threshold: 0 }] }), 'aggregate all');
+    const all = await runCheck(
+      await probeFor({ checks: [{ name: 'slot', query, op: '>', threshold: 0 }] }),
+      'aggregate all',
+    );
     expect(all.reason).toBe('ThresholdViolated');
     expect(all.message).toContain(`instance="${instance(stuckNode)}"`);
     expect(checkNamed(all, 'slot').value).toBe(0);
-    const any = await runCheck(await probeFor({ checks: [{ name: 'slot', query, op: '>', threshold: 0, aggregate: 'any' }] }), 'aggregate any');
+    const any = await runCheck(
+      await probeFor({ checks: [{ name: 'slot', query, op: '>', threshold: 0, aggregate: 'any' }] }),
+      'aggregate any',
+    );
     expect(any.healthy).toBe(true);
   });
 
   it('a metric that does not exist is NoData, unless onNoData=pass', async () => {
     const query = 'cardano_node_metrics_does_not_exist_int';
-    const failing = await runCheck(await probeFor({ checks: [{ name: 'ghost', query, op: '>', threshold: 0 }] }), 'no data');
+    const failing = await runCheck(
+      await probeFor({ checks: [{ name: 'ghost', query, op: '>', threshold: 0 }] }),
+      'no data',
+    );
     expect(failing).toMatchObject({ healthy: false, reason: 'NoData' });
     expect(failing.message).toContain(`ghost: no data — the query returned no series`);
     expect(failing.message).toContain(query);
-    const ignored = await runCheck(await probeFor({ checks: [{ name: 'ghost', query, op: '>', threshold: 0, onNoData: 'pass' }] }), 'no data ignored');
-    expect(ignored).toMatchObject({ healthy: true, reason: 'Healthy', message: 'all 1 checks passed (1 without data, ignored)' });
+    const ignored = await runCheck(
+      await probeFor({ checks: [{ name: 'ghost', query, op: '>', threshold: 0, onNoData: 'pass' }] }),
+      'no data ignored',
+    );
+    expect(ignored).toMatchObject({
+      healthy: true,
+      reason: 'Healthy',
+      message: 'all 1 checks passed (1 without data, ignored)',
+    });
   });
 
   it('the preset without a scraped node_exporter fails with no data by default, or skips those checks', async () => {
-    const preset = { name: 'cardano-node-basic', nodeSelector: `instance="${instance(healthyNode)}"`, nodeExporterJob: 'not-scraped', ...FAST_WINDOWS } as const;
+    const preset = {
+      name: 'cardano-node-basic',
+      nodeSelector: `instance="${instance(healthyNode)}"`,
+      nodeExporterJob: 'not-scraped',
+      ...FAST_WINDOWS,
+    } as const;
     const strict = await runCheck(await probeFor({ preset }), 'preset no exporter');
     expect(strict.reason).toBe('NoData');
     expect(checksOf(strict).map((c) => [c.name, c.status])).toEqual([
@@ -209,29 +275,50 @@ describe('health-prometheus against a real Prometheus', () => {
       ['memory', 'no-data'],
       ['disk-free', 'no-data'],
     ]);
-    const lenient = await runCheck(await probeFor({ preset: { ...preset, systemOnNoData: 'pass' } }), 'preset no exporter, pass');
-    expect(lenient).toMatchObject({ healthy: true, message: 'all 5 checks passed (3 without data, ignored)' });
+    const lenient = await runCheck(
+      await probeFor({ preset: { ...preset, systemOnNoData: 'pass' } }),
+      'preset no exporter, pass',
+    );
+    expect(lenient).toMatchObject({
+      healthy: true,
+      message: 'all 5 checks passed (3 without data, ignored)',
+    });
   });
 
-  it('invalid PromQL is a QueryError carrying Prometheus\' own message', async () => {
+  it("invalid PromQL is a QueryError carrying Prometheus' own message", async () => {
     const query = 'up{job="cardano-node"';
-    const result = await runCheck(await probeFor({ checks: [{ name: 'broken', query, op: '==', threshold: 1 }] }), 'invalid promql');
+    const result = await runCheck(
+      await probeFor({ checks: [{ name: 'broken', query, op: '==', threshold: 1 }] }),
+      'invalid promql',
+    );
     expect(result).toMatchObject({ healthy: false, reason: 'QueryError' });
-    const direct = (await (await fetch(`${prom().url}/api/v1/query?query=${encodeURIComponent(query)}`)).json()) as { error: string; errorType: string };
+    const direct = (await (
+      await fetch(`${prom().url}/api/v1/query?query=${encodeURIComponent(query)}`)
+    ).json()) as { error: string; errorType: string };
     expect(direct.errorType).toBe('bad_data');
-    expect(result.message).toContain(`broken: Prometheus rejected the query (HTTP 400, bad_data): ${direct.error}`);
+    expect(result.message).toContain(
+      `broken: Prometheus rejected the query (HTTP 400, bad_data): ${direct.error}`,
+    );
     expect(result.message).toContain('parse error');
   });
 
   it('a range-vector query is a QueryError that says how to fix it', async () => {
-    const result = await runCheck(await probeFor({ checks: [{ name: 'range', query: 'up[1m]', op: '==', threshold: 1 }] }), 'range vector');
+    const result = await runCheck(
+      await probeFor({ checks: [{ name: 'range', query: 'up[1m]', op: '==', threshold: 1 }] }),
+      'range vector',
+    );
     expect(result.reason).toBe('QueryError');
     expect(result.message).toContain('range vector');
   });
 
   it('a node that answers scrapes but whose tip does not move fails node-syncing', async () => {
     const probe = await probeFor({
-      preset: { name: 'cardano-node-basic', nodeSelector: `instance="${instance(stuckNode)}"`, nodeExporterJob: 'idle-host', ...FAST_WINDOWS },
+      preset: {
+        name: 'cardano-node-basic',
+        nodeSelector: `instance="${instance(stuckNode)}"`,
+        nodeExporterJob: 'idle-host',
+        ...FAST_WINDOWS,
+      },
     });
     const result = await runCheck(probe, 'stuck node');
     expect(result.reason).toBe('ThresholdViolated');
@@ -242,7 +329,14 @@ describe('health-prometheus against a real Prometheus', () => {
 
   it('a crashed sim node shows up == 0 after a scrape and the preset fails', async () => {
     const selector = `instance="${instance(crashingNode)}"`;
-    const probe = await probeFor({ preset: { name: 'cardano-node-basic', nodeSelector: selector, nodeExporterJob: 'idle-host', ...FAST_WINDOWS } });
+    const probe = await probeFor({
+      preset: {
+        name: 'cardano-node-basic',
+        nodeSelector: selector,
+        nodeExporterJob: 'idle-host',
+        ...FAST_WINDOWS,
+      },
+    });
     expect((await runCheck(probe, 'before crash')).healthy).toBe(true);
     const crashedAt = performance.now();
     await crashingNode.crash();
@@ -254,7 +348,12 @@ describe('health-prometheus against a real Prometheus', () => {
     expect(checkNamed(result, 'node-up')).toMatchObject({ pass: false, value: 0 });
     expect(result.message).toContain('node-up: value 0 is not == 1');
     // The job-wide default selector fails too and names the crashed instance.
-    const jobWide = await runCheck(await probeFor({ preset: { name: 'cardano-node-basic', skip: ['cpu', 'memory', 'disk-free', 'node-syncing'] } }), 'job-wide after crash');
+    const jobWide = await runCheck(
+      await probeFor({
+        preset: { name: 'cardano-node-basic', skip: ['cpu', 'memory', 'disk-free', 'node-syncing'] },
+      }),
+      'job-wide after crash',
+    );
     expect(jobWide.healthy).toBe(false);
     expect(jobWide.message).toContain(`instance="${instance(crashingNode)}"`);
     expect(jobWide.message).toContain('node-up: value 0');
@@ -269,7 +368,11 @@ describe('health-prometheus against a real Prometheus', () => {
     try {
       const address = blackhole.address();
       const port = typeof address === 'object' && address !== null ? address.port : 0;
-      const probe = await probeFor({ url: `http://127.0.0.1:${port}`, timeoutMs: 300, checks: [{ name: 'up', query: 'up', op: '==', threshold: 1 }] });
+      const probe = await probeFor({
+        url: `http://127.0.0.1:${port}`,
+        timeoutMs: 300,
+        checks: [{ name: 'up', query: 'up', op: '==', threshold: 1 }],
+      });
       const result = await runCheck(probe, 'timeout 300ms');
       expect(result).toMatchObject({ healthy: false, reason: 'Timeout' });
       expect(result.message).toContain('did not answer in time');
@@ -277,7 +380,11 @@ describe('health-prometheus against a real Prometheus', () => {
       expect(result.latencyMs).toBeLessThan(3000);
       // Shutdown (the caller's signal) ends a pending round at once and says so.
       const shutdown = new AbortController();
-      const slowProbe = await probeFor({ url: `http://127.0.0.1:${port}`, timeoutMs: 60_000, checks: [{ name: 'up', query: 'up', op: '==', threshold: 1 }] });
+      const slowProbe = await probeFor({
+        url: `http://127.0.0.1:${port}`,
+        timeoutMs: 60_000,
+        checks: [{ name: 'up', query: 'up', op: '==', threshold: 1 }],
+      });
       setTimeout(() => shutdown.abort(new Error('shutdown')), 100);
       const aborted = await slowProbe.check(shutdown.signal);
       timings['aborted after 100ms'] = Math.round(aborted.latencyMs);
@@ -291,11 +398,20 @@ describe('health-prometheus against a real Prometheus', () => {
 
   // Last: it stops the shared Prometheus.
   it('Prometheus stopped → Unreachable', async () => {
-    const probe = await probeFor({ preset: { name: 'cardano-node-basic', nodeSelector: `instance="${instance(healthyNode)}"`, nodeExporterJob: 'idle-host', ...FAST_WINDOWS } });
+    const probe = await probeFor({
+      preset: {
+        name: 'cardano-node-basic',
+        nodeSelector: `instance="${instance(healthyNode)}"`,
+        nodeExporterJob: 'idle-host',
+        ...FAST_WINDOWS,
+      },
+    });
     expect((await runCheck(probe, 'before prometheus stop')).healthy).toBe(true);
     await prom().stop();
     const result = await runCheck(probe, 'prometheus stopped');
     expect(result).toMatchObject({ healthy: false, reason: 'Unreachable' });
-    expect(result.message).toMatch(/^5 of 5 checks failed: Prometheus at http:\/\/127\.0\.0\.1:\d+\/api\/v1\/query is unreachable: ECONNREFUSED/);
+    expect(result.message).toMatch(
+      /^5 of 5 checks failed: Prometheus at http:\/\/127\.0\.0\.1:\d+\/api\/v1\/query is unreachable: ECONNREFUSED/,
+    );
   });
 });

@@ -10,7 +10,8 @@ export const priorityStaticPlugin = definePlugin<'priority-strategy', PrioritySt
   kind: 'priority-strategy',
   name: PLUGIN_NAME,
   version: PLUGIN_VERSION,
-  description: 'Effective priority = base + a fixed penalty for intermittent (+10) or degraded (+100) health.',
+  description:
+    'Effective priority = base + a fixed penalty for intermittent (+10) or degraded (+100) health.',
   optionsSchema: priorityStaticOptionsSchema,
   create: (_context, options) => createStaticPriorityStrategy(options),
 });

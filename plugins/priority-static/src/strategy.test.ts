@@ -13,7 +13,13 @@ import plugin, {
 const defaults: PriorityStaticOptions = priorityStaticOptionsSchema.parse({});
 
 function input(partial: Partial<PriorityInput>): PriorityInput {
-  return { basePriority: 5, consecutiveFailures: 0, failureThreshold: 3, state: 'Priority-based', ...partial };
+  return {
+    basePriority: 5,
+    consecutiveFailures: 0,
+    failureThreshold: 3,
+    state: 'Priority-based',
+    ...partial,
+  };
 }
 
 describe('computeStaticPriority (table)', () => {
@@ -26,18 +32,77 @@ describe('computeStaticPriority (table)', () => {
   }> = [
     { name: 'healthy', in: { consecutiveFailures: 0 }, effective: 5, reason: 'healthy_operation' },
     { name: 'one failure', in: { consecutiveFailures: 1 }, effective: 15, reason: 'health_intermittent' },
-    { name: 'threshold-1 failures', in: { consecutiveFailures: 2 }, effective: 15, reason: 'health_intermittent' },
+    {
+      name: 'threshold-1 failures',
+      in: { consecutiveFailures: 2 },
+      effective: 15,
+      reason: 'health_intermittent',
+    },
     { name: 'at threshold', in: { consecutiveFailures: 3 }, effective: 105, reason: 'health_degraded' },
-    { name: 'far beyond threshold', in: { consecutiveFailures: 50 }, effective: 105, reason: 'health_degraded' },
-    { name: 'Enabled ignores failures', in: { state: 'Enabled', consecutiveFailures: 9 }, effective: 5, reason: 'not_priority_based' },
-    { name: 'Disabled ignores failures', in: { state: 'Disabled', consecutiveFailures: 9 }, effective: 5, reason: 'not_priority_based' },
-    { name: 'threshold 1: first failure is degraded', in: { consecutiveFailures: 1, failureThreshold: 1 }, effective: 105, reason: 'health_degraded' },
-    { name: 'option threshold overrides input', in: { consecutiveFailures: 3 }, opts: { failureThreshold: 5 }, effective: 15, reason: 'health_intermittent' },
-    { name: 'option threshold reached', in: { consecutiveFailures: 5, failureThreshold: 99 }, opts: { failureThreshold: 5 }, effective: 105, reason: 'health_degraded' },
-    { name: 'custom penalties minor', in: { basePriority: 2, consecutiveFailures: 1 }, opts: { minorPenalty: 3, majorPenalty: 7 }, effective: 5, reason: 'health_intermittent' },
-    { name: 'custom penalties major', in: { basePriority: 2, consecutiveFailures: 4 }, opts: { minorPenalty: 3, majorPenalty: 7 }, effective: 9, reason: 'health_degraded' },
-    { name: 'zero threshold from host is clamped to 1', in: { consecutiveFailures: 0, failureThreshold: 0 }, effective: 5, reason: 'healthy_operation' },
-    { name: 'negative failures count as healthy', in: { consecutiveFailures: -1 }, effective: 5, reason: 'healthy_operation' },
+    {
+      name: 'far beyond threshold',
+      in: { consecutiveFailures: 50 },
+      effective: 105,
+      reason: 'health_degraded',
+    },
+    {
+      name: 'Enabled ignores failures',
+      in: { state: 'Enabled', consecutiveFailures: 9 },
+      effective: 5,
+      reason: 'not_priority_based',
+    },
+    {
+      name: 'Disabled ignores failures',
+      in: { state: 'Disabled', consecutiveFailures: 9 },
+      effective: 5,
+      reason: 'not_priority_based',
+    },
+    {
+      name: 'threshold 1: first failure is degraded',
+      in: { consecutiveFailures: 1, failureThreshold: 1 },
+      effective: 105,
+      reason: 'health_degraded',
+    },
+    {
+      name: 'option threshold overrides input',
+      in: { consecutiveFailures: 3 },
+      opts: { failureThreshold: 5 },
+      effective: 15,
+      reason: 'health_intermittent',
+    },
+    {
+      name: 'option threshold reached',
+      in: { consecutiveFailures: 5, failureThreshold: 99 },
+      opts: { failureThreshold: 5 },
+      effective: 105,
+      reason: 'health_degraded',
+    },
+    {
+      name: 'custom penalties minor',
+      in: { basePriority: 2, consecutiveFailures: 1 },
+      opts: { minorPenalty: 3, majorPenalty: 7 },
+      effective: 5,
+      reason: 'health_intermittent',
+    },
+    {
+      name: 'custom penalties major',
+      in: { basePriority: 2, consecutiveFailures: 4 },
+      opts: { minorPenalty: 3, majorPenalty: 7 },
+      effective: 9,
+      reason: 'health_degraded',
+    },
+    {
+      name: 'zero threshold from host is clamped to 1',
+      in: { consecutiveFailures: 0, failureThreshold: 0 },
+      effective: 5,
+      reason: 'healthy_operation',
+    },
+    {
+      name: 'negative failures count as healthy',
+      in: { consecutiveFailures: -1 },
+      effective: 5,
+      reason: 'healthy_operation',
+    },
   ];
   it.each(cases)('$name → $effective ($reason)', (c) => {
     const r = computeStaticPriority(input(c.in), { ...defaults, ...c.opts });
@@ -59,8 +124,14 @@ describe('computeStaticPriority (properties)', () => {
     fc.assert(
       fc.property(base, threshold, state, opts, fc.nat(100), fc.nat(100), (b, t, s, o, f1, f2) => {
         const [lo, hi] = f1 <= f2 ? [f1, f2] : [f2, f1];
-        const a = computeStaticPriority({ basePriority: b, failureThreshold: t, state: s, consecutiveFailures: lo }, o);
-        const z = computeStaticPriority({ basePriority: b, failureThreshold: t, state: s, consecutiveFailures: hi }, o);
+        const a = computeStaticPriority(
+          { basePriority: b, failureThreshold: t, state: s, consecutiveFailures: lo },
+          o,
+        );
+        const z = computeStaticPriority(
+          { basePriority: b, failureThreshold: t, state: s, consecutiveFailures: hi },
+          o,
+        );
         expect(z.effectivePriority).toBeGreaterThanOrEqual(a.effectivePriority);
       }),
     );
@@ -69,7 +140,10 @@ describe('computeStaticPriority (properties)', () => {
   it('is never below the base priority, and equals base when healthy or not Priority-based', () => {
     fc.assert(
       fc.property(base, threshold, state, opts, fc.nat(100), (b, t, s, o, f) => {
-        const r = computeStaticPriority({ basePriority: b, failureThreshold: t, state: s, consecutiveFailures: f }, o);
+        const r = computeStaticPriority(
+          { basePriority: b, failureThreshold: t, state: s, consecutiveFailures: f },
+          o,
+        );
         expect(r.effectivePriority).toBeGreaterThanOrEqual(b);
         if (f === 0 || s !== 'Priority-based') expect(r.effectivePriority).toBe(b);
       }),
@@ -79,7 +153,10 @@ describe('computeStaticPriority (properties)', () => {
   it('adds exactly one of {0, minor, major} and picks it by the threshold', () => {
     fc.assert(
       fc.property(base, threshold, opts, fc.nat(100), (b, t, o, f) => {
-        const r = computeStaticPriority({ basePriority: b, failureThreshold: t, state: 'Priority-based', consecutiveFailures: f }, o);
+        const r = computeStaticPriority(
+          { basePriority: b, failureThreshold: t, state: 'Priority-based', consecutiveFailures: f },
+          o,
+        );
         const expected = f === 0 ? b : f < t ? b + o.minorPenalty : b + o.majorPenalty;
         expect(r.effectivePriority).toBe(expected);
       }),
@@ -133,7 +210,11 @@ describe('plugin object', () => {
     expect(PLUGIN_VERSION).toBe(pkg.version);
     expect(pkg.keywords).toContain('cardano-forge-plugin');
     // create() ignores the context: a pure strategy needs none of it.
-    const strategy = await plugin.create({} as never, { minorPenalty: 10, majorPenalty: 100, failureThreshold: 2 });
+    const strategy = await plugin.create({} as never, {
+      minorPenalty: 10,
+      majorPenalty: 100,
+      failureThreshold: 2,
+    });
     expect(strategy.compute(input({ consecutiveFailures: 2 })).effectivePriority).toBe(105);
   });
 });

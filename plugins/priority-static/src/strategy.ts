@@ -10,10 +10,7 @@ export interface StaticPenaltyOptions {
 }
 
 export type StaticPenaltyReason =
-  | 'healthy_operation'
-  | 'health_intermittent'
-  | 'health_degraded'
-  | 'not_priority_based';
+  'healthy_operation' | 'health_intermittent' | 'health_degraded' | 'not_priority_based';
 
 /**
  * The seed's fixed-penalty rule, with the numbers configurable. Pure: same input, same output.

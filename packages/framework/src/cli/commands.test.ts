@@ -13,15 +13,41 @@ const unusable = () => {
   throw new Error('not created by validate');
 };
 const fakeBuiltins: Record<string, ForgePlugin> = {
-  'kubernetes-lease': definePlugin({ kind: 'leader-elector', name: 'kubernetes-lease', version: '0', optionsSchema: z.object({}).loose(), create: unusable }) as ForgePlugin,
-  files: definePlugin({ kind: 'credential-provisioner', name: 'files', version: '0', optionsSchema: z.object({}).loose(), create: unusable }) as ForgePlugin,
-  '@cardano-forge/priority-static': definePlugin({ kind: 'priority-strategy', name: 'static', version: '0', optionsSchema: z.object({}), create: unusable }) as ForgePlugin,
+  'kubernetes-lease': definePlugin({
+    kind: 'leader-elector',
+    name: 'kubernetes-lease',
+    version: '0',
+    optionsSchema: z.object({}).loose(),
+    create: unusable,
+  }) as ForgePlugin,
+  files: definePlugin({
+    kind: 'credential-provisioner',
+    name: 'files',
+    version: '0',
+    optionsSchema: z.object({}).loose(),
+    create: unusable,
+  }) as ForgePlugin,
+  '@cardano-forge/priority-static': definePlugin({
+    kind: 'priority-strategy',
+    name: 'static',
+    version: '0',
+    optionsSchema: z.object({}),
+    create: unusable,
+  }) as ForgePlugin,
   'mem-probe': definePlugin({
     kind: 'health-probe',
     name: 'mem-probe',
     version: '0',
     optionsSchema: z.object({ healthy: z.boolean(), token: z.string().optional() }),
-    create: (ctx, o): HealthProbe => ({ id: ctx.instanceId, check: async () => ({ healthy: o.healthy, reason: o.healthy ? 'OK' : 'Down', message: 'mem', latencyMs: 1 }) }),
+    create: (ctx, o): HealthProbe => ({
+      id: ctx.instanceId,
+      check: async () => ({
+        healthy: o.healthy,
+        reason: o.healthy ? 'OK' : 'Down',
+        message: 'mem',
+        latencyMs: 1,
+      }),
+    }),
   }) as ForgePlugin,
 };
 
@@ -33,7 +59,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function cli(argv: string[], env: Record<string, string> = { POD_NAME: 'bp-0' }, runManager?: CliDeps['runManager']) {
+async function cli(
+  argv: string[],
+  env: Record<string, string> = { POD_NAME: 'bp-0' },
+  runManager?: CliDeps['runManager'],
+) {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
@@ -57,14 +87,25 @@ describe('forge-manager CLI', () => {
     expect(r.err).toContain('configuration valid: 4 plugin(s) loaded');
     expect(r.code).toBe(0);
     expect(r.out).not.toContain('s3cret');
-    const doc = parseYaml(r.out) as { config: { namespace: string; cluster: { priority: number } }; plugins: Array<{ path: string }> };
+    const doc = parseYaml(r.out) as {
+      config: { namespace: string; cluster: { priority: number } };
+      plugins: Array<{ path: string }>;
+    };
     expect(doc.config.namespace).toBe('cardano');
     expect(doc.config.cluster.priority).toBe(7);
-    expect(doc.plugins.map((p) => p.path)).toEqual(['plugins.leaderElector', 'plugins.credentialProvisioner', 'plugins.priority', 'plugins.health[0]']);
+    expect(doc.plugins.map((p) => p.path)).toEqual([
+      'plugins.leaderElector',
+      'plugins.credentialProvisioner',
+      'plugins.priority',
+      'plugins.health[0]',
+    ]);
   });
 
   it('validate lists every config error and exits 2', async () => {
-    await writeFile(path.join(dir, 'bad.json'), JSON.stringify({ http: { port: 'x' }, loop: { intervalSeconds: 0 } }));
+    await writeFile(
+      path.join(dir, 'bad.json'),
+      JSON.stringify({ http: { port: 'x' }, loop: { intervalSeconds: 0 } }),
+    );
     const r = await cli(['validate', '-c', 'bad.json'], { POD_NAME: 'bp-0', LEASE_DURATION: 'abc' });
     expect(r.code).toBe(2);
     expect(r.err).toContain('configuration errors (3)');
@@ -74,7 +115,10 @@ describe('forge-manager CLI', () => {
   });
 
   it('validate lists plugin errors with path and name', async () => {
-    await writeFile(path.join(dir, 'badplug.yaml'), 'plugins:\n  health: [ { use: mem-probe, options: { healthy: maybe } }, "@nobody/x" ]\n');
+    await writeFile(
+      path.join(dir, 'badplug.yaml'),
+      'plugins:\n  health: [ { use: mem-probe, options: { healthy: maybe } }, "@nobody/x" ]\n',
+    );
     const r = await cli(['validate', '--config', 'badplug.yaml']);
     expect(r.code).toBe(2);
     expect(r.err).toContain('plugin errors (2)');

@@ -13,7 +13,7 @@ import { createLogger } from '../observability/logger.js';
 import { createMetricsRegistry } from '../observability/metrics.js';
 import type { ForgePlugin } from '../plugin/define.js';
 import { createSystemClock } from '../core/clock.js';
-import { createHttpDispatcher, createKubeConfigFactory } from '../plugin/host.js';
+import { createHttpDispatcher, createKubeConfigFactory, identityFromConfig } from '../plugin/host.js';
 import {
   closeInstances,
   formatPluginProblem,
@@ -36,7 +36,11 @@ export interface CliDeps {
   /** Runs the manager; resolves with the process exit code. */
   readonly runManager: (
     config: ResolvedConfig,
-    options: { builtins: Record<string, ForgePlugin>; pluginRoot?: string | undefined; env: Readonly<Record<string, string | undefined>> },
+    options: {
+      builtins: Record<string, ForgePlugin>;
+      pluginRoot?: string | undefined;
+      env: Readonly<Record<string, string | undefined>>;
+    },
   ) => Promise<number>;
 }
 
@@ -78,7 +82,8 @@ function setPath(target: Record<string, unknown>, dotted: string, value: unknown
   let node = target;
   for (const key of keys.slice(0, -1)) {
     const next = node[key];
-    if (typeof next === 'object' && next !== null && !Array.isArray(next)) node = next as Record<string, unknown>;
+    if (typeof next === 'object' && next !== null && !Array.isArray(next))
+      node = next as Record<string, unknown>;
     else node = node[key] = {};
   }
   node[keys[keys.length - 1]!] = value;
@@ -121,7 +126,8 @@ export function parseCli(argv: readonly string[]): ParsedCli {
   });
   if (positionals.length > 1) throw new UsageError(`unexpected arguments: ${positionals.slice(1).join(' ')}`);
   const format = values.format ?? 'yaml';
-  if (format !== 'yaml' && format !== 'json') throw new UsageError(`--format must be yaml or json, got ${format}`);
+  if (format !== 'yaml' && format !== 'json')
+    throw new UsageError(`--format must be yaml or json, got ${format}`);
   const overrides: Record<string, unknown> = {};
   if (values['log-level'] !== undefined) setPath(overrides, 'log.level', values['log-level']);
   if (values['pod-name'] !== undefined) setPath(overrides, 'podName', values['pod-name']);
@@ -129,7 +135,8 @@ export function parseCli(argv: readonly string[]): ParsedCli {
   if (values['http-host'] !== undefined) setPath(overrides, 'http.host', values['http-host']);
   if (values['http-port'] !== undefined) {
     const port = Number(values['http-port']);
-    if (!Number.isInteger(port)) throw new UsageError(`--http-port must be an integer, got ${values['http-port']}`);
+    if (!Number.isInteger(port))
+      throw new UsageError(`--http-port must be an integer, got ${values['http-port']}`);
     setPath(overrides, 'http.port', port);
   }
   for (const assignment of values.set ?? []) {
@@ -156,15 +163,26 @@ function render(value: unknown, format: 'yaml' | 'json'): string {
 }
 
 function reportProblems(io: CliIo, title: string, problems: readonly PluginProblem[]): void {
-  write(io.stderr, `${title} (${problems.length}):\n${problems.map((p) => `  - ${formatPluginProblem(p)}`).join('\n')}`);
+  write(
+    io.stderr,
+    `${title} (${problems.length}):\n${problems.map((p) => `  - ${formatPluginProblem(p)}`).join('\n')}`,
+  );
 }
 
 async function loadOrReport(io: CliIo, cli: ParsedCli): Promise<ResolvedConfig | undefined> {
   try {
-    return await loadConfig({ configPath: cli.configPath, env: io.env, overrides: cli.overrides, cwd: io.cwd });
+    return await loadConfig({
+      configPath: cli.configPath,
+      env: io.env,
+      overrides: cli.overrides,
+      cwd: io.cwd,
+    });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    write(io.stderr, `configuration errors (${error.issues.length}):\n${error.issues.map((i) => `  - ${formatConfigIssue(i)}`).join('\n')}`);
+    write(
+      io.stderr,
+      `configuration errors (${error.issues.length}):\n${error.issues.map((i) => `  - ${formatConfigIssue(i)}`).join('\n')}`,
+    );
     return undefined;
   }
 }
@@ -178,7 +196,12 @@ async function validate(io: CliIo, cli: ParsedCli, deps: CliDeps): Promise<numbe
     reportProblems(io, 'plugin errors', result.problems);
     return EXIT.usage;
   }
-  const plugins = [result.value.leaderElector, result.value.credentialProvisioner, result.value.priority, ...result.value.health];
+  const plugins = [
+    result.value.leaderElector,
+    result.value.credentialProvisioner,
+    result.value.priority,
+    ...result.value.health,
+  ];
   write(
     io.stdout,
     render(
@@ -205,7 +228,10 @@ async function probe(io: CliIo, cli: ParsedCli, deps: CliDeps): Promise<number> 
   const config = await loadOrReport(io, cli);
   if (!config) return EXIT.usage;
   const builtins = await deps.builtins();
-  const resolved = await resolvePluginsOfKind(config, 'health-probe', { builtins, root: cli.pluginRoot ?? io.env.FORGE_PLUGIN_ROOT });
+  const resolved = await resolvePluginsOfKind(config, 'health-probe', {
+    builtins,
+    root: cli.pluginRoot ?? io.env.FORGE_PLUGIN_ROOT,
+  });
   if (!resolved.ok) {
     reportProblems(io, 'plugin errors', resolved.problems);
     return EXIT.usage;
@@ -226,13 +252,7 @@ async function probe(io: CliIo, cli: ParsedCli, deps: CliDeps): Promise<number> 
     http: { dispatcher },
     kube: { config: createKubeConfigFactory(io.env) },
     clock: createSystemClock(),
-    identity: {
-      podName: config.podName,
-      namespace: config.namespace,
-      network: config.pool.network,
-      poolId: config.pool.id,
-      region: config.cluster.region,
-    },
+    identity: identityFromConfig(config),
     signal: shutdown.signal,
   });
   try {
@@ -246,7 +266,12 @@ async function probe(io: CliIo, cli: ParsedCli, deps: CliDeps): Promise<number> 
       const began = performance.now();
       try {
         const r = await instance.value.check(AbortSignal.timeout(timeoutMs));
-        results.push({ path: instance.resolved.configPath, plugin: instance.resolved.plugin.name, id: instance.resolved.instanceId, ...r });
+        results.push({
+          path: instance.resolved.configPath,
+          plugin: instance.resolved.plugin.name,
+          id: instance.resolved.instanceId,
+          ...r,
+        });
       } catch (error) {
         // A probe must not throw; report it as unhealthy rather than crash the command.
         results.push({
@@ -274,7 +299,11 @@ async function run(io: CliIo, cli: ParsedCli, deps: CliDeps): Promise<number> {
   const config = await loadOrReport(io, cli);
   if (!config) return EXIT.usage;
   const builtins = await deps.builtins();
-  return deps.runManager(config, { builtins, pluginRoot: cli.pluginRoot ?? io.env.FORGE_PLUGIN_ROOT, env: io.env });
+  return deps.runManager(config, {
+    builtins,
+    pluginRoot: cli.pluginRoot ?? io.env.FORGE_PLUGIN_ROOT,
+    env: io.env,
+  });
 }
 
 export async function runCli(io: CliIo, deps: CliDeps): Promise<number> {

@@ -6,10 +6,18 @@ import { builtinPlugins } from './builtins.js';
 import { runCli } from './commands.js';
 
 const exitCode = await runCli(
-  { argv: process.argv.slice(2), env: process.env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr },
+  {
+    argv: process.argv.slice(2),
+    env: process.env,
+    cwd: process.cwd(),
+    stdout: process.stdout,
+    stderr: process.stderr,
+  },
   { builtins: builtinPlugins, runManager },
 ).catch((error: unknown) => {
-  process.stderr.write(`forge-manager: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `forge-manager: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   return 1;
 });
 // exitCode (not exit()) lets stdout drain; open handles are closed by each command.

@@ -39,7 +39,11 @@ export interface ClusterObjectGateway {
    * JSON merge patch of `/status`. With `resourceVersion` the patch only applies to that
    * version (409 otherwise): used when a former leader clears its own name.
    */
-  patchStatus(name: string, status: Record<string, unknown>, resourceVersion?: string): Promise<GatewayResult<ClusterObject>>;
+  patchStatus(
+    name: string,
+    status: Record<string, unknown>,
+    resourceVersion?: string,
+  ): Promise<GatewayResult<ClusterObject>>;
   /**
    * Watches the single object by fieldSelector from "now": the server first sends the current
    * object as ADDED. `onDone` fires exactly once, when the watch ends for any reason.
@@ -73,12 +77,19 @@ function isClusterObject(value: unknown): value is ClusterObject {
   return typeof metadata?.name === 'string';
 }
 
-export function createKubeClusterGateway(kubeConfig: KubeConfig, options: KubeGatewayOptions): ClusterObjectGateway {
+export function createKubeClusterGateway(
+  kubeConfig: KubeConfig,
+  options: KubeGatewayOptions,
+): ClusterObjectGateway {
   const api = kubeConfig.makeApiClient(CustomObjectsApi);
   const plural = options.plural ?? 'cardanoforgeclusters';
   const base = { group: options.group, version: options.version, namespace: options.namespace, plural };
   const timeout = options.requestTimeoutMs;
-  const unexpected = (what: string): GatewayResult<never> => ({ ok: false, kind: 'unknown', message: `${what}: response is not an object with metadata.name` });
+  const unexpected = (what: string): GatewayResult<never> => ({
+    ok: false,
+    kind: 'unknown',
+    message: `${what}: response is not an object with metadata.name`,
+  });
   return {
     async get(name) {
       try {
@@ -91,7 +102,10 @@ export function createKubeClusterGateway(kubeConfig: KubeConfig, options: KubeGa
     },
     async create(body) {
       try {
-        const created: unknown = await api.createNamespacedCustomObject({ ...base, body }, withTimeout(timeout));
+        const created: unknown = await api.createNamespacedCustomObject(
+          { ...base, body },
+          withTimeout(timeout),
+        );
         return isClusterObject(created) ? { ok: true, value: created } : unexpected('create');
       } catch (error) {
         return failure(error);
@@ -100,7 +114,10 @@ export function createKubeClusterGateway(kubeConfig: KubeConfig, options: KubeGa
     async patchStatus(name, status, resourceVersion) {
       const body = resourceVersion === undefined ? { status } : { metadata: { resourceVersion }, status };
       try {
-        const patched: unknown = await api.patchNamespacedCustomObjectStatus({ ...base, name, body }, mergePatchOptions(timeout));
+        const patched: unknown = await api.patchNamespacedCustomObjectStatus(
+          { ...base, name, body },
+          mergePatchOptions(timeout),
+        );
         return isClusterObject(patched) ? { ok: true, value: patched } : unexpected('patch status');
       } catch (error) {
         return failure(error);
@@ -117,10 +134,18 @@ export function createKubeClusterGateway(kubeConfig: KubeConfig, options: KubeGa
       try {
         const controller = await new Watch(kubeConfig).watch(
           path,
-          { fieldSelector: `metadata.name=${name}`, allowWatchBookmarks: true, timeoutSeconds: options.watchTimeoutSeconds ?? 25 },
+          {
+            fieldSelector: `metadata.name=${name}`,
+            allowWatchBookmarks: true,
+            timeoutSeconds: options.watchTimeoutSeconds ?? 25,
+          },
           (type: string, object: unknown) => {
             if (type === 'ERROR') {
-              done(Object.assign(new Error(`watch ERROR event: ${JSON.stringify(object)}`), { statusCode: (object as { code?: unknown })?.code }));
+              done(
+                Object.assign(new Error(`watch ERROR event: ${JSON.stringify(object)}`), {
+                  statusCode: (object as { code?: unknown })?.code,
+                }),
+              );
               return;
             }
             if (isClusterObject(object)) onEvent(type as WatchEventType, object);

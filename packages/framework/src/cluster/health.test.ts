@@ -50,20 +50,40 @@ describe('nextHealthCounters', () => {
 describe('runHealthRound', () => {
   const probe = (id: string, behave: (signal: AbortSignal) => Promise<boolean>): HealthProbe => ({
     id,
-    check: async (signal) => ({ healthy: await behave(signal), reason: 'R', message: `msg ${id}`, latencyMs: 1 }),
+    check: async (signal) => ({
+      healthy: await behave(signal),
+      reason: 'R',
+      message: `msg ${id}`,
+      latencyMs: 1,
+    }),
   });
 
   it('is healthy only when every probe is healthy', async () => {
-    const ok = await runHealthRound([probe('a', async () => true), probe('b', async () => true)], clock, 1000, new AbortController().signal);
+    const ok = await runHealthRound(
+      [probe('a', async () => true), probe('b', async () => true)],
+      clock,
+      1000,
+      new AbortController().signal,
+    );
     expect(ok.healthy).toBe(true);
-    const bad = await runHealthRound([probe('a', async () => true), probe('b', async () => false)], clock, 1000, new AbortController().signal);
+    const bad = await runHealthRound(
+      [probe('a', async () => true), probe('b', async () => false)],
+      clock,
+      1000,
+      new AbortController().signal,
+    );
     expect(bad.healthy).toBe(false);
     expect(bad.message).toBe('failing: b (R)');
   });
 
   it('times out a probe that ignores its signal, and counts a throwing probe as failed', async () => {
     const hang = probe('hang', () => new Promise<boolean>(() => undefined));
-    const thrower: HealthProbe = { id: 'boom', check: async () => { throw new Error('kaput'); } };
+    const thrower: HealthProbe = {
+      id: 'boom',
+      check: async () => {
+        throw new Error('kaput');
+      },
+    };
     const began = performance.now();
     const round = await runHealthRound([hang, thrower], clock, 200, new AbortController().signal);
     expect(performance.now() - began).toBeLessThan(2000);
@@ -73,7 +93,16 @@ describe('runHealthRound', () => {
 
   it('passes an AbortSignal that fires at the timeout', async () => {
     let aborted = false;
-    const polite = probe('polite', (signal) => new Promise<boolean>((resolve) => signal.addEventListener('abort', () => { aborted = true; resolve(false); })));
+    const polite = probe(
+      'polite',
+      (signal) =>
+        new Promise<boolean>((resolve) =>
+          signal.addEventListener('abort', () => {
+            aborted = true;
+            resolve(false);
+          }),
+        ),
+    );
     await runHealthRound([polite], clock, 100, new AbortController().signal);
     expect(aborted).toBe(true);
   });

@@ -12,14 +12,21 @@ export interface HealthCounters {
   readonly recoveryStreak: number;
 }
 
-export const INITIAL_HEALTH_COUNTERS: HealthCounters = Object.freeze({ consecutiveFailures: 0, recoveryStreak: 0 });
+export const INITIAL_HEALTH_COUNTERS: HealthCounters = Object.freeze({
+  consecutiveFailures: 0,
+  recoveryStreak: 0,
+});
 
 /**
  * Failure counting with recovery hysteresis: a failed round adds one; after failures, the count
  * only returns to 0 once `recoveryThreshold` healthy rounds have followed in a row (1 = Python's
  * behaviour, one success resets).
  */
-export function nextHealthCounters(previous: HealthCounters, roundHealthy: boolean, recoveryThreshold: number): HealthCounters {
+export function nextHealthCounters(
+  previous: HealthCounters,
+  roundHealthy: boolean,
+  recoveryThreshold: number,
+): HealthCounters {
   if (!roundHealthy) return { consecutiveFailures: previous.consecutiveFailures + 1, recoveryStreak: 0 };
   if (previous.consecutiveFailures === 0) return INITIAL_HEALTH_COUNTERS;
   const streak = previous.recoveryStreak + 1;
@@ -45,7 +52,12 @@ export interface HealthRound {
   readonly detail: string;
 }
 
-async function runOne(probe: HealthProbe, clock: Clock, timeoutMs: number, parent: AbortSignal): Promise<ProbeOutcome> {
+async function runOne(
+  probe: HealthProbe,
+  clock: Clock,
+  timeoutMs: number,
+  parent: AbortSignal,
+): Promise<ProbeOutcome> {
   const controller = new AbortController();
   const onParentAbort = (): void => controller.abort(parent.reason);
   parent.addEventListener('abort', onParentAbort, { once: true });
@@ -56,7 +68,13 @@ async function runOne(probe: HealthProbe, clock: Clock, timeoutMs: number, paren
     const timedOut = clock.sleep(timeoutMs, timer.signal).then(
       (): ProbeOutcome => {
         controller.abort(new Error(`timed out after ${timeoutMs} ms`));
-        return { probeId: probe.id, healthy: false, reason: 'Timeout', message: `no answer within ${timeoutMs} ms`, latencyMs: timeoutMs };
+        return {
+          probeId: probe.id,
+          healthy: false,
+          reason: 'Timeout',
+          message: `no answer within ${timeoutMs} ms`,
+          latencyMs: timeoutMs,
+        };
       },
       () => new Promise<ProbeOutcome>(() => undefined),
     );
@@ -90,6 +108,8 @@ export async function runHealthRound(
   const message = healthy
     ? `all ${outcomes.length} probe(s) healthy`
     : `failing: ${failing.map((o) => `${o.probeId} (${o.reason})`).join(', ')}`;
-  const detail = outcomes.map((o) => `${o.probeId}: ${o.healthy ? 'healthy' : o.reason}: ${o.message}`).join('; ');
+  const detail = outcomes
+    .map((o) => `${o.probeId}: ${o.healthy ? 'healthy' : o.reason}: ${o.message}`)
+    .join('; ');
   return { healthy, probes: outcomes, durationMs: clock.monotonicMs() - began, message, detail };
 }

@@ -11,10 +11,26 @@ import { Gauge, Histogram, type Registry } from 'prom-client';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Clock, ForgeState, HealthProbe, PriorityStrategy } from '../contracts/index.js';
-import { createKubeClusterGateway, type ClusterObject, type ClusterObjectGateway, type WatchHandle } from './gateway.js';
-import { INITIAL_HEALTH_COUNTERS, nextHealthCounters, runHealthRound, type HealthCounters, type HealthRound } from './health.js';
+import {
+  createKubeClusterGateway,
+  type ClusterObject,
+  type ClusterObjectGateway,
+  type WatchHandle,
+} from './gateway.js';
+import {
+  INITIAL_HEALTH_COUNTERS,
+  nextHealthCounters,
+  runHealthRound,
+  type HealthCounters,
+  type HealthRound,
+} from './health.js';
 import { toDns1123Label } from './naming.js';
-import { computeEffectivePolicy, readSpecHealthCheck, type EffectivePolicy, type OverrideView } from './policy.js';
+import {
+  computeEffectivePolicy,
+  readSpecHealthCheck,
+  type EffectivePolicy,
+  type OverrideView,
+} from './policy.js';
 import { buildDesiredStatus, canonicalJson, statusPatch, type LeadershipView } from './status.js';
 
 export interface PolicySnapshot {
@@ -136,7 +152,8 @@ export function buildClusterObject(options: ClusterManagerOptions): ClusterObjec
   const net = networkOf(options);
   const labels: Record<string, string> = {};
   const label = (key: string, value: string | undefined): void => {
-    if (value !== undefined && value !== '' && value.length <= 63 && LABEL_VALUE.test(value)) labels[key] = value;
+    if (value !== undefined && value !== '' && value.length <= 63 && LABEL_VALUE.test(value))
+      labels[key] = value;
   };
   const network = net.name.trim().toLowerCase();
   const region = toDns1123Label(options.region === '' ? 'unknown' : options.region);
@@ -188,26 +205,49 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function getOrCreateGauge(registry: Registry, name: string, help: string, labelNames: readonly string[]): Gauge<string> {
-  const existing = registry.getSingleMetric(name);
-  return (existing as Gauge<string> | undefined) ?? new Gauge({ name, help, labelNames, registers: [registry] });
-}
-
-function getOrCreateHistogram(registry: Registry, name: string, help: string, labelNames: readonly string[]): Histogram<string> {
+function getOrCreateGauge(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly string[],
+): Gauge<string> {
   const existing = registry.getSingleMetric(name);
   return (
-    (existing as Histogram<string> | undefined) ??
-    new Histogram({ name, help, labelNames, buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] })
+    (existing as Gauge<string> | undefined) ?? new Gauge({ name, help, labelNames, registers: [registry] })
   );
 }
 
-export function createClusterManager(deps: ClusterManagerDeps, options: ClusterManagerOptions): ClusterPolicySource {
+function getOrCreateHistogram(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly string[],
+): Histogram<string> {
+  const existing = registry.getSingleMetric(name);
+  return (
+    (existing as Histogram<string> | undefined) ??
+    new Histogram({
+      name,
+      help,
+      labelNames,
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    })
+  );
+}
+
+export function createClusterManager(
+  deps: ClusterManagerDeps,
+  options: ClusterManagerOptions,
+): ClusterPolicySource {
   const { clock, priorityStrategy, healthProbes } = deps;
   const log = deps.logger.child({ component: 'cluster-manager', cluster: options.names.clusterName });
   const name = options.names.clusterName;
   const staleAfterMs = options.policyStaleAfterSeconds * 1000;
-  if (!(staleAfterMs > 0)) throw new Error(`policyStaleAfterSeconds must be > 0, got ${options.policyStaleAfterSeconds}`);
-  const resyncMs = (options.resyncIntervalSeconds ?? Math.min(30, options.policyStaleAfterSeconds / 3)) * 1000;
+  if (!(staleAfterMs > 0))
+    throw new Error(`policyStaleAfterSeconds must be > 0, got ${options.policyStaleAfterSeconds}`);
+  const resyncMs =
+    (options.resyncIntervalSeconds ?? Math.min(30, options.policyStaleAfterSeconds / 3)) * 1000;
   const requestTimeoutMs = options.requestTimeoutMs ?? Math.min(10_000, resyncMs);
   const tickMs = options.tickMs ?? Math.min(1000, staleAfterMs / 10);
   const gateway =
@@ -228,12 +268,42 @@ export function createClusterManager(deps: ClusterManagerDeps, options: ClusterM
   };
   const r = deps.registry;
   const metrics = {
-    success: getOrCreateGauge(r, 'cardano_cluster_health_check_success', '1 if the last health round on this leader passed every probe, 0 if not', ['cluster']),
-    failures: getOrCreateGauge(r, 'cardano_cluster_health_check_consecutive_failures', 'Consecutive failed health rounds (after recovery hysteresis)', ['cluster']),
-    duration: getOrCreateHistogram(r, 'cardano_cluster_health_check_duration_seconds', 'Duration of a health round (all probes, in parallel)', ['cluster']),
-    lastSuccess: getOrCreateGauge(r, 'cardano_cluster_health_check_last_success_timestamp_seconds', 'Wall-clock time of the last healthy round', ['cluster']),
-    forgeEnabled: getOrCreateGauge(r, 'cardano_cluster_forge_enabled', '1 if this pod holds the lease and the cluster policy allows forging; 0 otherwise (sum by pool_id > 1 means two clusters may forge)', ['cluster', 'region', 'network', 'pool_id']),
-    priority: getOrCreateGauge(r, 'cardano_cluster_forge_priority', 'Effective priority of this cluster (lower is preferred); absent until the policy is known', ['cluster', 'region', 'network', 'pool_id']),
+    success: getOrCreateGauge(
+      r,
+      'cardano_cluster_health_check_success',
+      '1 if the last health round on this leader passed every probe, 0 if not',
+      ['cluster'],
+    ),
+    failures: getOrCreateGauge(
+      r,
+      'cardano_cluster_health_check_consecutive_failures',
+      'Consecutive failed health rounds (after recovery hysteresis)',
+      ['cluster'],
+    ),
+    duration: getOrCreateHistogram(
+      r,
+      'cardano_cluster_health_check_duration_seconds',
+      'Duration of a health round (all probes, in parallel)',
+      ['cluster'],
+    ),
+    lastSuccess: getOrCreateGauge(
+      r,
+      'cardano_cluster_health_check_last_success_timestamp_seconds',
+      'Wall-clock time of the last healthy round',
+      ['cluster'],
+    ),
+    forgeEnabled: getOrCreateGauge(
+      r,
+      'cardano_cluster_forge_enabled',
+      '1 if this pod holds the lease and the cluster policy allows forging; 0 otherwise (sum by pool_id > 1 means two clusters may forge)',
+      ['cluster', 'region', 'network', 'pool_id'],
+    ),
+    priority: getOrCreateGauge(
+      r,
+      'cardano_cluster_forge_priority',
+      'Effective priority of this cluster (lower is preferred); absent until the policy is known',
+      ['cluster', 'region', 'network', 'pool_id'],
+    ),
   };
 
   // --- state ------------------------------------------------------------------------------
@@ -279,12 +349,18 @@ export function createClusterManager(deps: ClusterManagerDeps, options: ClusterM
   }
 
   function healthView(): PolicySnapshot['health'] {
-    if (healthProbes.length === 0) return { healthy: null, consecutiveFailures: 0, message: 'no health probe configured' };
+    if (healthProbes.length === 0)
+      return { healthy: null, consecutiveFailures: 0, message: 'no health probe configured' };
     if (!localLeader) {
       const observed = observedFailures();
       return { healthy: null, consecutiveFailures: observed, message: 'health is probed by the leader only' };
     }
-    if (lastRound === null) return { healthy: null, consecutiveFailures: counters.consecutiveFailures, message: 'no health round yet' };
+    if (lastRound === null)
+      return {
+        healthy: null,
+        consecutiveFailures: counters.consecutiveFailures,
+        message: 'no health round yet',
+      };
     return {
       healthy: counters.consecutiveFailures === 0,
       consecutiveFailures: counters.consecutiveFailures,
@@ -322,7 +398,15 @@ export function createClusterManager(deps: ClusterManagerDeps, options: ClusterM
     const now = clock.monotonicMs();
     if (cached === null) {
       if (loadProblem) return { snapshot: notLoaded(loadProblem.reason, loadProblem.message), policy: null };
-      return { snapshot: notLoaded('PolicyNotLoaded', lastReadError === '' ? 'the CardanoForgeCluster has not been read yet' : `the CardanoForgeCluster could not be read: ${lastReadError}`), policy: null };
+      return {
+        snapshot: notLoaded(
+          'PolicyNotLoaded',
+          lastReadError === ''
+            ? 'the CardanoForgeCluster has not been read yet'
+            : `the CardanoForgeCluster could not be read: ${lastReadError}`,
+        ),
+        policy: null,
+      };
     }
     const policy = computePolicy(cached);
     const ageMs = lastConfirmedMs === null ? Infinity : now - lastConfirmedMs;
@@ -356,7 +440,15 @@ export function createClusterManager(deps: ClusterManagerDeps, options: ClusterM
     const key = canonicalJson(comparable);
     if (key !== lastNotified) {
       lastNotified = key;
-      log.info({ forgingAllowed: snapshot.forgingAllowed, state: snapshot.effectiveState, priority: snapshot.effectivePriority, reason: snapshot.reason }, 'cluster policy changed');
+      log.info(
+        {
+          forgingAllowed: snapshot.forgingAllowed,
+          state: snapshot.effectiveState,
+          priority: snapshot.effectivePriority,
+          reason: snapshot.reason,
+        },
+        'cluster policy changed',
+      );
       for (const listener of [...listeners]) {
         try {
           listener(snapshot);
@@ -410,7 +502,10 @@ export function createClusterManager(deps: ClusterManagerDeps, options: ClusterM
           if (again.ok && again.value !== null) confirm(again.value, sentAt);
         } else {
           // Not silently disabled (G10): the snapshot fails closed and says why.
-          loadProblem = { reason: 'ClusterCreateFailed', message: `creating CardanoForgeCluster ${options.namespace}/${name} failed: ${created.message}` };
+          loadProblem = {
+            reason: 'ClusterCreateFailed',
+            message: `creating CardanoForgeCluster ${options.namespace}/${name} failed: ${created.message}`,
+          };
           log.error({ err: created.message }, 'creating the CardanoForgeCluster failed');
         }
       } finally {
@@ -471,12 +566,14 @@ export function createClusterManager(deps: ClusterManagerDeps, options: ClusterM
       const error = await ended;
       watchHandle = null;
       if (internal.signal.aborted) return;
-      const clean = error === null || error === undefined || (error as { name?: unknown }).name === 'TimeoutError';
+      const clean =
+        error === null || error === undefined || (error as { name?: unknown }).name === 'TimeoutError';
       if (clean && receivedAny) {
         backoffMs = 1000;
         continue;
       }
-      if (!clean) log.warn({ err: describe(error) }, 'CardanoForgeCluster watch ended with an error; re-opening');
+      if (!clean)
+        log.warn({ err: describe(error) }, 'CardanoForgeCluster watch ended with an error; re-opening');
       // A watch that closed at once (error, or nothing received) waits before retrying.
       const lived = clock.monotonicMs() - openedAt;
       if (!(await sleep(Math.max(0, backoffMs - lived)))) return;
@@ -493,7 +590,8 @@ export function createClusterManager(deps: ClusterManagerDeps, options: ClusterM
         forgingEnabled: leadership?.isLeader === true ? leadership.forgingEnabled : null,
       };
     }
-    if (wasWriter && cached?.status?.activeLeader === options.podName) return { mode: 'stepped-down', podName: options.podName };
+    if (wasWriter && cached?.status?.activeLeader === options.podName)
+      return { mode: 'stepped-down', podName: options.podName };
     return null;
   }
 
@@ -583,7 +681,8 @@ export function createClusterManager(deps: ClusterManagerDeps, options: ClusterM
       metrics.failures.set(clusterLabel, counters.consecutiveFailures);
       metrics.duration.observe(clusterLabel, round.durationMs / 1000);
       if (round.healthy) metrics.lastSuccess.set(clusterLabel, lastRound.atWall.getTime() / 1000);
-      if (!round.healthy) log.warn({ failures: counters.consecutiveFailures, detail: round.detail }, 'health round failed');
+      if (!round.healthy)
+        log.warn({ failures: counters.consecutiveFailures, detail: round.detail }, 'health round failed');
       refresh();
       try {
         await clock.sleep(settings.intervalMs, signal);
@@ -600,7 +699,9 @@ export function createClusterManager(deps: ClusterManagerDeps, options: ClusterM
     lastRound = null;
     const controller = new AbortController();
     healthAbort = controller;
-    healthLoopDone = healthLoop(controller.signal).catch((error: unknown) => log.error({ err: describe(error) }, 'health loop crashed'));
+    healthLoopDone = healthLoop(controller.signal).catch((error: unknown) =>
+      log.error({ err: describe(error) }, 'health loop crashed'),
+    );
   }
 
   function stopHealthLoop(): void {

@@ -65,22 +65,33 @@ describe('computeNames', () => {
       poolShort: '',
       multiTenant: false,
     });
-    expect(computeNames({ network: 'mainnet', poolId: '  ', region: 'us', identifier: 'My-Cluster' }).clusterName).toBe(
-      'my-cluster',
-    );
+    expect(
+      computeNames({ network: 'mainnet', poolId: '  ', region: 'us', identifier: 'My-Cluster' }).clusterName,
+    ).toBe('my-cluster');
   });
 
   it('honours overrides; the CardanoLeader name follows the lease name unless set', () => {
-    const names = computeNames({ network: 'mainnet', poolId: BECH32, region: 'x1', leaseNameOverride: 'forge-lease' });
+    const names = computeNames({
+      network: 'mainnet',
+      poolId: BECH32,
+      region: 'x1',
+      leaseNameOverride: 'forge-lease',
+    });
     expect(names.leaseName).toBe('forge-lease');
     expect(names.leaderName).toBe('forge-lease');
     expect(
-      computeNames({ network: 'mainnet', poolId: BECH32, region: 'x1', leaderNameOverride: 'my-leader' }).leaderName,
+      computeNames({ network: 'mainnet', poolId: BECH32, region: 'x1', leaderNameOverride: 'my-leader' })
+        .leaderName,
     ).toBe('my-leader');
   });
 
   const anyText = fc.string({ minLength: 0, maxLength: 90 });
-  const input = fc.record({ network: anyText, poolId: anyText, region: anyText, identifier: fc.option(anyText, { nil: undefined }) });
+  const input = fc.record({
+    network: anyText,
+    poolId: anyText,
+    region: anyText,
+    identifier: fc.option(anyText, { nil: undefined }),
+  });
 
   it('property: every name is a DNS-1123 label of at most 63 characters, deterministically', () => {
     fc.assert(

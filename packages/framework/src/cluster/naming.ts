@@ -117,7 +117,11 @@ export function computeNames(input: NameInput): ForgeNames {
 }
 
 export type NetworkValidation =
-  | { readonly ok: true; readonly reason: 'network_valid' | 'network_unknown_magic_unchecked'; readonly message: string }
+  | {
+      readonly ok: true;
+      readonly reason: 'network_valid' | 'network_unknown_magic_unchecked';
+      readonly message: string;
+    }
   | {
       readonly ok: false;
       readonly reason: 'invalid_network' | 'invalid_network_magic' | 'network_magic_mismatch';
@@ -127,7 +131,8 @@ export type NetworkValidation =
 /** Known networks must carry their magic; other names (custom, sanchonet, …) accept any magic. */
 export function validateNetwork(network: string, magic: number): NetworkValidation {
   const name = network.trim().toLowerCase();
-  if (name === '') return { ok: false, reason: 'invalid_network', message: 'invalid_network: network name is empty' };
+  if (name === '')
+    return { ok: false, reason: 'invalid_network', message: 'invalid_network: network name is empty' };
   if (!Number.isSafeInteger(magic) || magic < 0) {
     return {
       ok: false,
@@ -151,4 +156,21 @@ export function validateNetwork(network: string, magic: number): NetworkValidati
     };
   }
   return { ok: true, reason: 'network_valid', message: `${name} magic ${magic}` };
+}
+
+/** The names for a loaded config: the one place the config's fields map onto computeNames. */
+export function namesFromConfig(config: {
+  readonly pool: { readonly network: string; readonly id: string };
+  readonly cluster: { readonly region: string; readonly identifier?: string | undefined };
+  readonly election: { readonly leaseName?: string | undefined };
+  readonly crd: { readonly leaderName?: string | undefined };
+}): ForgeNames {
+  return computeNames({
+    network: config.pool.network,
+    poolId: config.pool.id,
+    region: config.cluster.region,
+    identifier: config.cluster.identifier,
+    leaseNameOverride: config.election.leaseName,
+    leaderNameOverride: config.crd.leaderName,
+  });
 }

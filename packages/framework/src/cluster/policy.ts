@@ -74,7 +74,12 @@ export interface SpecHealthCheck {
 interface Reader {
   readonly problems: string[];
   /** Value at `path` if it satisfies `schema`; undefined (and a problem) when present but invalid. */
-  read<T>(source: Record<string, unknown> | undefined, key: string, path: string, schema: z.ZodType<T>): T | undefined;
+  read<T>(
+    source: Record<string, unknown> | undefined,
+    key: string,
+    path: string,
+    schema: z.ZodType<T>,
+  ): T | undefined;
 }
 
 function reader(): Reader {
@@ -86,7 +91,9 @@ function reader(): Reader {
       if (value === undefined || value === null) return undefined;
       const parsed = schema.safeParse(value);
       if (parsed.success) return parsed.data;
-      problems.push(`${path} ${JSON.stringify(value)} is invalid (${parsed.error.issues[0]?.message ?? 'rejected'}); ignored`);
+      problems.push(
+        `${path} ${JSON.stringify(value)} is invalid (${parsed.error.issues[0]?.message ?? 'rejected'}); ignored`,
+      );
       return undefined;
     },
   };
@@ -102,8 +109,8 @@ export function readSpecHealthCheck(spec: unknown): { healthCheck: SpecHealthChe
   const hc = asObject(asObject(spec)?.healthCheck);
   const interval = r.read(hc, 'interval', 'spec.healthCheck.interval', durationValue);
   const timeout = r.read(hc, 'timeout', 'spec.healthCheck.timeout', durationValue);
-  const intervalMs = interval === undefined ? undefined : parseDurationMs(interval) ?? undefined;
-  const timeoutMs = timeout === undefined ? undefined : parseDurationMs(timeout) ?? undefined;
+  const intervalMs = interval === undefined ? undefined : (parseDurationMs(interval) ?? undefined);
+  const timeoutMs = timeout === undefined ? undefined : (parseDurationMs(timeout) ?? undefined);
   const healthCheck: SpecHealthCheck = {
     intervalMs: intervalMs !== undefined && intervalMs > 0 ? intervalMs : undefined,
     timeoutMs: timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : undefined,
@@ -137,10 +144,13 @@ export function computeEffectivePolicy(input: PolicyInput): EffectivePolicy {
     } else {
       unrecognisedState = true;
       baseState = 'Disabled';
-      r.problems.push(`spec.forgeState ${JSON.stringify(rawState)} is not one of ${FORGE_STATES.join(', ')}; treated as Disabled`);
+      r.problems.push(
+        `spec.forgeState ${JSON.stringify(rawState)} is not one of ${FORGE_STATES.join(', ')}; treated as Disabled`,
+      );
     }
   }
-  const basePriority = r.read(spec, 'priority', 'spec.priority', priorityValue) ?? input.defaults.basePriority;
+  const basePriority =
+    r.read(spec, 'priority', 'spec.priority', priorityValue) ?? input.defaults.basePriority;
   const { healthCheck, problems: hcProblems } = readSpecHealthCheck(spec);
   r.problems.push(...hcProblems);
   const failureThreshold = healthCheck.failureThreshold ?? input.defaults.failureThreshold;
@@ -162,29 +172,52 @@ export function computeEffectivePolicy(input: PolicyInput): EffectivePolicy {
   if (ovEnabled) {
     const expiry = rawExpiry === undefined ? undefined : parseTimestamp(rawExpiry);
     if (rawExpiry !== undefined && expiry === null) {
-      r.problems.push(`spec.override.expiresAt ${JSON.stringify(rawExpiry)} is not an RFC 3339 timestamp with a zone; override ignored`);
-      override = { active: false, expired: false, message: `override ignored: unparsable expiresAt ${JSON.stringify(rawExpiry)}` };
+      r.problems.push(
+        `spec.override.expiresAt ${JSON.stringify(rawExpiry)} is not an RFC 3339 timestamp with a zone; override ignored`,
+      );
+      override = {
+        active: false,
+        expired: false,
+        message: `override ignored: unparsable expiresAt ${JSON.stringify(rawExpiry)}`,
+      };
     } else if (expiry && input.nowWall.getTime() > expiry.getTime()) {
-      override = { active: false, expired: true, message: `override expired at ${expiry.toISOString()} (${why}); ignored` };
-      r.problems.push(`spec.override expired at ${expiry.toISOString()}; set override.enabled=false or a new expiresAt`);
+      override = {
+        active: false,
+        expired: true,
+        message: `override expired at ${expiry.toISOString()} (${why}); ignored`,
+      };
+      r.problems.push(
+        `spec.override expired at ${expiry.toISOString()}; set override.enabled=false or a new expiresAt`,
+      );
     } else if (forceState === undefined && forcePriority === undefined) {
       override = { active: false, expired: false, message: `override enabled but forces nothing (${why})` };
-      r.problems.push('spec.override is enabled but sets neither forceState nor forcePriority; nothing is overridden');
+      r.problems.push(
+        'spec.override is enabled but sets neither forceState nor forcePriority; nothing is overridden',
+      );
     } else {
       overrideApplies = true;
       const until = expiry ? `until ${expiry.toISOString()}` : 'until override.enabled is set to false';
-      const forced = [forceState ? `state ${forceState}` : '', forcePriority ? `priority ${forcePriority}` : '']
+      const forced = [
+        forceState ? `state ${forceState}` : '',
+        forcePriority ? `priority ${forcePriority}` : '',
+      ]
         .filter((s) => s !== '')
         .join(', ');
       override = { active: true, expired: false, message: `manual override (${forced}) ${until}: ${why}` };
     }
   } else if (ov && (forceState !== undefined || forcePriority !== undefined)) {
-    override = { active: false, expired: false, message: 'override fields set but override.enabled is false' };
+    override = {
+      active: false,
+      expired: false,
+      message: 'override fields set but override.enabled is false',
+    };
   }
 
   const effectiveState: ForgeState = overrideApplies && forceState ? forceState : baseState;
   if (overrideApplies && forcePriority !== undefined && effectiveState !== 'Priority-based') {
-    r.problems.push(`spec.override.forcePriority ${forcePriority} has no effect on forging while the state is ${effectiveState}`);
+    r.problems.push(
+      `spec.override.forcePriority ${forcePriority} has no effect on forging while the state is ${effectiveState}`,
+    );
   }
 
   let effectivePriority: number;
@@ -204,10 +237,17 @@ export function computeEffectivePolicy(input: PolicyInput): EffectivePolicy {
         failureThreshold,
         state: effectiveState,
       });
-      if (!Number.isFinite(adjusted.effectivePriority)) throw new Error(`non-finite priority ${adjusted.effectivePriority}`);
+      if (!Number.isFinite(adjusted.effectivePriority))
+        throw new Error(`non-finite priority ${adjusted.effectivePriority}`);
     } catch (error) {
-      r.problems.push(`priority strategy failed (${error instanceof Error ? error.message : String(error)}); base priority used`);
-      adjusted = { effectivePriority: basePriority, reason: 'priority_strategy_error', message: 'priority strategy failed' };
+      r.problems.push(
+        `priority strategy failed (${error instanceof Error ? error.message : String(error)}); base priority used`,
+      );
+      adjusted = {
+        effectivePriority: basePriority,
+        reason: 'priority_strategy_error',
+        message: 'priority strategy failed',
+      };
     }
     effectivePriority = adjusted.effectivePriority;
     if (overrideApplies) {

@@ -15,10 +15,17 @@ const base: StatusInputs = {
   stale: false,
   override: { active: false, expired: false, message: 'no override' },
   problems: [],
-  health: { configured: false, lastRound: null, consecutiveFailures: 0, failureThreshold: 3, recoveryStreak: 0 },
+  health: {
+    configured: false,
+    lastRound: null,
+    consecutiveFailures: 0,
+    failureThreshold: 3,
+    recoveryStreak: 0,
+  },
   leadership: { mode: 'leader', activeLeader: 'bp-0', forgingEnabled: true },
 };
-const cond = (s: Record<string, unknown>, type: string) => (s.conditions as { type: string }[]).find((c) => c.type === type) as Record<string, unknown>;
+const cond = (s: Record<string, unknown>, type: string) =>
+  (s.conditions as { type: string }[]).find((c) => c.type === type) as Record<string, unknown>;
 
 describe('buildDesiredStatus / statusPatch', () => {
   it('writes nothing when the observed status already matches (no heartbeat churn)', () => {
@@ -30,21 +37,47 @@ describe('buildDesiredStatus / statusPatch', () => {
 
   it('moves lastTransitionTime only for conditions whose status flipped', () => {
     const observed = JSON.parse(JSON.stringify(buildDesiredStatus(base))) as Record<string, unknown>;
-    const next = buildDesiredStatus({ ...base, nowWall: T1, observed, generation: 2, effectiveState: 'Disabled', forgingAllowed: false, reason: 'cluster_disabled' });
-    expect(cond(next, 'Ready')).toMatchObject({ status: 'False', reason: 'ForgingNotAllowed', lastTransitionTime: T1.toISOString() });
+    const next = buildDesiredStatus({
+      ...base,
+      nowWall: T1,
+      observed,
+      generation: 2,
+      effectiveState: 'Disabled',
+      forgingAllowed: false,
+      reason: 'cluster_disabled',
+    });
+    expect(cond(next, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'ForgingNotAllowed',
+      lastTransitionTime: T1.toISOString(),
+    });
     expect(cond(next, 'PolicyValid')).toMatchObject({ status: 'True', lastTransitionTime: T0.toISOString() });
     expect(next.lastTransition).toBe(T1.toISOString());
-    expect(Object.keys(statusPatch(next, observed) ?? {}).sort()).toEqual(['conditions', 'effectiveState', 'lastTransition', 'observedGeneration', 'reason']);
+    expect(Object.keys(statusPatch(next, observed) ?? {}).sort()).toEqual([
+      'conditions',
+      'effectiveState',
+      'lastTransition',
+      'observedGeneration',
+      'reason',
+    ]);
   });
 
   it('reports problems in message and PolicyValid', () => {
     const s = buildDesiredStatus({ ...base, problems: ['a is wrong', 'b is wrong'] });
     expect(s.message).toBe('healthy | problems: a is wrong; b is wrong');
-    expect(cond(s, 'PolicyValid')).toMatchObject({ status: 'False', reason: 'SpecProblems', message: 'a is wrong; b is wrong' });
+    expect(cond(s, 'PolicyValid')).toMatchObject({
+      status: 'False',
+      reason: 'SpecProblems',
+      message: 'a is wrong; b is wrong',
+    });
   });
 
   it('a former leader only clears its own name; stale status says PolicyStale', () => {
-    const s = buildDesiredStatus({ ...base, stale: true, leadership: { mode: 'stepped-down', podName: 'bp-0' } });
+    const s = buildDesiredStatus({
+      ...base,
+      stale: true,
+      leadership: { mode: 'stepped-down', podName: 'bp-0' },
+    });
     expect(s).toMatchObject({ activeLeader: '', forgingEnabled: false });
     expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'PolicyStale' });
     expect(cond(s, 'LeaderElected')).toMatchObject({ status: 'False', reason: 'LeaderReleased' });
@@ -52,12 +85,29 @@ describe('buildDesiredStatus / statusPatch', () => {
 
   it('health: degraded at the threshold, lastProbeTime kept while the outcome is unchanged', () => {
     const round = { healthy: false, message: 'failing: x (Timeout)', atWall: T0, durationMs: 12 };
-    const health = { configured: true, lastRound: round, consecutiveFailures: 3, failureThreshold: 3, recoveryStreak: 0 };
+    const health = {
+      configured: true,
+      lastRound: round,
+      consecutiveFailures: 3,
+      failureThreshold: 3,
+      recoveryStreak: 0,
+    };
     const s = buildDesiredStatus({ ...base, health });
-    expect(s.healthStatus).toEqual({ healthy: false, consecutiveFailures: 3, message: 'failing: x (Timeout)', lastProbeTime: T0.toISOString(), responseTime: '12ms' });
+    expect(s.healthStatus).toEqual({
+      healthy: false,
+      consecutiveFailures: 3,
+      message: 'failing: x (Timeout)',
+      lastProbeTime: T0.toISOString(),
+      responseTime: '12ms',
+    });
     expect(cond(s, 'HealthCheckPassing')).toMatchObject({ status: 'False', reason: 'HealthDegraded' });
     const observed = JSON.parse(JSON.stringify(s)) as Record<string, unknown>;
-    const again = buildDesiredStatus({ ...base, nowWall: T1, observed, health: { ...health, lastRound: { ...round, atWall: T1, durationMs: 40 } } });
+    const again = buildDesiredStatus({
+      ...base,
+      nowWall: T1,
+      observed,
+      health: { ...health, lastRound: { ...round, atWall: T1, durationMs: 40 } },
+    });
     expect(statusPatch(again, observed)).toBeNull();
   });
 

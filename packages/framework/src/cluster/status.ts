@@ -24,7 +24,12 @@ export interface HealthView {
   /** False when no HealthProbe is configured (nothing about health is written then). */
   readonly configured: boolean;
   /** The last round on this leader; null before the first one. */
-  readonly lastRound: { readonly healthy: boolean; readonly message: string; readonly atWall: Date; readonly durationMs: number } | null;
+  readonly lastRound: {
+    readonly healthy: boolean;
+    readonly message: string;
+    readonly atWall: Date;
+    readonly durationMs: number;
+  } | null;
   readonly consecutiveFailures: number;
   readonly failureThreshold: number;
   readonly recoveryStreak: number;
@@ -53,10 +58,13 @@ export interface StatusInputs {
 
 const MAX_MESSAGE = 1024;
 const MAX_REASON = 128;
-const clip = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+const clip = (text: string, max: number): string =>
+  text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 /** JSON with sorted keys: the API server does not keep our key order. */
@@ -73,7 +81,9 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-function observedConditions(observed: Readonly<Record<string, unknown>> | undefined): Map<string, Record<string, unknown>> {
+function observedConditions(
+  observed: Readonly<Record<string, unknown>> | undefined,
+): Map<string, Record<string, unknown>> {
   const list = Array.isArray(observed?.conditions) ? (observed.conditions as unknown[]) : [];
   const byType = new Map<string, Record<string, unknown>>();
   for (const item of list) {
@@ -119,12 +129,26 @@ export function buildDesiredStatus(input: StatusInputs): Record<string, unknown>
 
   const h = input.health;
   let healthCondition: Condition;
-  if (!h.configured) healthCondition = cond('HealthCheckPassing', 'Unknown', 'NoProbesConfigured', 'no health probe is configured');
-  else if (h.lastRound === null && h.consecutiveFailures === 0) healthCondition = cond('HealthCheckPassing', 'Unknown', 'NotProbedYet', 'no health round has completed on the current leader yet');
-  else if (h.consecutiveFailures === 0) healthCondition = cond('HealthCheckPassing', 'True', 'ProbesHealthy', h.lastRound?.message ?? 'healthy');
+  if (!h.configured)
+    healthCondition = cond(
+      'HealthCheckPassing',
+      'Unknown',
+      'NoProbesConfigured',
+      'no health probe is configured',
+    );
+  else if (h.lastRound === null && h.consecutiveFailures === 0)
+    healthCondition = cond(
+      'HealthCheckPassing',
+      'Unknown',
+      'NotProbedYet',
+      'no health round has completed on the current leader yet',
+    );
+  else if (h.consecutiveFailures === 0)
+    healthCondition = cond('HealthCheckPassing', 'True', 'ProbesHealthy', h.lastRound?.message ?? 'healthy');
   else {
     const degraded = h.consecutiveFailures >= h.failureThreshold;
-    const recovering = h.lastRound?.healthy === true ? ` (recovering: ${h.recoveryStreak} healthy round(s) so far)` : '';
+    const recovering =
+      h.lastRound?.healthy === true ? ` (recovering: ${h.recoveryStreak} healthy round(s) so far)` : '';
     healthCondition = cond(
       'HealthCheckPassing',
       'False',
@@ -137,40 +161,79 @@ export function buildDesiredStatus(input: StatusInputs): Record<string, unknown>
   const leaderCondition =
     lead.mode === 'leader'
       ? cond('LeaderElected', 'True', 'LeaderElected', `pod ${lead.activeLeader} holds the lease`)
-      : cond('LeaderElected', 'False', 'LeaderReleased', `pod ${lead.podName} gave up the lease; no leader has reported yet`);
+      : cond(
+          'LeaderElected',
+          'False',
+          'LeaderReleased',
+          `pod ${lead.podName} gave up the lease; no leader has reported yet`,
+        );
 
   let ready: Condition;
   if (input.stale) ready = cond('Ready', 'False', 'PolicyStale', input.message);
-  else if (!input.forgingAllowed) ready = cond('Ready', 'False', 'ForgingNotAllowed', `${input.reason}: ${input.message}`);
+  else if (!input.forgingAllowed)
+    ready = cond('Ready', 'False', 'ForgingNotAllowed', `${input.reason}: ${input.message}`);
   else if (lead.mode !== 'leader') ready = cond('Ready', 'False', 'NoLeader', 'no pod holds the lease');
-  else if (lead.forgingEnabled === null) ready = cond('Ready', 'Unknown', 'LeadershipNotReported', `leader ${lead.activeLeader} has not reported whether it forges`);
-  else if (lead.forgingEnabled) ready = cond('Ready', 'True', 'Forging', `leader ${lead.activeLeader} forges`);
-  else ready = cond('Ready', 'False', 'LeaderNotForging', `leader ${lead.activeLeader} holds the lease but does not forge`);
+  else if (lead.forgingEnabled === null)
+    ready = cond(
+      'Ready',
+      'Unknown',
+      'LeadershipNotReported',
+      `leader ${lead.activeLeader} has not reported whether it forges`,
+    );
+  else if (lead.forgingEnabled)
+    ready = cond('Ready', 'True', 'Forging', `leader ${lead.activeLeader} forges`);
+  else
+    ready = cond(
+      'Ready',
+      'False',
+      'LeaderNotForging',
+      `leader ${lead.activeLeader} holds the lease but does not forge`,
+    );
 
   const stateChanged = observed?.effectiveState !== input.effectiveState;
   const status: Record<string, unknown> = {
     effectiveState: input.effectiveState,
     effectivePriority: input.effectivePriority,
     reason: clip(input.reason, MAX_REASON),
-    message: clip(input.problems.length === 0 ? input.message : `${input.message} | problems: ${problemsText}`, MAX_MESSAGE),
-    override: { active: input.override.active, expired: input.override.expired, message: clip(input.override.message, MAX_MESSAGE) },
-    lastTransition: !stateChanged && typeof observed?.lastTransition === 'string' ? observed.lastTransition : nowIso,
+    message: clip(
+      input.problems.length === 0 ? input.message : `${input.message} | problems: ${problemsText}`,
+      MAX_MESSAGE,
+    ),
+    override: {
+      active: input.override.active,
+      expired: input.override.expired,
+      message: clip(input.override.message, MAX_MESSAGE),
+    },
+    lastTransition:
+      !stateChanged && typeof observed?.lastTransition === 'string' ? observed.lastTransition : nowIso,
     conditions: [ready, healthCondition, leaderCondition, policyValid],
   };
   if (input.generation !== null) status.observedGeneration = input.generation;
 
   if (h.configured && (h.lastRound !== null || h.consecutiveFailures > 0)) {
     const healthy = h.consecutiveFailures === 0;
-    const message = clip(h.lastRound?.message ?? `${h.consecutiveFailures} consecutive failed round(s)`, MAX_MESSAGE);
+    const message = clip(
+      h.lastRound?.message ?? `${h.consecutiveFailures} consecutive failed round(s)`,
+      MAX_MESSAGE,
+    );
     const before = asRecord(observed?.healthStatus);
-    const same = before?.healthy === healthy && before.consecutiveFailures === h.consecutiveFailures && before.message === message;
+    const same =
+      before?.healthy === healthy &&
+      before.consecutiveFailures === h.consecutiveFailures &&
+      before.message === message;
     status.healthStatus = {
       healthy,
       consecutiveFailures: h.consecutiveFailures,
       message,
       // Only refreshed when the outcome changes: a per-round timestamp would rewrite the CR every interval.
-      lastProbeTime: same && typeof before.lastProbeTime === 'string' ? before.lastProbeTime : (h.lastRound?.atWall ?? input.nowWall).toISOString(),
-      responseTime: same && typeof before.responseTime === 'string' ? before.responseTime : `${Math.round(h.lastRound?.durationMs ?? 0)}ms`,
+      lastProbeTime:
+        same && typeof before.lastProbeTime === 'string'
+          ? before.lastProbeTime
+          : (h.lastRound?.atWall ?? input.nowWall).toISOString(),
+      responseTime:
+        same && typeof before.responseTime === 'string'
+          ? before.responseTime
+          : `${Math.round(h.lastRound?.durationMs ?? 0)}ms`,
     };
   }
 

@@ -12,9 +12,15 @@ describe('defineConfig', () => {
       name: '@acme/typed',
       version: '1.0.0',
       optionsSchema: z.object({ url: z.url() }),
-      create: (ctx): HealthProbe => ({ id: ctx.instanceId, check: async () => ({ healthy: true, reason: 'OK', message: '', latencyMs: 0 }) }),
+      create: (ctx): HealthProbe => ({
+        id: ctx.instanceId,
+        check: async () => ({ healthy: true, reason: 'OK', message: '', latencyMs: 0 }),
+      }),
     });
-    const input = { namespace: 'x', plugins: { health: [probe, { use: probe, id: 'b', options: { url: 'http://127.0.0.1/' } }] } };
+    const input = {
+      namespace: 'x',
+      plugins: { health: [probe, { use: probe, id: 'b', options: { url: 'http://127.0.0.1/' } }] },
+    };
     const config = defineConfig(input);
     expect(config).toBe(input);
     const resolved = parseConfig({ podName: 'p', ...config });

@@ -115,7 +115,11 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>>)
         break;
       case 'int':
         if (!/^\s*[+-]?\d+\s*$/.test(raw)) {
-          issues.push({ path: dotted, message: `expected an integer, got ${JSON.stringify(raw)}`, env: binding.env });
+          issues.push({
+            path: dotted,
+            message: `expected an integer, got ${JSON.stringify(raw)}`,
+            env: binding.env,
+          });
           continue;
         }
         value = Number.parseInt(raw, 10);

@@ -49,7 +49,10 @@ describe('loadConfig: file formats', () => {
         `const port: number = 9100;\n` +
         `export default { namespace: 'cardano', pool: { ticker: 'ACME' }, http: { port } } satisfies ForgeConfig;\n`,
     ],
-    ['.mts', `import type { ForgeConfig } from '@cardano-forge/framework';\nconst c: ForgeConfig = ${JSON.stringify(body)};\nexport default c;\n`],
+    [
+      '.mts',
+      `import type { ForgeConfig } from '@cardano-forge/framework';\nconst c: ForgeConfig = ${JSON.stringify(body)};\nexport default c;\n`,
+    ],
   ];
   for (const [ext, content] of cases) {
     it(`loads a ${ext} file and applies defaults`, async () => {
@@ -176,12 +179,17 @@ describe('loadConfig: invalid input', () => {
     );
     expect(error.issues.find((i) => i.path === 'pool')?.message).toContain('unknown key(s): tickr');
     expect(error.issues.find((i) => i.path === 'log.level')?.message).toContain('unknown log level');
-    expect(error.issues.find((i) => i.path === 'cluster.healthCheck.endpoint')?.message).toContain('expected a URL');
+    expect(error.issues.find((i) => i.path === 'cluster.healthCheck.endpoint')?.message).toContain(
+      'expected a URL',
+    );
   });
 
   it('checks leaseDuration > renewDeadline > 1.2 × retryPeriod', async () => {
     const a = await configErrorOf(
-      loadConfig({ env: POD, overrides: { election: { leaseDurationSeconds: 10, renewDeadlineSeconds: 10 } } }),
+      loadConfig({
+        env: POD,
+        overrides: { election: { leaseDurationSeconds: 10, renewDeadlineSeconds: 10 } },
+      }),
     );
     expect(a.issues[0]?.path).toBe('election.leaseDurationSeconds');
     const b = await configErrorOf(
@@ -192,10 +200,14 @@ describe('loadConfig: invalid input', () => {
   });
 
   it('names the environment variable of a malformed value', async () => {
-    const error = await configErrorOf(loadConfig({ env: { ...POD, LEASE_DURATION: 'abc', METRICS_PORT: '99999' } }));
+    const error = await configErrorOf(
+      loadConfig({ env: { ...POD, LEASE_DURATION: 'abc', METRICS_PORT: '99999' } }),
+    );
     const lease = error.issues.find((i) => i.env === 'LEASE_DURATION');
     expect(lease?.path).toBe('election.leaseDurationSeconds');
-    expect(error.message).toContain('election.leaseDurationSeconds (from env LEASE_DURATION): expected an integer, got "abc"');
+    expect(error.message).toContain(
+      'election.leaseDurationSeconds (from env LEASE_DURATION): expected an integer, got "abc"',
+    );
     expect(error.message).toContain('http.port (from env METRICS_PORT)');
   });
 });
@@ -228,7 +240,11 @@ describe('environment mapping (Python sidecar variables)', () => {
     DISABLE_SOCKET_CHECK: ['YES', (c) => c.node.disableSocketCheck, true],
     CARDANO_NODE_PROCESS_NAME: ['cnode', (c) => c.node.processName, 'cnode'],
     NODE_PID_DISCOVERY: ['name', (c) => c.node.pidDiscovery, 'name'],
-    NODE_METRICS_URL: ['http://127.0.0.1:12798/metrics', (c) => c.node.metricsUrl, 'http://127.0.0.1:12798/metrics'],
+    NODE_METRICS_URL: [
+      'http://127.0.0.1:12798/metrics',
+      (c) => c.node.metricsUrl,
+      'http://127.0.0.1:12798/metrics',
+    ],
     NODE_MAX_SLOT_LAG: ['120', (c) => c.node.maxSlotLag, 120],
     START_AS_NON_PRODUCING: ['false', (c) => c.node.startAsNonProducing, false],
     CRD_GROUP: ['example.io', (c) => c.crd.group, 'example.io'],
@@ -241,7 +257,11 @@ describe('environment mapping (Python sidecar variables)', () => {
     CLUSTER_ENVIRONMENT: ['staging', (c) => c.cluster.environment, 'staging'],
     CLUSTER_PRIORITY: ['7', (c) => c.cluster.priority, 7],
     POLICY_STALE_AFTER: ['90', (c) => c.cluster.policyStaleAfterSeconds, 90],
-    HEALTH_CHECK_ENDPOINT: ['http://127.0.0.1:9/health', (c) => c.cluster.healthCheck.endpoint, 'http://127.0.0.1:9/health'],
+    HEALTH_CHECK_ENDPOINT: [
+      'http://127.0.0.1:9/health',
+      (c) => c.cluster.healthCheck.endpoint,
+      'http://127.0.0.1:9/health',
+    ],
     HEALTH_CHECK_INTERVAL: ['15', (c) => c.cluster.healthCheck.intervalSeconds, 15],
     HEALTH_CHECK_TIMEOUT: ['3', (c) => c.cluster.healthCheck.timeoutSeconds, 3],
     HEALTH_CHECK_FAILURE_THRESHOLD: ['5', (c) => c.cluster.healthCheck.failureThreshold, 5],
@@ -264,21 +284,36 @@ describe('environment mapping (Python sidecar variables)', () => {
   });
 
   it('parses booleans like Python (true/1/yes, any case; anything else is false)', async () => {
-    for (const [raw, expected] of [['1', true], ['yes', true], ['TRUE', true], ['no', false], ['0', false], ['off', false]] as const) {
+    for (const [raw, expected] of [
+      ['1', true],
+      ['yes', true],
+      ['TRUE', true],
+      ['no', false],
+      ['0', false],
+      ['off', false],
+    ] as const) {
       const config = await loadConfig({ env: { ...POD, ENABLE_CLUSTER_MANAGEMENT: raw } });
       expect({ raw, enabled: config.cluster.enabled }).toEqual({ raw, enabled: expected });
     }
   });
 
   it('maps Python log level names', async () => {
-    for (const [raw, expected] of [['DEBUG', 'debug'], ['INFO', 'info'], ['WARNING', 'warn'], ['ERROR', 'error'], ['CRITICAL', 'fatal']]) {
+    for (const [raw, expected] of [
+      ['DEBUG', 'debug'],
+      ['INFO', 'info'],
+      ['WARNING', 'warn'],
+      ['ERROR', 'error'],
+      ['CRITICAL', 'fatal'],
+    ]) {
       const config = await loadConfig({ env: { ...POD, LOG_LEVEL: raw } });
       expect(config.log.level).toBe(expected);
     }
   });
 
   it('treats empty variables as unset', async () => {
-    const config = await loadConfig({ env: { ...POD, NAMESPACE: '', HEALTH_CHECK_ENDPOINT: '', SLEEP_INTERVAL: '' } });
+    const config = await loadConfig({
+      env: { ...POD, NAMESPACE: '', HEALTH_CHECK_ENDPOINT: '', SLEEP_INTERVAL: '' },
+    });
     expect(config.namespace).toBe('default');
     expect(config.cluster.healthCheck.endpoint).toBeUndefined();
     expect(config.loop.intervalSeconds).toBe(5);
@@ -317,7 +352,9 @@ describe('precedence: CLI overrides > env > file > defaults', () => {
   });
 
   it('an override fixes an invalid env value reported by path without naming the env var', async () => {
-    const error = await configErrorOf(loadConfig({ env: { ...POD, METRICS_PORT: '70000' }, overrides: { http: { port: 70001 } } }));
+    const error = await configErrorOf(
+      loadConfig({ env: { ...POD, METRICS_PORT: '70000' }, overrides: { http: { port: 70001 } } }),
+    );
     expect(error.issues).toEqual([expect.objectContaining({ path: 'http.port' })]);
     expect(error.issues[0]?.env).toBeUndefined();
   });

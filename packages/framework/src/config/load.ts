@@ -12,7 +12,15 @@ import { ConfigError, type ConfigIssue } from './errors.js';
 import { isPlainObject, mergeLayers } from './merge.js';
 import { ForgeConfigSchema, type ResolvedConfig } from './schema.js';
 
-export const CONFIG_FILE_EXTENSIONS: readonly string[] = ['.ts', '.mts', '.mjs', '.js', '.json', '.yaml', '.yml'];
+export const CONFIG_FILE_EXTENSIONS: readonly string[] = [
+  '.ts',
+  '.mts',
+  '.mjs',
+  '.js',
+  '.json',
+  '.yaml',
+  '.yml',
+];
 
 export interface LoadConfigOptions {
   /** `--config`; falls back to env FORGE_CONFIG; with neither, only env and defaults apply. */
@@ -38,9 +46,16 @@ export function formatPath(segments: readonly PropertyKey[]): string {
 export async function readConfigFile(file: string): Promise<Record<string, unknown>> {
   const ext = path.extname(file).toLowerCase();
   if (!CONFIG_FILE_EXTENSIONS.includes(ext)) {
-    throw new ConfigError('ConfigFileError', [
-      { path: '', message: `unsupported config file type "${ext || '(none)'}" (use ${CONFIG_FILE_EXTENSIONS.join(', ')})` },
-    ], file);
+    throw new ConfigError(
+      'ConfigFileError',
+      [
+        {
+          path: '',
+          message: `unsupported config file type "${ext || '(none)'}" (use ${CONFIG_FILE_EXTENSIONS.join(', ')})`,
+        },
+      ],
+      file,
+    );
   }
   // A fresh explorer per call with caching off: no module-level state, and a re-read sees changes.
   const explorer = cosmiconfig('forge', { searchStrategy: 'none', searchPlaces: [], cache: false });
@@ -58,9 +73,11 @@ export async function readConfigFile(file: string): Promise<Record<string, unkno
   }
   if (loaded === undefined || loaded === null) return {};
   if (!isPlainObject(loaded)) {
-    throw new ConfigError('ConfigFileError', [
-      { path: '', message: 'the config file must export (default) or contain an object' },
-    ], file);
+    throw new ConfigError(
+      'ConfigFileError',
+      [{ path: '', message: 'the config file must export (default) or contain an object' }],
+      file,
+    );
   }
   return loaded;
 }
@@ -72,7 +89,11 @@ function envSourceFor(issuePath: string, sources: ReadonlyMap<string, string>): 
   return undefined;
 }
 
-function toIssues(error: z.ZodError, sources: ReadonlyMap<string, string>, overrides: ReadonlySet<string>): ConfigIssue[] {
+function toIssues(
+  error: z.ZodError,
+  sources: ReadonlyMap<string, string>,
+  overrides: ReadonlySet<string>,
+): ConfigIssue[] {
   return error.issues.map((issue) => {
     const issuePath = formatPath(issue.path);
     const env = overrides.has(issuePath) ? undefined : envSourceFor(issuePath, sources);
@@ -92,7 +113,11 @@ function leafPaths(value: unknown, prefix: string[] = [], out = new Set<string>(
 /** Validates already-merged raw input; exported for callers that build config in code (tests, the lab). */
 export function parseConfig(
   input: unknown,
-  context: { envSources?: ReadonlyMap<string, string>; overridePaths?: ReadonlySet<string>; file?: string } = {},
+  context: {
+    envSources?: ReadonlyMap<string, string>;
+    overridePaths?: ReadonlySet<string>;
+    file?: string;
+  } = {},
 ): ResolvedConfig {
   const parsed = ForgeConfigSchema.safeParse(input);
   if (!parsed.success) {

@@ -11,7 +11,10 @@ describe('redactConfig', () => {
       name: '@acme/p',
       version: '1.0.0',
       optionsSchema: z.object({}),
-      create: () => ({ id: 'x', check: async () => ({ healthy: true, reason: 'OK', message: '', latencyMs: 0 }) }),
+      create: () => ({
+        id: 'x',
+        check: async () => ({ healthy: true, reason: 'OK', message: '', latencyMs: 0 }),
+      }),
     });
     const config = parseConfig({
       podName: 'bp-0',
@@ -20,7 +23,13 @@ describe('redactConfig', () => {
         health: [
           {
             use: '@cardano-forge/health-http',
-            options: { url: 'http://127.0.0.1/h', headers: { Authorization: 'Bearer abc', 'X-Trace': 'on' }, apiKey: 'k', bearerToken: 't', timeoutMs: 5 },
+            options: {
+              url: 'http://127.0.0.1/h',
+              headers: { Authorization: 'Bearer abc', 'X-Trace': 'on' },
+              apiKey: 'k',
+              bearerToken: 't',
+              timeoutMs: 5,
+            },
           },
           plugin,
         ],

@@ -6,7 +6,8 @@
 import { PLUGIN_BRAND } from '../plugin/define.js';
 
 export const REDACTED = '[REDACTED]';
-const SECRET_KEY = /pass(word|wd|phrase)?|secret|token|api[-_]?key|private[-_]?key|auth|cookie|credential|bearer|session|signature/i;
+const SECRET_KEY =
+  /pass(word|wd|phrase)?|secret|token|api[-_]?key|private[-_]?key|auth|cookie|credential|bearer|session|signature/i;
 const HEADER_KEY = /^headers?$/i;
 
 function maskUrl(value: string): string {
@@ -25,7 +26,8 @@ function maskUrl(value: string): string {
 function redactValue(value: unknown, inOptions: boolean, maskAll: boolean): unknown {
   if (typeof value === 'string') return maskAll ? REDACTED : maskUrl(value);
   if (typeof value === 'function') return '[function]';
-  if (typeof value !== 'object' || value === null) return maskAll && value !== null && value !== undefined ? REDACTED : value;
+  if (typeof value !== 'object' || value === null)
+    return maskAll && value !== null && value !== undefined ? REDACTED : value;
   if (Array.isArray(value)) return value.map((v) => redactValue(v, inOptions, maskAll));
   const record = value as Record<string, unknown>;
   if (record.$$type === PLUGIN_BRAND) return `${String(record.name)}@${String(record.version)} (object)`;

@@ -27,23 +27,23 @@ export function normalizeLogLevel(value: unknown): PinoLevel | undefined {
   return LOG_LEVEL_ALIASES[value.trim().toLowerCase()];
 }
 
-const logLevel = z
-  .string()
-  .transform((value, ctx) => {
-    const level = normalizeLogLevel(value);
-    if (level === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `unknown log level ${JSON.stringify(value)} (expected one of ${LOG_LEVEL_NAMES.join(', ')}, any case)`,
-      });
-      return z.NEVER;
-    }
-    return level;
-  });
+const logLevel = z.string().transform((value, ctx) => {
+  const level = normalizeLogLevel(value);
+  if (level === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `unknown log level ${JSON.stringify(value)} (expected one of ${LOG_LEVEL_NAMES.join(', ')}, any case)`,
+    });
+    return z.NEVER;
+  }
+  return level;
+});
 
 function isPluginObject(value: unknown): value is ForgePlugin {
   // Only the brand is checked here; the loader reports everything else with the config path.
-  return typeof value === 'object' && value !== null && (value as { $$type?: unknown }).$$type === PLUGIN_BRAND;
+  return (
+    typeof value === 'object' && value !== null && (value as { $$type?: unknown }).$$type === PLUGIN_BRAND
+  );
 }
 
 const pluginObject = z.custom<ForgePlugin>(isPluginObject, {
@@ -53,9 +53,7 @@ const pluginUse = z.union([z.string().min(1, 'plugin name must not be empty'), p
 
 /** How a config names a plugin: a package name, the imported plugin object, or either with options. */
 export type PluginRef =
-  | string
-  | ForgePlugin
-  | { use: string | ForgePlugin; id?: string | undefined; options?: unknown };
+  string | ForgePlugin | { use: string | ForgePlugin; id?: string | undefined; options?: unknown };
 
 const pluginRef: z.ZodType<PluginRef> = z.union([
   pluginUse,
@@ -202,7 +200,9 @@ export const ForgeConfigSchema = z
         ...config,
         plugins: {
           ...config.plugins,
-          health: [{ use: '@cardano-forge/health-http', id: 'endpoint', options: { url: endpoint } }] as PluginRef[],
+          health: [
+            { use: '@cardano-forge/health-http', id: 'endpoint', options: { url: endpoint } },
+          ] as PluginRef[],
         },
       };
     }

@@ -5,9 +5,11 @@ import type { Observation } from './decide.js';
 
 const ME = 'bp-0';
 
-function obs(patch: {
-  [K in keyof Observation]?: Observation[K] extends object ? Partial<Observation[K]> : Observation[K];
-} = {}): Observation {
+function obs(
+  patch: {
+    [K in keyof Observation]?: Observation[K] extends object ? Partial<Observation[K]> : Observation[K];
+  } = {},
+): Observation {
   const base: Observation = {
     nowMs: 10_000,
     phase: 'running',
@@ -42,11 +44,18 @@ function obs(patch: {
   return out as unknown as Observation;
 }
 
-const types = (o: Observation) => decide(o).actions.map((a) => (a.type === 'signal' ? `signal:${a.reason}` : a.type));
+const types = (o: Observation) =>
+  decide(o).actions.map((a) => (a.type === 'signal' ? `signal:${a.reason}` : a.type));
 
 describe('decide: table', () => {
   const cases: Array<[string, Observation, string[], boolean, string]> = [
-    ['leader without files provisions then signals', obs(), ['provision', 'signal:enable_forging'], true, 'Forging'],
+    [
+      'leader without files provisions then signals',
+      obs(),
+      ['provision', 'signal:enable_forging'],
+      true,
+      'Forging',
+    ],
     [
       'leader with startup files already on disk still signals (G1)',
       obs({ credentials: { presence: 'all', upToDate: true } }),
@@ -56,7 +65,10 @@ describe('decide: table', () => {
     ],
     [
       'converged leader does nothing',
-      obs({ credentials: { presence: 'all', upToDate: true }, nodeLoaded: { forging: true, fingerprint: 'f1' } }),
+      obs({
+        credentials: { presence: 'all', upToDate: true },
+        nodeLoaded: { forging: true, fingerprint: 'f1' },
+      }),
       [],
       true,
       'Forging',
@@ -95,7 +107,10 @@ describe('decide: table', () => {
     ],
     [
       'standby whose node is known not to forge only removes files',
-      obs({ leadership: { holder: 'bp-1', leaderUntilMs: 0 }, credentials: { presence: 'all', upToDate: true } }),
+      obs({
+        leadership: { holder: 'bp-1', leaderUntilMs: 0 },
+        credentials: { presence: 'all', upToDate: true },
+      }),
       ['revoke'],
       false,
       'NotLeader',
@@ -120,7 +135,11 @@ describe('decide: table', () => {
     ],
     [
       'node starting (no socket) with non-producing start: startup credentials are provisioned',
-      obs({ phase: 'starting', node: { socket: 'missing', pid: null }, leadership: { holder: '', leaderUntilMs: 0 } }),
+      obs({
+        phase: 'starting',
+        node: { socket: 'missing', pid: null },
+        leadership: { holder: '', leaderUntilMs: 0 },
+      }),
       ['provision'],
       false,
       'NodeStarting',
@@ -226,7 +245,12 @@ const arbObservation: fc.Arbitrary<Observation> = fc
       nodeLoaded: { forging: r.loadedForging, fingerprint: r.loadedFp },
       leadership: { holder: r.holder, leaderUntilMs: r.leaderUntilMs, actAfterMs: r.actAfterMs },
       policy: { forgingAllowed: r.allowed },
-      credentials: { presence: r.presence, upToDate: r.upToDate, sourcesValid: r.sourcesValid, sourceFingerprint: r.fp },
+      credentials: {
+        presence: r.presence,
+        upToDate: r.upToDate,
+        sourcesValid: r.sourcesValid,
+        sourceFingerprint: r.fp,
+      },
       config: { startAsNonProducing: r.startAsNonProducing, disableSocketCheck: r.disableSocketCheck },
     }),
   );
@@ -309,7 +333,8 @@ describe('decide: properties', () => {
       fc.property(arbObservation, (o) => {
         const d = decide(o);
         const leader = o.leadership.holder === ME && o.nowMs < o.leadership.leaderUntilMs;
-        if (leader && o.phase !== 'stopping' && o.nodeLoaded.forging !== false) expect(d.candidate).toBe(true);
+        if (leader && o.phase !== 'stopping' && o.nodeLoaded.forging !== false)
+          expect(d.candidate).toBe(true);
       }),
     );
   });

@@ -5,11 +5,7 @@
  * layer (reconciler.ts) executes the returned actions in order and feeds the results back into the
  * next observation. The safety argument this encodes is written down in docs/safety.md.
  */
-import type {
-  CredentialState,
-  LeadershipSnapshot,
-  NodeObservation,
-} from '../contracts/index.js';
+import type { CredentialState, LeadershipSnapshot, NodeObservation } from '../contracts/index.js';
 
 export type Phase = 'starting' | 'running' | 'stopping';
 
@@ -73,14 +69,24 @@ function ineligibility(o: Observation): { reason: string; message: string } | nu
   if (o.phase === 'stopping') return { reason: 'ShuttingDown', message: 'the sidecar is shutting down' };
   if (!o.config.disableSocketCheck && o.node.socket !== 'up') {
     const reason =
-      o.node.socket === 'stale' ? 'NodeSocketStale' : o.node.socket === 'missing' ? 'NodeStarting' : 'NodeSocketInvalid';
+      o.node.socket === 'stale'
+        ? 'NodeSocketStale'
+        : o.node.socket === 'missing'
+          ? 'NodeStarting'
+          : 'NodeSocketInvalid';
     return { reason, message: `node socket is ${o.node.socket}: ${o.node.message}` };
   }
   if (o.phase === 'starting') return { reason: 'Starting', message: 'startup has not finished' };
   if (!o.policy.forgingAllowed)
-    return { reason: `PolicyDisallows`, message: `cluster policy disallows forging (${o.policy.reason}): ${o.policy.message}` };
+    return {
+      reason: `PolicyDisallows`,
+      message: `cluster policy disallows forging (${o.policy.reason}): ${o.policy.message}`,
+    };
   if (!o.credentials.sourcesValid)
-    return { reason: 'CredentialsInvalid', message: `forging credentials are not usable: ${o.credentials.message}` };
+    return {
+      reason: 'CredentialsInvalid',
+      message: `forging credentials are not usable: ${o.credentials.message}`,
+    };
   return null;
 }
 
@@ -139,29 +145,34 @@ export function decide(o: Observation): Decision {
     // not up cannot be signalled; it will start without credentials.
     const nodeReachable = o.node.socket === 'up' || o.node.pid !== null;
     if (o.nodeLoaded.forging !== false && nodeReachable) {
-      const reason: SignalReason = o.phase === 'starting' || o.nodeLoaded.forging === null ? 'startup_cleanup' : 'disable_forging';
+      const reason: SignalReason =
+        o.phase === 'starting' || o.nodeLoaded.forging === null ? 'startup_cleanup' : 'disable_forging';
       actions.push({ type: 'signal', reason, forging: false });
     }
   }
   if (holdsLock && !candidate && actions.length === 0) actions.push({ type: 'release' });
 
-  const why = inGrace && blocked === null
-    ? {
-        reason: 'TakeoverGrace',
-        message: `took ${o.leadership.lockName} without a release; waiting ${Math.ceil((o.leadership.actAfterMs ?? 0) - o.nowMs)} ms for a previous holder to fence`,
-      }
-    : !leader
-    ? holdsLock
-      ? { reason: 'LeaseUnconfirmed', message: `lease ${o.leadership.lockName} could not be renewed in time; fenced` }
-      : blocked ??
-        (behindTip
-          ? { reason: 'BehindTip', message: `node is behind the chain tip: ${o.node.message}` }
-          : {
-              reason: 'NotLeader',
-              message: o.leadership.holder
-                ? `lease ${o.leadership.lockName} is held by ${o.leadership.holder}`
-                : `lease ${o.leadership.lockName} is not held by this pod (${o.leadership.reason})`,
-            })
-    : (blocked as { reason: string; message: string });
+  const why =
+    inGrace && blocked === null
+      ? {
+          reason: 'TakeoverGrace',
+          message: `took ${o.leadership.lockName} without a release; waiting ${Math.ceil((o.leadership.actAfterMs ?? 0) - o.nowMs)} ms for a previous holder to fence`,
+        }
+      : !leader
+        ? holdsLock
+          ? {
+              reason: 'LeaseUnconfirmed',
+              message: `lease ${o.leadership.lockName} could not be renewed in time; fenced`,
+            }
+          : (blocked ??
+            (behindTip
+              ? { reason: 'BehindTip', message: `node is behind the chain tip: ${o.node.message}` }
+              : {
+                  reason: 'NotLeader',
+                  message: o.leadership.holder
+                    ? `lease ${o.leadership.lockName} is held by ${o.leadership.holder}`
+                    : `lease ${o.leadership.lockName} is not held by this pod (${o.leadership.reason})`,
+                }))
+        : (blocked as { reason: string; message: string });
   return { candidate, leader, forge: false, actions, reason: why.reason, message: why.message };
 }

@@ -113,7 +113,14 @@ function setup(callTimeoutMs = 1000) {
   const credentials = new FakeCredentials(calls);
   const node = new FakeNode(calls);
   const reconciler = new Reconciler(
-    { clock, logger: pino({ level: 'silent' }), node, credentials, elector, policy: { snapshot: () => ({ forgingAllowed: true, reason: 'ok', message: 'ok' }) } },
+    {
+      clock,
+      logger: pino({ level: 'silent' }),
+      node,
+      credentials,
+      elector,
+      policy: { snapshot: () => ({ forgingAllowed: true, reason: 'ok', message: 'ok' }) },
+    },
     { intervalMs: 10_000, callTimeoutMs, config: { startAsNonProducing: true, disableSocketCheck: false } },
   );
   return { calls, elector, credentials, node, reconciler };
@@ -151,7 +158,10 @@ describe('Reconciler', () => {
     expect(revokedAt).toBeGreaterThanOrEqual(deadline);
     // The interval is 10 s: only the deadline timer can explain a revoke this soon after it.
     expect(revokedAt - deadline).toBeLessThan(1000);
-    expect(t.calls.slice(t.calls.indexOf('signal:enable_forging') + 1)).toEqual(['revoke', 'signal:disable_forging']);
+    expect(t.calls.slice(t.calls.indexOf('signal:enable_forging') + 1)).toEqual([
+      'revoke',
+      'signal:disable_forging',
+    ]);
   });
 
   it('shuts down in order: revoke, signal, release', async () => {
@@ -161,7 +171,11 @@ describe('Reconciler', () => {
     await until(() => t.calls.includes('signal:enable_forging'));
     const converged = await t.reconciler.shutdown(3000);
     expect(converged).toBe(true);
-    expect(t.calls.slice(t.calls.indexOf('signal:enable_forging') + 1)).toEqual(['revoke', 'signal:disable_forging', 'release']);
+    expect(t.calls.slice(t.calls.indexOf('signal:enable_forging') + 1)).toEqual([
+      'revoke',
+      'signal:disable_forging',
+      'release',
+    ]);
     expect(t.credentials.presence).toBe('none');
   });
 

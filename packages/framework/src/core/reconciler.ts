@@ -14,7 +14,15 @@ import type {
   NodeObservation,
 } from '../contracts/index.js';
 import { decide } from './decide.js';
-import type { Action, Decision, DecisionConfig, NodeLoaded, Observation, Phase, PolicyView } from './decide.js';
+import type {
+  Action,
+  Decision,
+  DecisionConfig,
+  NodeLoaded,
+  Observation,
+  Phase,
+  PolicyView,
+} from './decide.js';
 
 export interface PolicyFeed {
   snapshot(): PolicyView;
@@ -153,8 +161,10 @@ export class Reconciler {
     let wait = this.options.intervalMs;
     const lease = this.deps.elector.snapshot();
     // Wake exactly at the fencing deadline so revocation is not delayed by the interval.
-    if (lease.holder === lease.identity && lease.leaderUntilMs > now) wait = Math.min(wait, lease.leaderUntilMs - now + 1);
-    if (lease.actAfterMs !== undefined && lease.actAfterMs > now) wait = Math.min(wait, lease.actAfterMs - now + 1);
+    if (lease.holder === lease.identity && lease.leaderUntilMs > now)
+      wait = Math.min(wait, lease.leaderUntilMs - now + 1);
+    if (lease.actAfterMs !== undefined && lease.actAfterMs > now)
+      wait = Math.min(wait, lease.actAfterMs - now + 1);
     // While converging (actions were taken), re-check soon.
     if (this.last && this.last.decision.actions.length > 0) wait = Math.min(wait, 50);
     return Math.max(0, wait);
@@ -182,7 +192,8 @@ export class Reconciler {
     const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.options.callTimeoutMs)]);
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+      onAbort = () =>
+        reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
     });
@@ -198,21 +209,20 @@ export class Reconciler {
   private async observe(): Promise<Observation> {
     const { node, credentials, elector, policy, clock, logger } = this.deps;
     const [nodeObs, credState] = await Promise.all([
-      this.withTimeout('node observation', (s) => node.observe(s)).catch(
-        (error: Error): NodeObservation => ({
-          socket: 'missing',
-          pid: null,
-          forgingMetric: null,
-          atTip: null,
-          message: error.message,
-        }),
-      ),
+      this.withTimeout('node observation', (s) => node.observe(s)).catch((error: Error): NodeObservation => ({
+        socket: 'missing',
+        pid: null,
+        forgingMetric: null,
+        atTip: null,
+        message: error.message,
+      })),
       this.withTimeout('credential inspection', (s) => credentials.inspect(s)).catch(
         (error: Error): CredentialState => ({ ...STOPPED_CREDENTIALS, message: error.message }),
       ),
     ]);
     this.trackNodeLifecycle(nodeObs, credState);
-    const phase: Phase = this.phase === 'stopping' ? 'stopping' : nodeObs.socket === 'up' ? 'running' : 'starting';
+    const phase: Phase =
+      this.phase === 'stopping' ? 'stopping' : nodeObs.socket === 'up' ? 'running' : 'starting';
     if (phase !== this.phase && this.phase !== 'stopping') {
       logger.info({ from: this.phase, to: phase, socket: nodeObs.socket }, 'phase change');
       this.phase = phase;
@@ -239,7 +249,10 @@ export class Reconciler {
       this.nodeLoaded = { forging: false, fingerprint: null };
       return;
     }
-    const restarted = prev !== null && ((prev.socket !== 'up' && now.socket === 'up') || (prev.pid !== null && now.pid !== null && prev.pid !== now.pid));
+    const restarted =
+      prev !== null &&
+      ((prev.socket !== 'up' && now.socket === 'up') ||
+        (prev.pid !== null && now.pid !== null && prev.pid !== now.pid));
     if (restarted) {
       const forging = !this.options.config.startAsNonProducing && creds.presence === 'all';
       this.nodeLoaded = { forging, fingerprint: forging ? creds.sourceFingerprint : null };
@@ -253,9 +266,19 @@ export class Reconciler {
     const decision = decide(observation);
     elector.setCandidacy(decision.candidate, decision.reason);
     const previous = this.last?.decision;
-    if (!previous || previous.reason !== decision.reason || previous.forge !== decision.forge || previous.leader !== decision.leader)
+    if (
+      !previous ||
+      previous.reason !== decision.reason ||
+      previous.forge !== decision.forge ||
+      previous.leader !== decision.leader
+    )
       logger.info(
-        { reason: decision.reason, forge: decision.forge, leader: decision.leader, candidate: decision.candidate },
+        {
+          reason: decision.reason,
+          forge: decision.forge,
+          leader: decision.leader,
+          candidate: decision.candidate,
+        },
         decision.message,
       );
     const results: ActionResult[] = [];
@@ -266,7 +289,13 @@ export class Reconciler {
       credentials = result.credentials;
       if (!result.result.ok && action.type === 'provision') break; // never signal "enable" on a failed provision
     }
-    this.last = { observation, decision, results, nodeLoaded: this.nodeLoaded, completedAtMs: clock.monotonicMs() };
+    this.last = {
+      observation,
+      decision,
+      results,
+      nodeLoaded: this.nodeLoaded,
+      completedAtMs: clock.monotonicMs(),
+    };
     try {
       await this.deps.onTick?.(this.last);
     } catch (error) {
@@ -284,7 +313,8 @@ export class Reconciler {
       switch (action.type) {
         case 'provision': {
           const change = await this.withTimeout('provision', (s) => provisioner.provision(s));
-          if (!change.ok) logger.error({ reason: change.reason }, `provisioning credentials failed: ${change.message}`);
+          if (!change.ok)
+            logger.error({ reason: change.reason }, `provisioning credentials failed: ${change.message}`);
           else if (change.changed) logger.info('credentials provisioned');
           const next: CredentialState = change.ok
             ? { ...credentials, presence: 'all', upToDate: true }
@@ -293,7 +323,8 @@ export class Reconciler {
         }
         case 'revoke': {
           const change = await this.withTimeout('revoke', (s) => provisioner.revoke(s));
-          if (!change.ok) logger.error({ reason: change.reason }, `revoking credentials failed: ${change.message}`);
+          if (!change.ok)
+            logger.error({ reason: change.reason }, `revoking credentials failed: ${change.message}`);
           else if (change.changed) logger.info('credentials revoked');
           const next: CredentialState = change.ok
             ? { ...credentials, presence: 'none', upToDate: false }
@@ -308,7 +339,8 @@ export class Reconciler {
             logger.info({ pid: outcome.pid, reason: action.reason }, `SIGHUP delivered (${action.reason})`);
           } else {
             // Could not tell the node: what it has loaded is unknown, so the next tick signals again.
-            this.nodeLoaded = observation.node.socket === 'up' ? { forging: null, fingerprint: null } : this.nodeLoaded;
+            this.nodeLoaded =
+              observation.node.socket === 'up' ? { forging: null, fingerprint: null } : this.nodeLoaded;
             logger.warn({ reason: outcome.reason }, `SIGHUP not delivered: ${outcome.message}`);
           }
           return { result: { action, ok: outcome.delivered, message: outcome.message }, credentials };
@@ -319,7 +351,10 @@ export class Reconciler {
           const released = after.holder !== after.identity;
           if (released) logger.info('lease released');
           else logger.warn(`lease not released (${after.reason}): ${after.message}`);
-          return { result: { action, ok: released, message: released ? 'released' : after.message }, credentials };
+          return {
+            result: { action, ok: released, message: released ? 'released' : after.message },
+            credentials,
+          };
         }
       }
     } catch (error) {

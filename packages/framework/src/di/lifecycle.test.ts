@@ -5,7 +5,10 @@ import { token } from './token.js';
 
 function recorder() {
   const events: string[] = [];
-  const component = (name: string, behaviour: { failStart?: boolean; hangStop?: boolean; failStop?: boolean } = {}) => ({
+  const component = (
+    name: string,
+    behaviour: { failStart?: boolean; hangStop?: boolean; failStop?: boolean } = {},
+  ) => ({
     name,
     start: async () => {
       events.push(`start ${name}`);
@@ -23,10 +26,20 @@ function recorder() {
 describe('Lifecycle', () => {
   it('starts in order and stops in reverse order', async () => {
     const { events, component } = recorder();
-    const lifecycle = new Lifecycle().add(component('elector')).add(component('credentials')).add(component('http'));
+    const lifecycle = new Lifecycle()
+      .add(component('elector'))
+      .add(component('credentials'))
+      .add(component('http'));
     await lifecycle.start();
     const results = await lifecycle.stop();
-    expect(events).toEqual(['start elector', 'start credentials', 'start http', 'stop http', 'stop credentials', 'stop elector']);
+    expect(events).toEqual([
+      'start elector',
+      'start credentials',
+      'start http',
+      'stop http',
+      'stop credentials',
+      'stop elector',
+    ]);
     expect(results.map((r) => r.reason)).toEqual(['ok', 'ok', 'ok']);
     expect(await lifecycle.stop()).toEqual([]); // idempotent
   });
@@ -49,7 +62,11 @@ describe('Lifecycle', () => {
 
   it('rolls back the started components when one fails to start', async () => {
     const { events, component } = recorder();
-    const lifecycle = new Lifecycle().add(component('a')).add(component('b')).add(component('c', { failStart: true })).add(component('d'));
+    const lifecycle = new Lifecycle()
+      .add(component('a'))
+      .add(component('b'))
+      .add(component('c', { failStart: true }))
+      .add(component('d'));
     const error = await lifecycle.start().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LifecycleStartError);
     expect((error as Error).message).toContain('"c" failed to start: c cannot start');

@@ -111,7 +111,10 @@ export class Lifecycle {
     for (const component of this.#components) {
       const began = performance.now();
       const outcome = component.start
-        ? await runBounded((s) => component.start!(s), component.startTimeoutMs ?? this.#options.defaultStartTimeoutMs)
+        ? await runBounded(
+            (s) => component.start!(s),
+            component.startTimeoutMs ?? this.#options.defaultStartTimeoutMs,
+          )
         : ({ kind: 'ok' } as const);
       const result = this.#result(component.name, outcome, began);
       results.push(result);
@@ -143,7 +146,10 @@ export class Lifecycle {
       const component = this.#started.pop()!;
       const began = performance.now();
       const outcome = component.stop
-        ? await runBounded((s) => component.stop!(s), component.stopTimeoutMs ?? this.#options.defaultStopTimeoutMs)
+        ? await runBounded(
+            (s) => component.stop!(s),
+            component.stopTimeoutMs ?? this.#options.defaultStopTimeoutMs,
+          )
         : ({ kind: 'ok' } as const);
       const result = this.#result(component.name, outcome, began);
       results.push(result);
@@ -159,7 +165,13 @@ export class Lifecycle {
       case 'ok':
         return { name, ok: true, reason: 'ok', message: 'ok', durationMs };
       case 'timeout':
-        return { name, ok: false, reason: 'timeout', message: `timed out after ${Math.round(durationMs)} ms`, durationMs };
+        return {
+          name,
+          ok: false,
+          reason: 'timeout',
+          message: `timed out after ${Math.round(durationMs)} ms`,
+          durationMs,
+        };
       case 'error':
         return { name, ok: false, reason: 'error', message: describe(outcome.error), durationMs };
     }

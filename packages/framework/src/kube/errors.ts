@@ -37,7 +37,12 @@ const NETWORK_CODES = new Set([
   'UND_ERR_CLOSED',
   'UND_ERR_CONNECT',
 ]);
-const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const TIMEOUT_CODES = new Set([
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
 
 interface StatusLike {
   reason?: unknown;
@@ -89,7 +94,11 @@ export function classifyK8sError(error: unknown): ClassifiedK8sError {
     const parsed = parseStatusBody(e.body);
     const reason = firstString(parsed?.reason);
     const message = firstString(parsed?.message) ?? ownMessage;
-    return { kind: kindFromStatus(status, reason), status, message: `HTTP ${status}${reason ? ` ${reason}` : ''}: ${message}` };
+    return {
+      kind: kindFromStatus(status, reason),
+      status,
+      message: `HTTP ${status}${reason ? ` ${reason}` : ''}: ${message}`,
+    };
   }
 
   const name = firstString(e.name);
@@ -106,9 +115,11 @@ export function classifyK8sError(error: unknown): ClassifiedK8sError {
   const causeName = firstString(cause?.name);
   const detail = firstString(cause?.message);
   const message = detail !== undefined && detail !== ownMessage ? `${ownMessage}: ${detail}` : ownMessage;
-  if (causeName === 'TimeoutError' || (code !== undefined && TIMEOUT_CODES.has(code))) return { kind: 'timeout', message };
+  if (causeName === 'TimeoutError' || (code !== undefined && TIMEOUT_CODES.has(code)))
+    return { kind: 'timeout', message };
   if (causeName === 'AbortError') return { kind: 'unknown', message };
-  if (code !== undefined && NETWORK_CODES.has(code)) return { kind: 'network', message: `${code}: ${message}` };
+  if (code !== undefined && NETWORK_CODES.has(code))
+    return { kind: 'network', message: `${code}: ${message}` };
   if (ownMessage === 'fetch failed' || ownMessage === 'terminated') return { kind: 'network', message };
   return { kind: 'unknown', message };
 }

@@ -5,7 +5,10 @@ import { mergePatchOptions, withTimeout } from './request-options.js';
 import { parseMicroTime } from './time.js';
 
 function apiException(code: number, reason?: string): unknown {
-  const body = reason === undefined ? 'not json' : JSON.stringify({ kind: 'Status', reason, message: `${reason} happened`, code });
+  const body =
+    reason === undefined
+      ? 'not json'
+      : JSON.stringify({ kind: 'Status', reason, message: `${reason} happened`, code });
   return Object.assign(new Error(`HTTP-Code: ${code}`), { code, body, headers: {} });
 }
 
@@ -31,13 +34,19 @@ describe('classifyK8sError', () => {
   });
 
   it('network errors from undici fetch (cause.code)', () => {
-    const e = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }) });
+    const e = Object.assign(new TypeError('fetch failed'), {
+      cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }),
+    });
     const c = classifyK8sError(e);
     expect(c.kind).toBe('network');
     expect(c.status).toBeUndefined();
     expect(c.message).toMatch(/ECONNREFUSED/);
     expect(classifyK8sError(Object.assign(new Error('x'), { code: 'ECONNRESET' })).kind).toBe('network');
-    expect(classifyK8sError(Object.assign(new TypeError('fetch failed'), { cause: { code: 'UND_ERR_CONNECT_TIMEOUT' } })).kind).toBe('timeout');
+    expect(
+      classifyK8sError(
+        Object.assign(new TypeError('fetch failed'), { cause: { code: 'UND_ERR_CONNECT_TIMEOUT' } }),
+      ).kind,
+    ).toBe('timeout');
   });
 
   it('timeouts and aborts by name, without instanceof', () => {
@@ -47,7 +56,7 @@ describe('classifyK8sError', () => {
   });
 
   it('never throws on junk', () => {
-    for (const junk of [undefined, null, 42, 'boom', {}, { code: 'weird' }, { body: '{' , code: 409 }])
+    for (const junk of [undefined, null, 42, 'boom', {}, { code: 'weird' }, { body: '{', code: 409 }])
       expect(() => classifyK8sError(junk)).not.toThrow();
     expect(classifyK8sError({ body: '{', code: 409 }).kind).toBe('conflict');
   });
@@ -100,7 +109,15 @@ describe('parseMicroTime', () => {
     expect(parseMicroTime(new Date(0))?.getTime()).toBe(0);
   });
   it('returns null for junk', () => {
-    for (const junk of ['', 'yesterday', '2026-13-45T99:99:99Z', null, undefined, new Date(NaN), 42 as unknown as string])
+    for (const junk of [
+      '',
+      'yesterday',
+      '2026-13-45T99:99:99Z',
+      null,
+      undefined,
+      new Date(NaN),
+      42 as unknown as string,
+    ])
       expect(parseMicroTime(junk)).toBeNull();
   });
 });

@@ -21,7 +21,8 @@ import {
  * cancel an in-flight request when its own deadline, measured on its own clock, passes).
  */
 export function withTimeout(ms: number, signal?: AbortSignal): ConfigurationOptions {
-  if (!(ms > 0) || !Number.isFinite(ms)) throw new Error(`withTimeout: ms must be a positive finite number, got ${ms}`);
+  if (!(ms > 0) || !Number.isFinite(ms))
+    throw new Error(`withTimeout: ms must be a positive finite number, got ${ms}`);
   return {
     middleware: [
       {

@@ -96,7 +96,10 @@ export class LeaderStatusWriter {
       ],
     };
     await this.patchStatus(status);
-    this.logger.info({ leaderPod: podName, forging: report.forging, reason: report.reason }, 'CardanoLeader status written');
+    this.logger.info(
+      { leaderPod: podName, forging: report.forging, reason: report.reason },
+      'CardanoLeader status written',
+    );
   }
 
   private async clearIfMine(report: LeaderStatusReport): Promise<void> {
@@ -107,15 +110,15 @@ export class LeaderStatusWriter {
     // patch fails with 409 instead of blanking it.
     await this.patchStatus(
       {
-      leaderPod: '',
-      forgingEnabled: false,
-      lastTransitionTime: report.since.toISOString(),
-      reason: report.reason,
-      message: `${this.target.podName} is no longer leader: ${report.message}`,
-      conditions: [
-        this.condition('LeaderElected', false, report.reason, report.message, report.since),
-        this.condition('Ready', false, report.reason, report.message, report.since),
-      ],
+        leaderPod: '',
+        forgingEnabled: false,
+        lastTransitionTime: report.since.toISOString(),
+        reason: report.reason,
+        message: `${this.target.podName} is no longer leader: ${report.message}`,
+        conditions: [
+          this.condition('LeaderElected', false, report.reason, report.message, report.since),
+          this.condition('Ready', false, report.reason, report.message, report.since),
+        ],
       },
       object.metadata?.resourceVersion,
     );

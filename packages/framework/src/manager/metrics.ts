@@ -39,7 +39,12 @@ export class SidecarMetrics {
   constructor(registry: Registry, labels: SidecarMetricLabels, info: SidecarInfo) {
     const registers = [registry];
     const labelNames = ['pod', 'network', 'pool_id', 'application'] as const;
-    this.labels = { pod: labels.pod, network: labels.network, pool_id: labels.poolIdShort, application: labels.application };
+    this.labels = {
+      pod: labels.pod,
+      network: labels.network,
+      pool_id: labels.poolIdShort,
+      application: labels.application,
+    };
     this.forgingEnabled = new Gauge({
       name: 'cardano_forging_enabled',
       help: '1 when this pod holds the lease, policy allows forging and the node was told to forge',
@@ -63,7 +68,15 @@ export class SidecarMetrics {
       new Gauge({
         name,
         help: 'Forge manager build and identity information',
-        labelNames: ['pod_name', 'namespace', 'version', 'network', 'pool_id', 'pool_ticker', 'application_type'] as const,
+        labelNames: [
+          'pod_name',
+          'namespace',
+          'version',
+          'network',
+          'pool_id',
+          'pool_ticker',
+          'application_type',
+        ] as const,
         registers,
       }).set(
         {
@@ -111,13 +124,16 @@ export class SidecarMetrics {
     if (decision.leader !== this.wasLeader) this.leadershipChanges.inc();
     this.wasLeader = decision.leader;
     const presence = results.reduce<string>(
-      (p, r) => (r.ok && r.action.type === 'provision' ? 'all' : r.ok && r.action.type === 'revoke' ? 'none' : p),
+      (p, r) =>
+        r.ok && r.action.type === 'provision' ? 'all' : r.ok && r.action.type === 'revoke' ? 'none' : p,
       observation.credentials.presence,
     );
     this.credentialsPresent.set(presence === 'all' ? 1 : 0);
     const metric = observation.node.forgingMetric;
     this.nodeForging.set(metric === null ? -1 : metric ? 1 : 0);
-    this.forgingMismatch.set(metric !== null && decision.actions.length === 0 && metric !== decision.forge ? 1 : 0);
+    this.forgingMismatch.set(
+      metric !== null && decision.actions.length === 0 && metric !== decision.forge ? 1 : 0,
+    );
     this.lastTick.set(wallNow.getTime() / 1000);
   }
 }

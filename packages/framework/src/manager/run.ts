@@ -6,14 +6,19 @@
 import 'reflect-metadata';
 import { createRequire } from 'node:module';
 import type { ResolvedConfig } from '../config/schema.js';
+import type {
+  CredentialProvisioner,
+  HealthProbe,
+  LeaderElector,
+  PriorityStrategy,
+} from '../contracts/index.js';
 import type { ForgePlugin } from '../plugin/define.js';
 import { createSystemClock } from '../core/clock.js';
-import { createRootContainer } from '../di/index.js';
+import { createRootContainer, Lifecycle } from '../di/index.js';
 import { createLogger } from '../observability/logger.js';
 import { createMetricsRegistry } from '../observability/metrics.js';
-import { createHttpDispatcher, createKubeConfigFactory } from '../plugin/host.js';
+import { createHttpDispatcher, createKubeConfigFactory, identityFromConfig } from '../plugin/host.js';
 import {
-  builtinDefaultOptions,
   closeInstances,
   formatPluginProblem,
   instantiatePlugins,
@@ -21,7 +26,7 @@ import {
   type PluginHost,
   type PluginInstance,
 } from '../plugin/loader.js';
-import { computeNames, validateNetwork } from '../cluster/naming.js';
+import { namesFromConfig, validateNetwork } from '../cluster/naming.js';
 import { createClusterManager, disabledClusterPolicy } from '../cluster/manager.js';
 import { createNodeController } from '../node/index.js';
 import { startSidecar, type SidecarPolicy } from './sidecar.js';
@@ -64,26 +69,16 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
       return 1;
     }
   }
-  const names = computeNames({
-    network: config.pool.network,
-    poolId: config.pool.id,
-    region: config.cluster.region,
-    identifier: config.cluster.identifier,
-    leaseNameOverride: config.election.leaseName,
-    leaderNameOverride: config.crd.leaderName,
-  });
+  const names = namesFromConfig(config);
   for (const note of names.adjustments) logger.warn(note);
-  logger.info({ lease: names.leaseName, cardanoLeader: names.leaderName, cluster: names.clusterName }, 'resource names');
+  logger.info(
+    { lease: names.leaseName, cardanoLeader: names.leaderName, cluster: names.clusterName },
+    'resource names',
+  );
 
-  const resolved = await resolvePlugins(config, {
-    builtins: options.builtins,
-    root: options.pluginRoot,
-    // The computed lease name is the one the elector uses (the Python sidecar computed it and ignored it, G12).
-    builtinOptions: (name, cfg) => {
-      const defaults = builtinDefaultOptions(name, cfg);
-      return name === 'kubernetes-lease' ? { ...defaults, leaseName: names.leaseName } : defaults;
-    },
-  });
+  // The loader gives kubernetes-lease the computed lease name (the Python sidecar computed it and
+  // ignored it, G12), the same one logged above.
+  const resolved = await resolvePlugins(config, { builtins: options.builtins, root: options.pluginRoot });
   if (!resolved.ok) {
     for (const problem of resolved.problems) logger.fatal(formatPluginProblem(problem));
     return 1;
@@ -101,13 +96,7 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
     http: { dispatcher },
     kube: { config: kubeConfig },
     clock,
-    identity: {
-      podName: config.podName,
-      namespace: config.namespace,
-      network: config.pool.network,
-      poolId: config.pool.id,
-      region: config.cluster.region,
-    },
+    identity: identityFromConfig(config),
     signal: abort.signal,
   };
   const plugins = resolved.value;
@@ -121,12 +110,12 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
   }
   const instances = created.value as PluginInstance[];
   const find = (path: string) => instances.find((i) => i.resolved.configPath === path)?.value;
-  const elector = find('plugins.leaderElector') as import('../contracts/index.js').LeaderElector;
-  const credentials = find('plugins.credentialProvisioner') as import('../contracts/index.js').CredentialProvisioner;
-  const priority = find('plugins.priority') as import('../contracts/index.js').PriorityStrategy;
+  const elector = find('plugins.leaderElector') as LeaderElector;
+  const credentials = find('plugins.credentialProvisioner') as CredentialProvisioner;
+  const priority = find('plugins.priority') as PriorityStrategy;
   const healthProbes = instances
     .filter((i) => i.resolved.kind === 'health-probe')
-    .map((i) => i.value as import('../contracts/index.js').HealthProbe);
+    .map((i) => i.value as HealthProbe);
 
   // Local calls (socket, /proc, files, node metrics) are bounded well inside the fencing margin
   // leaseDuration − renewDeadline, so even a hung call cannot delay revocation past it.
@@ -172,36 +161,73 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
       )
     : { snapshot: () => disabledClusterPolicy() };
 
-  const sidecar = await startSidecar(
-    {
-      info: {
-        podName: config.podName,
-        namespace: config.namespace,
-        version,
-        network: config.pool.network,
-        poolId: config.pool.id,
-        poolTicker: config.pool.ticker,
-        applicationType: config.pool.applicationType,
-      },
-      leader: { name: names.leaderName, group: config.crd.group, version: config.crd.version, plural: config.crd.leaderPlural },
-      // React at least as fast as the elector polls; SLEEP_INTERVAL only bounds the resync period.
-      intervalMs: Math.min(config.loop.intervalSeconds * 1000, retryMs),
-      callTimeoutMs,
-      shutdownDeadlineMs: Math.max(5000, config.election.renewDeadlineSeconds * 1000),
-      socketWaitTimeoutMs: config.node.socketWaitTimeoutSeconds * 1000,
-      decision: { startAsNonProducing: config.node.startAsNonProducing, disableSocketCheck: config.node.disableSocketCheck },
-      http: { host: config.http.host, port: config.http.port },
+  // Started in this order, stopped in reverse: the sidecar (revoke → signal → release → HTTP) goes
+  // first, and the plugins and HTTP pool only after it, so nothing it needs disappears under it.
+  const shutdownDeadlineMs = Math.max(5000, config.election.renewDeadlineSeconds * 1000);
+  let converged = false;
+  let address = { host: '', port: 0 };
+  let stopSidecar: () => Promise<boolean> = async () => true;
+  const lifecycle = new Lifecycle({
+    onStep: (phase, step) => {
+      if (!step.ok) logger.error({ phase, component: step.name, reason: step.reason }, step.message);
     },
-    { clock, logger, registry, kubeConfig: kubeConfig(), elector, credentials, node, policy },
-  );
-  logger.info({ version, pod: config.podName, port: sidecar.address.port }, 'forge manager running');
+  });
+  lifecycle
+    .add({ name: 'plugins', stop: () => closeInstances(instances) })
+    .add({ name: 'http-dispatcher', stop: () => dispatcher.close().catch(() => undefined) })
+    .add({
+      name: 'sidecar',
+      stopTimeoutMs: shutdownDeadlineMs + 5000,
+      start: async () => {
+        const sidecar = await startSidecar(
+          {
+            info: {
+              podName: config.podName,
+              namespace: config.namespace,
+              version,
+              network: config.pool.network,
+              poolId: config.pool.id,
+              poolTicker: config.pool.ticker,
+              applicationType: config.pool.applicationType,
+            },
+            leader: {
+              name: names.leaderName,
+              group: config.crd.group,
+              version: config.crd.version,
+              plural: config.crd.leaderPlural,
+            },
+            // React at least as fast as the elector polls; SLEEP_INTERVAL only bounds the resync period.
+            intervalMs: Math.min(config.loop.intervalSeconds * 1000, retryMs),
+            callTimeoutMs,
+            shutdownDeadlineMs,
+            socketWaitTimeoutMs: config.node.socketWaitTimeoutSeconds * 1000,
+            decision: {
+              startAsNonProducing: config.node.startAsNonProducing,
+              disableSocketCheck: config.node.disableSocketCheck,
+            },
+            http: { host: config.http.host, port: config.http.port },
+          },
+          { clock, logger, registry, kubeConfig: kubeConfig(), elector, credentials, node, policy },
+        );
+        address = sidecar.address;
+        stopSidecar = () => sidecar.stop();
+      },
+      stop: async () => {
+        converged = await stopSidecar();
+      },
+    });
+  try {
+    await lifecycle.start();
+  } catch (error) {
+    logger.fatal({ err: error }, 'forge manager failed to start');
+    return 1;
+  }
+  logger.info({ version, pod: config.podName, port: address.port }, 'forge manager running');
 
   const signal = await stopSignal;
   logger.info({ signal }, 'stop requested');
-  const converged = await sidecar.stop();
+  await lifecycle.stop();
   abort.abort(new Error('manager stopped'));
-  await closeInstances(instances);
-  await dispatcher.close().catch(() => undefined);
   logger.info({ converged }, 'forge manager stopped');
   return converged ? 0 : 1;
 }

@@ -15,7 +15,12 @@ import { SidecarMetrics, type SidecarInfo } from './metrics.js';
 
 export interface SidecarSettings {
   readonly info: SidecarInfo;
-  readonly leader: { readonly name: string; readonly group: string; readonly version: string; readonly plural: string };
+  readonly leader: {
+    readonly name: string;
+    readonly group: string;
+    readonly version: string;
+    readonly plural: string;
+  };
   readonly intervalMs: number;
   readonly callTimeoutMs: number;
   readonly shutdownDeadlineMs: number;
@@ -30,7 +35,11 @@ export interface SidecarPolicy extends PolicyFeed {
   start?(signal: AbortSignal): Promise<void>;
   stop?(): Promise<void>;
   setLocalLeader?(isLeader: boolean): void;
-  reportLeadership?(report: { activeLeader: string; forgingEnabled: boolean; isLeader: boolean }): Promise<void>;
+  reportLeadership?(report: {
+    activeLeader: string;
+    forgingEnabled: boolean;
+    isLeader: boolean;
+  }): Promise<void>;
 }
 
 export interface SidecarParts {
@@ -56,7 +65,9 @@ export interface RunningSidecar {
 function startupStatus(ready: boolean, credentialsProvisioned: boolean, now: Date): Record<string, unknown> {
   return {
     status: ready ? 'ready' : 'not_ready',
-    message: ready ? 'Startup credentials provisioned successfully' : 'Startup credentials not yet provisioned',
+    message: ready
+      ? 'Startup credentials provisioned successfully'
+      : 'Startup credentials not yet provisioned',
     credentials_provisioned: credentialsProvisioned,
     timestamp: now.toISOString().replace('Z', '+00:00'),
   };
@@ -83,7 +94,12 @@ export async function startSidecar(settings: SidecarSettings, parts: SidecarPart
   );
   const statusWriter = new LeaderStatusWriter(
     parts.kubeConfig,
-    { ...settings.leader, namespace: settings.info.namespace, podName: settings.info.podName, timeoutMs: settings.callTimeoutMs },
+    {
+      ...settings.leader,
+      namespace: settings.info.namespace,
+      podName: settings.info.podName,
+      timeoutMs: settings.callTimeoutMs,
+    },
     logger.child({ component: 'leader-status' }),
   );
 
@@ -98,10 +114,18 @@ export async function startSidecar(settings: SidecarSettings, parts: SidecarPart
     const { decision, observation } = tick;
     metrics.record(tick, clock.wallNow());
     const provisioned = tick.results.some((r) => r.ok && r.action.type === 'provision');
-    if (observation.credentials.presence === 'all' || provisioned || observation.phase === 'running') startupReady = true;
-    if (!socketWarned && observation.phase === 'starting' && clock.monotonicMs() - startedAt > settings.socketWaitTimeoutMs) {
+    if (observation.credentials.presence === 'all' || provisioned || observation.phase === 'running')
+      startupReady = true;
+    if (
+      !socketWarned &&
+      observation.phase === 'starting' &&
+      clock.monotonicMs() - startedAt > settings.socketWaitTimeoutMs
+    ) {
       socketWarned = true;
-      logger.warn({ socket: observation.node.socket }, `node socket not up after ${settings.socketWaitTimeoutMs} ms; still waiting`);
+      logger.warn(
+        { socket: observation.node.socket },
+        `node socket not up after ${settings.socketWaitTimeoutMs} ms; still waiting`,
+      );
     }
     const key = JSON.stringify([decision.leader, decision.forge, decision.reason]);
     if (key !== lastKey) {
@@ -128,7 +152,15 @@ export async function startSidecar(settings: SidecarSettings, parts: SidecarPart
   };
 
   const reconciler = new Reconciler(
-    { clock, logger: logger.child({ component: 'reconciler' }), node: parts.node, credentials: parts.credentials, elector, policy, onTick },
+    {
+      clock,
+      logger: logger.child({ component: 'reconciler' }),
+      node: parts.node,
+      credentials: parts.credentials,
+      elector,
+      policy,
+      onTick,
+    },
     { intervalMs: settings.intervalMs, callTimeoutMs: settings.callTimeoutMs, config: settings.decision },
   );
 
@@ -150,10 +182,14 @@ export async function startSidecar(settings: SidecarSettings, parts: SidecarPart
     return clock.monotonicMs() - reference <= stallBoundMs;
   };
   http.route('GET', '/health', () =>
-    loopAlive() ? { status: 200, body: 'OK' } : { status: 503, body: `control loop stalled for more than ${stallBoundMs} ms` },
+    loopAlive()
+      ? { status: 200, body: 'OK' }
+      : { status: 503, body: `control loop stalled for more than ${stallBoundMs} ms` },
   );
   http.route('GET', '/readyz', () =>
-    reconciler.lastTickAtMs() !== null && loopAlive() ? { status: 200, body: 'ready' } : { status: 503, body: 'not ready' },
+    reconciler.lastTickAtMs() !== null && loopAlive()
+      ? { status: 200, body: 'ready' }
+      : { status: 503, body: 'not ready' },
   );
   http.route('GET', '/status', () => {
     const t = reconciler.current();

@@ -8,7 +8,12 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry, type Counter } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SIGHUP_SIGNALS_METRIC, createNodeController, probeUnixSocket, type NodeControllerDeps } from './index.js';
+import {
+  SIGHUP_SIGNALS_METRIC,
+  createNodeController,
+  probeUnixSocket,
+  type NodeControllerDeps,
+} from './index.js';
 
 const never = new AbortController().signal;
 const silent = pino({ level: 'silent' });
@@ -56,7 +61,9 @@ describe('node controller', () => {
   });
 
   async function startFakeNode(socketPath: string, title = 'cardano-node'): Promise<FakeNode> {
-    const child = spawn(process.execPath, ['-e', FAKE_NODE_SCRIPT, socketPath, title], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['-e', FAKE_NODE_SCRIPT, socketPath, title], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     children.push(child);
     let output = '';
     const waiters = new Set<() => void>();
@@ -75,7 +82,11 @@ describe('node controller', () => {
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`child ${child.pid} did not print ${line} x${count}; output: ${JSON.stringify(output)}`));
+          reject(
+            new Error(
+              `child ${child.pid} did not print ${line} x${count}; output: ${JSON.stringify(output)}`,
+            ),
+          );
         }, timeoutMs);
         waiters.add(check);
         check();
@@ -139,16 +150,28 @@ describe('node controller', () => {
       await writeFile(file, 'x');
       expect((await probeUnixSocket(file, 1000)).state).toBe('not-a-socket');
       expect((await probeUnixSocket(join(dir, 'absent.socket'), 1000)).state).toBe('missing');
-      const observation = await createNodeController({ logger: silent }, { socketPath: join(dir, 'absent.socket') }).observe(never);
+      const observation = await createNodeController(
+        { logger: silent },
+        { socketPath: join(dir, 'absent.socket') },
+      ).observe(never);
       expect(observation).toMatchObject({ socket: 'missing', pid: null, forgingMetric: null, atTip: null });
     });
   });
 
   describe('pid discovery', () => {
     it('resolves each socket to the process listening on it, with several cardano-nodes side by side', async () => {
-      const [a, b] = await Promise.all([startFakeNode(join(dir, 'a.socket')), startFakeNode(join(dir, 'b.socket'))]);
-      const observeA = await createNodeController({ logger: silent }, { socketPath: join(dir, 'a.socket') }).observe(never);
-      const observeB = await createNodeController({ logger: silent }, { socketPath: join(dir, 'b.socket') }).observe(never);
+      const [a, b] = await Promise.all([
+        startFakeNode(join(dir, 'a.socket')),
+        startFakeNode(join(dir, 'b.socket')),
+      ]);
+      const observeA = await createNodeController(
+        { logger: silent },
+        { socketPath: join(dir, 'a.socket') },
+      ).observe(never);
+      const observeB = await createNodeController(
+        { logger: silent },
+        { socketPath: join(dir, 'b.socket') },
+      ).observe(never);
       expect(observeA).toMatchObject({ socket: 'up', pid: a.pid });
       expect(observeB).toMatchObject({ socket: 'up', pid: b.pid });
       expect(a.pid).not.toBe(b.pid);
@@ -164,7 +187,10 @@ describe('node controller', () => {
       expect((await controller.observe(never)).pid).toBe(first.pid);
       // A process whose name only contains ours is not a match.
       await startFakeNode(join(dir, 'n2.socket'), `${name}x`);
-      const fresh = createNodeController({ logger: silent }, { socketPath: join(dir, 'n1.socket'), pidDiscovery: 'name', processName: name });
+      const fresh = createNodeController(
+        { logger: silent },
+        { socketPath: join(dir, 'n1.socket'), pidDiscovery: 'name', processName: name },
+      );
       expect((await fresh.observe(never)).pid).toBe(first.pid);
       await startFakeNode(join(dir, 'n3.socket'), name);
       const ambiguous = await createNodeController(
@@ -204,7 +230,10 @@ describe('node controller', () => {
 
     it('skips and counts <reason>_skipped when no node process is found', async () => {
       const registry = new Registry();
-      const controller = createNodeController({ logger: silent, registry }, { socketPath: join(dir, 'none.socket') });
+      const controller = createNodeController(
+        { logger: silent, registry },
+        { socketPath: join(dir, 'none.socket') },
+      );
       const outcome = await controller.reload('disable_forging');
       expect(outcome).toMatchObject({ delivered: false, pid: null, reason: 'NoProcess' });
       expect(await sighupCount(registry, 'disable_forging_skipped')).toBe(1);
@@ -226,10 +255,18 @@ describe('node controller', () => {
         },
       };
       const controller = createNodeController(deps, { socketPath });
-      expect(await controller.reload('enable_forging')).toMatchObject({ delivered: false, pid: node.pid, reason: 'ProcessGone' });
+      expect(await controller.reload('enable_forging')).toMatchObject({
+        delivered: false,
+        pid: node.pid,
+        reason: 'ProcessGone',
+      });
       expect(await sighupCount(registry, 'enable_forging_cross_container')).toBe(1);
       failWith = 'EPERM';
-      expect(await controller.reload('enable_forging')).toMatchObject({ delivered: false, pid: node.pid, reason: 'PermissionDenied' });
+      expect(await controller.reload('enable_forging')).toMatchObject({
+        delivered: false,
+        pid: node.pid,
+        reason: 'PermissionDenied',
+      });
       expect(await sighupCount(registry, 'enable_forging')).toBe(0);
       expect(await sighupCount(registry, 'enable_forging_cross_container')).toBe(1);
       expect(sent).toEqual([node.pid, node.pid]);
@@ -244,7 +281,10 @@ describe('node controller', () => {
           '# HELP cardano_node_metrics_forging_enabled forging\n# TYPE cardano_node_metrics_forging_enabled gauge\n' +
           `cardano_node_metrics_forging_enabled ${forging}\ncardano_node_metrics_slotNum_int 123456\n`,
       );
-      const controller = createNodeController({ logger: silent }, { socketPath: join(dir, 'm.socket'), metricsUrl });
+      const controller = createNodeController(
+        { logger: silent },
+        { socketPath: join(dir, 'm.socket'), metricsUrl },
+      );
       const on = await controller.observe(never);
       expect(on.forgingMetric).toBe(true);
       expect(on.message).toContain('slot 123456');
@@ -268,7 +308,9 @@ describe('node controller', () => {
     it('judges the tip: a node whose slot stops advancing falls behind; an expectedSlot source overrides', async () => {
       let slot = 1000;
       let now = 0;
-      const metricsUrl = await serveMetrics(() => `cardano_node_metrics_forging_enabled 1\ncardano_node_metrics_slotNum_int ${slot}\n`);
+      const metricsUrl = await serveMetrics(
+        () => `cardano_node_metrics_forging_enabled 1\ncardano_node_metrics_slotNum_int ${slot}\n`,
+      );
       const options = { socketPath: join(dir, 't.socket'), metricsUrl, maxSlotLag: 30 };
       const controller = createNodeController({ logger: silent, clock: { monotonicMs: () => now } }, options);
       expect((await controller.observe(never)).atTip).toBe(true);
@@ -283,7 +325,10 @@ describe('node controller', () => {
 
       const withSource = createNodeController({ logger: silent, expectedSlot: () => 5000 }, options);
       expect((await withSource.observe(never)).atTip).toBe(false);
-      const ungated = createNodeController({ logger: silent }, { socketPath: join(dir, 't.socket'), metricsUrl });
+      const ungated = createNodeController(
+        { logger: silent },
+        { socketPath: join(dir, 't.socket'), metricsUrl },
+      );
       expect((await ungated.observe(never)).atTip).toBeNull();
     });
   });

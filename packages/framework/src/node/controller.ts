@@ -8,7 +8,13 @@ import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import type { Clock, NodeController, NodeObservation, SignalOutcome } from '../contracts/index.js';
 import { scrapeNodeMetrics, type NodeMetricsScrape } from './node-metrics.js';
-import { listeningSocketInodes, pidHasName, pidHoldsSocket, pidsHoldingSocket, pidsWithName } from './proc.js';
+import {
+  listeningSocketInodes,
+  pidHasName,
+  pidHoldsSocket,
+  pidsHoldingSocket,
+  pidsWithName,
+} from './proc.js';
 import { probeUnixSocket } from './socket-probe.js';
 
 export const SIGHUP_SIGNALS_METRIC = 'cardano_sighup_signals_total';
@@ -70,12 +76,16 @@ function errorCode(error: unknown): string {
   return typeof code === 'string' ? code : error instanceof Error ? error.message : String(error);
 }
 
-export function createNodeController(deps: NodeControllerDeps, options: NodeControllerOptions): NodeController {
+export function createNodeController(
+  deps: NodeControllerDeps,
+  options: NodeControllerOptions,
+): NodeController {
   const config = nodeControllerOptionsSchema.parse(options);
   const { logger } = deps;
   const clock = deps.clock;
   const monotonicMs = clock ? () => clock.monotonicMs() : () => performance.now();
-  const sendSignal = deps.sendSignal ?? ((pid: number, signal: NodeJS.Signals) => void process.kill(pid, signal));
+  const sendSignal =
+    deps.sendSignal ?? ((pid: number, signal: NodeJS.Signals) => void process.kill(pid, signal));
   const ownPid = deps.ownPid ?? process.pid;
   const sighups = sighupCounter(deps.registry);
 
@@ -91,14 +101,20 @@ export function createNodeController(deps: NodeControllerDeps, options: NodeCont
       return { pid: cachedPid, detail: `pid ${cachedPid} listens on ${config.socketPath}` };
     }
     const holders = await pidsHoldingSocket(config.procRoot, inodes, ownPid);
-    if (holders.length === 1) return { pid: holders[0] ?? null, detail: `pid ${holders[0]} listens on ${config.socketPath}` };
+    if (holders.length === 1)
+      return { pid: holders[0] ?? null, detail: `pid ${holders[0]} listens on ${config.socketPath}` };
     if (holders.length === 0) {
-      return { pid: null, detail: `the socket ${config.socketPath} is listened on by no visible process (no shared PID namespace?)` };
+      return {
+        pid: null,
+        detail: `the socket ${config.socketPath} is listened on by no visible process (no shared PID namespace?)`,
+      };
     }
     // Inherited fds (a fork) can share the listener; prefer the one that has the node's name.
     const named: number[] = [];
-    for (const pid of holders) if (await pidHasName(config.procRoot, pid, config.processName)) named.push(pid);
-    if (named.length === 1) return { pid: named[0] ?? null, detail: `pid ${named[0]} listens on ${config.socketPath}` };
+    for (const pid of holders)
+      if (await pidHasName(config.procRoot, pid, config.processName)) named.push(pid);
+    if (named.length === 1)
+      return { pid: named[0] ?? null, detail: `pid ${named[0]} listens on ${config.socketPath}` };
     return { pid: null, detail: `ambiguous: pids ${holders.join(', ')} all hold ${config.socketPath}` };
   }
 
@@ -107,8 +123,10 @@ export function createNodeController(deps: NodeControllerDeps, options: NodeCont
       return { pid: cachedPid, detail: `pid ${cachedPid} is ${config.processName}` };
     }
     const matches = await pidsWithName(config.procRoot, config.processName, ownPid);
-    if (matches.length === 1) return { pid: matches[0] ?? null, detail: `pid ${matches[0]} is ${config.processName}` };
-    if (matches.length === 0) return { pid: null, detail: `no process named ${config.processName} is visible` };
+    if (matches.length === 1)
+      return { pid: matches[0] ?? null, detail: `pid ${matches[0]} is ${config.processName}` };
+    if (matches.length === 0)
+      return { pid: null, detail: `no process named ${config.processName} is visible` };
     return { pid: null, detail: `ambiguous: pids ${matches.join(', ')} are all named ${config.processName}` };
   }
 
@@ -119,7 +137,8 @@ export function createNodeController(deps: NodeControllerDeps, options: NodeCont
     } catch (error) {
       lookup = { pid: null, detail: `process discovery failed (${errorCode(error)})` };
     }
-    if (lookup.pid !== cachedPid) logger.debug({ pid: lookup.pid, previous: cachedPid }, `node pid: ${lookup.detail}`);
+    if (lookup.pid !== cachedPid)
+      logger.debug({ pid: lookup.pid, previous: cachedPid }, `node pid: ${lookup.detail}`);
     cachedPid = lookup.pid;
     return lookup;
   }
@@ -136,12 +155,18 @@ export function createNodeController(deps: NodeControllerDeps, options: NodeCont
     if (config.maxSlotLag === undefined) return { atTip: null, detail: '' };
     if (slot === null) return { atTip: null, detail: 'tip unknown (no slot metric)' };
     const now = monotonicMs();
-    const projected = slotAnchor === null ? null : slotAnchor.slot + Math.floor((now - slotAnchor.atMs) / config.slotLengthMs);
+    const projected =
+      slotAnchor === null
+        ? null
+        : slotAnchor.slot + Math.floor((now - slotAnchor.atMs) / config.slotLengthMs);
     if (projected === null || slot >= projected) slotAnchor = { slot, atMs: now };
     const expected = deps.expectedSlot?.() ?? Math.max(projected ?? slot, slot);
     const lag = expected - slot;
     const atTip = lag <= config.maxSlotLag;
-    return { atTip, detail: `${atTip ? 'at tip' : 'behind'}: slot ${slot}, expected ${expected}, lag ${lag} (max ${config.maxSlotLag})` };
+    return {
+      atTip,
+      detail: `${atTip ? 'at tip' : 'behind'}: slot ${slot}, expected ${expected}, lag ${lag} (max ${config.maxSlotLag})`,
+    };
   }
 
   async function observe(signal: AbortSignal): Promise<NodeObservation> {
@@ -165,7 +190,12 @@ export function createNodeController(deps: NodeControllerDeps, options: NodeCont
     if (lookup.pid === null) {
       sighups?.inc({ reason: `${reason}_skipped` });
       logger.warn({ reason }, `SIGHUP not sent: ${lookup.detail}`);
-      return { delivered: false, pid: null, reason: 'NoProcess', message: `SIGHUP not sent: ${lookup.detail}` };
+      return {
+        delivered: false,
+        pid: null,
+        reason: 'NoProcess',
+        message: `SIGHUP not sent: ${lookup.detail}`,
+      };
     }
     const pid = lookup.pid;
     try {
@@ -176,18 +206,38 @@ export function createNodeController(deps: NodeControllerDeps, options: NodeCont
         cachedPid = null;
         sighups?.inc({ reason: `${reason}_cross_container` });
         logger.warn({ reason, pid }, 'SIGHUP not delivered: the process exited');
-        return { delivered: false, pid, reason: 'ProcessGone', message: `pid ${pid} exited before SIGHUP could be delivered` };
+        return {
+          delivered: false,
+          pid,
+          reason: 'ProcessGone',
+          message: `pid ${pid} exited before SIGHUP could be delivered`,
+        };
       }
       // Like the Python sidecar, permission and other errors are not counted in the metric.
       logger.error({ reason, pid, code }, 'SIGHUP failed');
       if (code === 'EPERM') {
-        return { delivered: false, pid, reason: 'PermissionDenied', message: `not permitted to signal pid ${pid} (run as the node's UID)` };
+        return {
+          delivered: false,
+          pid,
+          reason: 'PermissionDenied',
+          message: `not permitted to signal pid ${pid} (run as the node's UID)`,
+        };
       }
-      return { delivered: false, pid, reason: 'SignalFailed', message: `SIGHUP to pid ${pid} failed (${code})` };
+      return {
+        delivered: false,
+        pid,
+        reason: 'SignalFailed',
+        message: `SIGHUP to pid ${pid} failed (${code})`,
+      };
     }
     sighups?.inc({ reason });
     logger.info({ reason, pid }, 'sent SIGHUP to cardano-node');
-    return { delivered: true, pid, reason: 'Delivered', message: `SIGHUP delivered to pid ${pid} (${lookup.detail})` };
+    return {
+      delivered: true,
+      pid,
+      reason: 'Delivered',
+      message: `SIGHUP delivered to pid ${pid} (${lookup.detail})`,
+    };
   }
 
   return { observe, reload };

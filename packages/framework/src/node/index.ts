@@ -2,5 +2,10 @@ export { createNodeController, nodeControllerOptionsSchema, SIGHUP_SIGNALS_METRI
 export type { NodeControllerDeps, NodeControllerOptions } from './controller.js';
 export { probeUnixSocket } from './socket-probe.js';
 export type { SocketProbe } from './socket-probe.js';
-export { FORGING_ENABLED_METRIC, SLOT_NUMBER_METRIC, parseMetricSamples, scrapeNodeMetrics } from './node-metrics.js';
+export {
+  FORGING_ENABLED_METRIC,
+  SLOT_NUMBER_METRIC,
+  parseMetricSamples,
+  scrapeNodeMetrics,
+} from './node-metrics.js';
 export type { NodeMetricsScrape } from './node-metrics.js';

@@ -52,7 +52,11 @@ export async function scrapeNodeMetrics(
     });
     if (response.statusCode !== 200) {
       await response.body.dump();
-      return { forging: null, slot: null, detail: `node metrics ${url} answered HTTP ${response.statusCode}` };
+      return {
+        forging: null,
+        slot: null,
+        detail: `node metrics ${url} answered HTTP ${response.statusCode}`,
+      };
     }
     text = await response.body.text();
   } catch (error) {

@@ -24,13 +24,17 @@ const UNIX_TABLE = [
 describe('/proc discovery on a fake proc tree', () => {
   let procRoot: string;
 
-  async function fakeProcess(pid: number, fields: { comm?: string; cmdline?: string[]; sockets?: string[] }): Promise<void> {
+  async function fakeProcess(
+    pid: number,
+    fields: { comm?: string; cmdline?: string[]; sockets?: string[] },
+  ): Promise<void> {
     const dir = join(procRoot, String(pid));
     await mkdir(join(dir, 'fd'), { recursive: true });
     if (fields.comm !== undefined) await writeFile(join(dir, 'comm'), `${fields.comm}\n`);
     if (fields.cmdline !== undefined) await writeFile(join(dir, 'cmdline'), `${fields.cmdline.join('\0')}\0`);
     let fd = 3;
-    for (const inode of fields.sockets ?? []) await symlink(`socket:[${inode}]`, join(dir, 'fd', String(fd++)));
+    for (const inode of fields.sockets ?? [])
+      await symlink(`socket:[${inode}]`, join(dir, 'fd', String(fd++)));
     await symlink('/dev/null', join(dir, 'fd', '0'));
   }
 
@@ -61,7 +65,10 @@ describe('/proc discovery on a fake proc tree', () => {
   it('prefers the named process when a forked helper shares the listener, and refuses to guess otherwise', async () => {
     await fakeProcess(10, { comm: 'cardano-node', sockets: ['111'] });
     await fakeProcess(13, { comm: 'sh', cmdline: ['sh'], sockets: ['111'] });
-    const controller = createNodeController({ logger: silent, ownPid: OWN_PID }, { socketPath: SOCKET, procRoot });
+    const controller = createNodeController(
+      { logger: silent, ownPid: OWN_PID },
+      { socketPath: SOCKET, procRoot },
+    );
     expect((await controller.observe(never)).pid).toBe(10);
 
     await fakeProcess(14, { comm: 'cardano-node', sockets: ['111'] });
@@ -77,7 +84,9 @@ describe('/proc discovery on a fake proc tree', () => {
     await fakeProcess(22, { comm: 'cardano-node', cmdline: ['cardano-node', 'run'] });
     await fakeProcess(23, { comm: 'node', cmdline: ['/usr/local/bin/cardano-node', 'run'] });
     await fakeProcess(24, { comm: 'tail', cmdline: ['tail', '-f', '/var/log/cardano-node.log'] });
-    const matches = await Promise.all([20, 21, 22, 23, 24].map((pid) => pidHasName(procRoot, pid, 'cardano-node')));
+    const matches = await Promise.all(
+      [20, 21, 22, 23, 24].map((pid) => pidHasName(procRoot, pid, 'cardano-node')),
+    );
     expect(matches).toEqual([false, false, true, true, false]);
     expect(await pidHasName(procRoot, 99, 'cardano-node')).toBe(false); // no such process
   });

@@ -15,7 +15,8 @@ const SO_ACCEPTCON = 0x10000;
 /** The kernel truncates comm to 15 bytes. */
 const COMM_MAX_CHARS = 15;
 
-const UNIX_LINE = /^\s*[0-9a-fA-F]+:\s+[0-9a-fA-F]+\s+[0-9a-fA-F]+\s+([0-9a-fA-F]+)\s+[0-9a-fA-F]+\s+[0-9a-fA-F]+\s+(\d+)(?: (.*))?$/;
+const UNIX_LINE =
+  /^\s*[0-9a-fA-F]+:\s+[0-9a-fA-F]+\s+[0-9a-fA-F]+\s+([0-9a-fA-F]+)\s+[0-9a-fA-F]+\s+[0-9a-fA-F]+\s+(\d+)(?: (.*))?$/;
 
 /** Inodes of listening unix sockets bound at `socketPath` (or at its real path). */
 export async function listeningSocketInodes(procRoot: string, socketPath: string): Promise<Set<string>> {
@@ -51,11 +52,18 @@ export async function listPids(procRoot: string, ownPid: number): Promise<number
   } catch {
     return [];
   }
-  return names.filter((name) => /^\d+$/.test(name)).map(Number).filter((pid) => pid !== ownPid);
+  return names
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((pid) => pid !== ownPid);
 }
 
 /** Whether `pid` has an open fd on one of `inodes`. Unreadable fd tables count as "no". */
-export async function pidHoldsSocket(procRoot: string, pid: number, inodes: ReadonlySet<string>): Promise<boolean> {
+export async function pidHoldsSocket(
+  procRoot: string,
+  pid: number,
+  inodes: ReadonlySet<string>,
+): Promise<boolean> {
   if (inodes.size === 0) return false;
   const fdDir = join(procRoot, String(pid), 'fd');
   let fds: string[];
@@ -77,7 +85,11 @@ export async function pidHoldsSocket(procRoot: string, pid: number, inodes: Read
   return false;
 }
 
-export async function pidsHoldingSocket(procRoot: string, inodes: ReadonlySet<string>, ownPid: number): Promise<number[]> {
+export async function pidsHoldingSocket(
+  procRoot: string,
+  inodes: ReadonlySet<string>,
+  ownPid: number,
+): Promise<number[]> {
   if (inodes.size === 0) return [];
   const pids = await listPids(procRoot, ownPid);
   const holders: number[] = [];

@@ -17,7 +17,11 @@ function errorCode(error: unknown): string {
  * nothing: a node killed by OOM or SIGKILL leaves its socket file behind (fixes G4), so the
  * answer is 'up' only when connect() succeeds within `timeoutMs`.
  */
-export async function probeUnixSocket(path: string, timeoutMs: number, signal?: AbortSignal): Promise<SocketProbe> {
+export async function probeUnixSocket(
+  path: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<SocketProbe> {
   try {
     const facts = await stat(path);
     if (!facts.isSocket()) return { state: 'not-a-socket', detail: `${path} exists but is not a socket` };
@@ -46,7 +50,10 @@ export async function probeUnixSocket(path: string, timeoutMs: number, signal?: 
     else signal?.addEventListener('abort', onAbort, { once: true });
     socket.once('connect', () => finish({ state: 'up', detail: `accepting connections on ${path}` }));
     socket.once('error', (error) =>
-      finish({ state: 'stale', detail: `socket file ${path} present but connect failed (${errorCode(error)})` }),
+      finish({
+        state: 'stale',
+        detail: `socket file ${path} present but connect failed (${errorCode(error)})`,
+      }),
     );
   });
 }

@@ -53,7 +53,8 @@ export function createHttpServer(options: CreateHttpServerOptions): HttpServer {
   const server = http.createServer((req, res) => {
     const method = (req.method ?? 'GET').toUpperCase();
     const path = pathOf(req.url);
-    const handler = routes.get(`${method} ${path}`) ?? (method === 'HEAD' ? routes.get(`GET ${path}`) : undefined);
+    const handler =
+      routes.get(`${method} ${path}`) ?? (method === 'HEAD' ? routes.get(`GET ${path}`) : undefined);
     if (!handler) {
       send(res, { status: 404, body: 'Not Found' }, method === 'HEAD');
       return;

@@ -4,7 +4,9 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 export function createMetricsRegistry(options: { defaultMetrics?: boolean; prefix?: string } = {}): Registry {
   const registry = new Registry();
   if (options.defaultMetrics !== false) {
-    collectDefaultMetrics(options.prefix ? { register: registry, prefix: options.prefix } : { register: registry });
+    collectDefaultMetrics(
+      options.prefix ? { register: registry, prefix: options.prefix } : { register: registry },
+    );
   }
   return registry;
 }

@@ -31,7 +31,11 @@ describe('createLogger', () => {
     const logger = createLogger({ level: 'warn', pretty: false, destination: stream });
     logger.info('hidden');
     logger.warn({ pod: 'bp-0' }, 'shown');
-    const lines = chunks.join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = chunks
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ msg: 'shown', pod: 'bp-0', level: 40 });
   });

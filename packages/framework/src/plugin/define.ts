@@ -77,8 +77,10 @@ export interface PluginDefinition<K extends PluginKind, Options> {
   create(context: PluginContext, options: Options): PluginKindMap[K] | Promise<PluginKindMap[K]>;
 }
 
-export interface ForgePlugin<K extends PluginKind = PluginKind, Options = unknown>
-  extends PluginDefinition<K, Options> {
+export interface ForgePlugin<K extends PluginKind = PluginKind, Options = unknown> extends PluginDefinition<
+  K,
+  Options
+> {
   readonly $$type: typeof PLUGIN_BRAND;
   readonly apiVersion: string;
 }
@@ -95,7 +97,10 @@ export function pluginShapeProblems(value: unknown): string[] {
   if (typeof value !== 'object' || value === null) return ['is not an object'];
   const v = value as Record<string, unknown>;
   const problems: string[] = [];
-  if (v.$$type !== PLUGIN_BRAND) problems.push(`is not a cardano-forge plugin (missing brand "${PLUGIN_BRAND}"; was it made with definePlugin?)`);
+  if (v.$$type !== PLUGIN_BRAND)
+    problems.push(
+      `is not a cardano-forge plugin (missing brand "${PLUGIN_BRAND}"; was it made with definePlugin?)`,
+    );
   if (typeof v.apiVersion !== 'string') problems.push('has no apiVersion');
   if (typeof v.kind !== 'string' || !(PLUGIN_KINDS as readonly string[]).includes(v.kind))
     problems.push(`has unknown kind ${JSON.stringify(v.kind)} (expected one of ${PLUGIN_KINDS.join(', ')})`);

@@ -18,7 +18,8 @@ function packageDirs(nodeModules: string): string[] {
     if (entry.startsWith('.')) continue;
     if (entry.startsWith('@')) {
       try {
-        for (const scoped of readdirSync(path.join(nodeModules, entry))) dirs.push(path.join(nodeModules, entry, scoped));
+        for (const scoped of readdirSync(path.join(nodeModules, entry)))
+          dirs.push(path.join(nodeModules, entry, scoped));
       } catch {
         // unreadable scope directory: nothing to list
       }
@@ -36,7 +37,8 @@ export function discoverInstalledPlugins(root: string): string[] {
     if (!existsSync(nodeModules)) continue;
     for (const dir of packageDirs(nodeModules)) {
       const pkg = readPackageJson(path.join(dir, 'package.json'));
-      if (pkg?.name && Array.isArray(pkg.keywords) && pkg.keywords.includes(PLUGIN_KEYWORD)) found.add(pkg.name);
+      if (pkg?.name && Array.isArray(pkg.keywords) && pkg.keywords.includes(PLUGIN_KEYWORD))
+        found.add(pkg.name);
     }
   }
   return [...found].sort();

@@ -1,12 +1,16 @@
 /** Default implementations of the shared parts of a PluginContext. */
 import { KubeConfig } from '@kubernetes/client-node';
 import { Agent, type Dispatcher } from 'undici';
+import type { ResolvedConfig } from '../config/schema.js';
+import type { ForgeIdentity } from './define.js';
 
 /**
  * A lazily built, cached KubeConfig of the local cluster: in-cluster service account when the
  * kubelet-injected env is present, else KUBECONFIG / ~/.kube/config.
  */
-export function createKubeConfigFactory(env: Readonly<Record<string, string | undefined>> = process.env): () => KubeConfig {
+export function createKubeConfigFactory(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): () => KubeConfig {
   let cached: KubeConfig | undefined;
   return () => {
     if (cached) return cached;
@@ -19,10 +23,23 @@ export function createKubeConfigFactory(env: Readonly<Record<string, string | un
 }
 
 /** One pooled undici dispatcher per manager, with bounded connect and header timeouts. */
-export function createHttpDispatcher(options: { connectTimeoutMs?: number; headersTimeoutMs?: number } = {}): Dispatcher {
+export function createHttpDispatcher(
+  options: { connectTimeoutMs?: number; headersTimeoutMs?: number } = {},
+): Dispatcher {
   return new Agent({
     connect: { timeout: options.connectTimeoutMs ?? 5_000 },
     headersTimeout: options.headersTimeoutMs ?? 10_000,
     bodyTimeout: options.headersTimeoutMs ?? 10_000,
   });
+}
+
+/** The identity every plugin context carries, from the loaded config. */
+export function identityFromConfig(config: ResolvedConfig): ForgeIdentity {
+  return {
+    podName: config.podName,
+    namespace: config.namespace,
+    network: config.pool.network,
+    poolId: config.pool.id,
+    region: config.cluster.region,
+  };
 }

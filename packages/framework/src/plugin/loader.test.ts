@@ -30,7 +30,11 @@ const noopPriority = definePlugin({
   version: '1.0.0',
   optionsSchema: z.object({ bias: z.number().default(0) }),
   create: (_ctx, options): PriorityStrategy => ({
-    compute: (input) => ({ effectivePriority: input.basePriority + options.bias, reason: 'Static', message: 'static' }),
+    compute: (input) => ({
+      effectivePriority: input.basePriority + options.bias,
+      reason: 'Static',
+      message: 'static',
+    }),
   }),
 });
 
@@ -38,7 +42,14 @@ const fakeLease = definePlugin({
   kind: 'leader-elector',
   name: 'kubernetes-lease',
   version: '0.0.0',
-  optionsSchema: z.object({ namespace: z.string(), identity: z.string(), leaseName: z.string().optional(), leaseDurationSeconds: z.number() }).loose(),
+  optionsSchema: z
+    .object({
+      namespace: z.string(),
+      identity: z.string(),
+      leaseName: z.string().optional(),
+      leaseDurationSeconds: z.number(),
+    })
+    .loose(),
   create: () => {
     throw new Error('not used in these tests');
   },
@@ -47,7 +58,10 @@ const fakeFiles = definePlugin({
   kind: 'credential-provisioner',
   name: 'files',
   version: '0.0.0',
-  optionsSchema: z.object({ source: z.object({ kesKey: z.string() }).loose(), target: z.object({ kesKey: z.string() }).loose() }),
+  optionsSchema: z.object({
+    source: z.object({ kesKey: z.string() }).loose(),
+    target: z.object({ kesKey: z.string() }).loose(),
+  }),
   create: () => {
     throw new Error('not used in these tests');
   },
@@ -90,16 +104,27 @@ function healthModule(overrides: string): string {
 }
 
 const packages: FakePackage[] = [
-  { name: '@acme/forge-health-ok', module: healthModule(`name: '@acme/forge-health-ok'`), keywords: ['cardano-forge-plugin'] },
+  {
+    name: '@acme/forge-health-ok',
+    module: healthModule(`name: '@acme/forge-health-ok'`),
+    keywords: ['cardano-forge-plugin'],
+  },
   // CJS-style double default (module.exports = { default: plugin } compiled to ESM).
-  { name: 'forge-health-double', module: `const p = ${healthModule(`name: 'forge-health-double'`).replace('export default ', '').trim()}\nexport default { default: p };\n` },
+  {
+    name: 'forge-health-double',
+    module: `const p = ${healthModule(`name: 'forge-health-double'`).replace('export default ', '').trim()}\nexport default { default: p };\n`,
+  },
   { name: 'forge-not-object', module: `export default 42;\n` },
   { name: 'forge-no-brand', module: healthModule(`$$type: 'something-else'`) },
   { name: 'forge-api-v2', module: healthModule(`apiVersion: 'cardano-forge.dev/v2'`) },
   { name: 'forge-peer-old', module: healthModule(`name: 'forge-peer-old'`), peer: '^0.0.1' },
   { name: 'forge-no-peer', module: healthModule(`name: 'forge-no-peer'`), peer: null },
   { name: 'forge-throws-on-import', module: `throw new Error('boom at import');\n` },
-  { name: '@acme/forge-priority', module: healthModule(`kind: 'priority-strategy'`), keywords: ['cardano-forge-plugin'] },
+  {
+    name: '@acme/forge-priority',
+    module: healthModule(`kind: 'priority-strategy'`),
+    keywords: ['cardano-forge-plugin'],
+  },
 ];
 
 beforeAll(async () => {
@@ -166,7 +191,10 @@ describe('resolvePlugins', () => {
       leaseName: 'pool-lease',
       leaseDurationSeconds: 15,
     });
-    expect(p.credentialProvisioner.options).toMatchObject({ source: { kesKey: '/src/kes' }, target: { kesKey: '/opt/cardano/secrets/kes.skey' } });
+    expect(p.credentialProvisioner.options).toMatchObject({
+      source: { kesKey: '/src/kes' },
+      target: { kesKey: '/opt/cardano/secrets/kes.skey' },
+    });
     expect(p.priority.source).toBe('object');
     expect(p.priority.options).toEqual({ bias: 3 });
     expect(p.health.map((h) => [h.instanceId, h.source, h.version])).toEqual([
@@ -178,7 +206,10 @@ describe('resolvePlugins', () => {
 
   it('merges ref options over the section-derived defaults of a built-in', async () => {
     const result = await resolvePlugins(
-      config({ leaderElector: { use: 'kubernetes-lease', options: { leaseName: 'explicit' } } }, { election: { leaseName: 'from-section' } }),
+      config(
+        { leaderElector: { use: 'kubernetes-lease', options: { leaseName: 'explicit' } } },
+        { election: { leaseName: 'from-section' } },
+      ),
       options(),
     );
     if (!result.ok) throw new Error('unexpected problems');
@@ -186,9 +217,13 @@ describe('resolvePlugins', () => {
   });
 
   it('builtinDefaultOptions computes an unset leaseName with the naming rules', () => {
-    expect(builtinDefaultOptions('kubernetes-lease', config({}))).toMatchObject({ leaseName: 'cardano-node-leader' });
+    expect(builtinDefaultOptions('kubernetes-lease', config({}))).toMatchObject({
+      leaseName: 'cardano-node-leader',
+    });
     const pool = parseConfig({ podName: 'bp-0', pool: { network: 'preprod', id: 'pool1abcdefghij' } });
-    expect(builtinDefaultOptions('kubernetes-lease', pool)).toMatchObject({ leaseName: 'cardano-leader-preprod-pool1abcde' });
+    expect(builtinDefaultOptions('kubernetes-lease', pool)).toMatchObject({
+      leaseName: 'cardano-leader-preprod-pool1abcde',
+    });
     expect(builtinDefaultOptions('unknown', config({}))).toBeUndefined();
   });
 
@@ -214,9 +249,13 @@ describe('resolvePlugins', () => {
   });
 
   it('rejects a plugin of the wrong kind for its slot', async () => {
-    const problems = await problemsFor([{ use: '@acme/forge-priority', options: { url: 'http://127.0.0.1/' } }]);
+    const problems = await problemsFor([
+      { use: '@acme/forge-priority', options: { url: 'http://127.0.0.1/' } },
+    ]);
     expect(problems.map((p) => p.reason)).toEqual(['WrongKind']);
-    expect(problems[0]?.message).toBe('is a priority-strategy plugin, but plugins.health[0] needs a health-probe');
+    expect(problems[0]?.message).toBe(
+      'is a priority-strategy plugin, but plugins.health[0] needs a health-probe',
+    );
   });
 
   it('rejects a peer range the framework version does not satisfy, and a missing peer range', async () => {
@@ -233,7 +272,10 @@ describe('resolvePlugins', () => {
   });
 
   it('reports bad options with the config path, package and option path', async () => {
-    const problems = await problemsFor(['@acme/forge-health-ok', { use: '@acme/forge-health-ok', id: 'b', options: { url: 'x', timeoutMs: 'slow' } }]);
+    const problems = await problemsFor([
+      '@acme/forge-health-ok',
+      { use: '@acme/forge-health-ok', id: 'b', options: { url: 'x', timeoutMs: 'slow' } },
+    ]);
     expect(problems.map(formatPluginProblem)).toEqual([
       'plugins.health[0] ("@acme/forge-health-ok"): option "url": expected a URL',
       'plugins.health[1] ("@acme/forge-health-ok"): option "url": expected a URL',
@@ -242,7 +284,10 @@ describe('resolvePlugins', () => {
   });
 
   it('reports zod option errors of an object plugin with their path', async () => {
-    const result = await resolvePlugins(config({ priority: { use: noopPriority, options: { bias: 'high' } } }), options());
+    const result = await resolvePlugins(
+      config({ priority: { use: noopPriority, options: { bias: 'high' } } }),
+      options(),
+    );
     if (result.ok) throw new Error('expected problems');
     expect(result.problems.map(formatPluginProblem)).toEqual([
       expect.stringMatching(/^plugins\.priority \("test-priority"\): option "bias": .*number/),
@@ -252,7 +297,9 @@ describe('resolvePlugins', () => {
   it('lists installed plugins for an unknown package', async () => {
     const [p] = await problemsFor(['@acme/forge-health-missing']);
     expect(p?.reason).toBe('UnknownPlugin');
-    expect(p?.message).toContain('Installed plugins: kubernetes-lease, files, @acme/forge-health-ok, @acme/forge-priority');
+    expect(p?.message).toContain(
+      'Installed plugins: kubernetes-lease, files, @acme/forge-health-ok, @acme/forge-priority',
+    );
     expect(p?.message).not.toContain('forge-no-brand'); // no plugin keyword
   });
 
@@ -277,7 +324,11 @@ describe('resolvePlugins', () => {
     const problems = await problemsFor(['forge-no-brand', '@acme/forge-health-missing'], {
       leaderElector: 'no-such-elector',
     });
-    expect(problems.map((p) => p.configPath)).toEqual(['plugins.leaderElector', 'plugins.health[0]', 'plugins.health[1]']);
+    expect(problems.map((p) => p.configPath)).toEqual([
+      'plugins.leaderElector',
+      'plugins.health[0]',
+      'plugins.health[1]',
+    ]);
   });
 });
 
@@ -308,10 +359,21 @@ describe('instantiatePlugins', () => {
       optionsSchema: z.object({}),
       create: (ctx): HealthProbe => {
         seen.push({ path: ctx.configPath, id: ctx.instanceId });
-        return { id: ctx.instanceId, check: async () => ({ healthy: true, reason: 'OK', message: 'ok', latencyMs: 0 }) };
+        return {
+          id: ctx.instanceId,
+          check: async () => ({ healthy: true, reason: 'OK', message: 'ok', latencyMs: 0 }),
+        };
       },
     });
-    const resolved = await resolvePlugins(config({ health: [{ use: probe, id: 'one' }, { use: probe, id: 'two' }] }), options());
+    const resolved = await resolvePlugins(
+      config({
+        health: [
+          { use: probe, id: 'one' },
+          { use: probe, id: 'two' },
+        ],
+      }),
+      options(),
+    );
     if (!resolved.ok) throw new Error('unexpected problems');
     const root = createRootContainer();
     const created = await instantiatePlugins(resolved.value.health, host(root));

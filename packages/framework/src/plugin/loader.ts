@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import semver from 'semver';
-import { computeNames } from '../cluster/naming.js';
+import { namesFromConfig } from '../cluster/naming.js';
 import type { ResolvedConfig, PluginRef } from '../config/schema.js';
 import { mergeLayers } from '../config/merge.js';
 import type { Container } from '../di/container.js';
@@ -109,7 +109,8 @@ export interface ResolvePluginsOptions {
    * Options a built-in gets from the config sections before the ref's own options are merged over
    * them. Default: builtinDefaultOptions (the lead's code may pass computed names, e.g. leaseName).
    */
-  readonly builtinOptions?: ((builtinName: string, config: ResolvedConfig) => Record<string, unknown> | undefined) | undefined;
+  readonly builtinOptions?:
+    ((builtinName: string, config: ResolvedConfig) => Record<string, unknown> | undefined) | undefined;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -125,20 +126,16 @@ function withoutUndefined(record: Record<string, unknown>): Record<string, unkno
  * An unset election.leaseName is computed by the naming rules (cluster/naming.ts), the same name
  * the cluster manager uses (the Python sidecar computed it and then ignored it, G12).
  */
-export function builtinDefaultOptions(builtinName: string, config: ResolvedConfig): Record<string, unknown> | undefined {
+export function builtinDefaultOptions(
+  builtinName: string,
+  config: ResolvedConfig,
+): Record<string, unknown> | undefined {
   switch (builtinName) {
     case 'kubernetes-lease':
       return withoutUndefined({
         namespace: config.namespace,
         identity: config.podName,
-        leaseName: computeNames({
-          network: config.pool.network,
-          poolId: config.pool.id,
-          region: config.cluster.region,
-          identifier: config.cluster.identifier,
-          leaseNameOverride: config.election.leaseName,
-          leaderNameOverride: config.crd.leaderName,
-        }).leaseName,
+        leaseName: namesFromConfig(config).leaseName,
         leaseDurationSeconds: config.election.leaseDurationSeconds,
         renewDeadlineSeconds: config.election.renewDeadlineSeconds,
         retryPeriodSeconds: config.election.retryPeriodSeconds,
@@ -157,9 +154,17 @@ export function builtinDefaultOptions(builtinName: string, config: ResolvedConfi
 export function pluginSlots(config: ResolvedConfig): PluginSlot[] {
   return [
     { configPath: 'plugins.leaderElector', kind: 'leader-elector', ref: config.plugins.leaderElector },
-    { configPath: 'plugins.credentialProvisioner', kind: 'credential-provisioner', ref: config.plugins.credentialProvisioner },
+    {
+      configPath: 'plugins.credentialProvisioner',
+      kind: 'credential-provisioner',
+      ref: config.plugins.credentialProvisioner,
+    },
     { configPath: 'plugins.priority', kind: 'priority-strategy', ref: config.plugins.priority },
-    ...config.plugins.health.map((ref, i): PluginSlot => ({ configPath: `plugins.health[${i}]`, kind: 'health-probe', ref })),
+    ...config.plugins.health.map((ref, i): PluginSlot => ({
+      configPath: `plugins.health[${i}]`,
+      kind: 'health-probe',
+      ref,
+    })),
   ];
 }
 
@@ -190,7 +195,9 @@ export function unwrapPluginModule(mod: unknown): unknown {
     value = inner;
   }
   if (value === mod && typeof mod === 'object' && mod !== null) {
-    const branded = Object.values(mod).filter((v) => (v as { $$type?: unknown } | null)?.$$type === PLUGIN_BRAND);
+    const branded = Object.values(mod).filter(
+      (v) => (v as { $$type?: unknown } | null)?.$$type === PLUGIN_BRAND,
+    );
     if (branded.length === 1) return branded[0];
   }
   return value;
@@ -221,7 +228,8 @@ async function locate(
       : { ok: true, located: { value: use, source: 'object' } };
   }
   const builtin = options.builtins[use];
-  if (builtin !== undefined) return { ok: true, located: { value: builtin, source: 'builtin', builtinName: use } };
+  if (builtin !== undefined)
+    return { ok: true, located: { value: builtin, source: 'builtin', builtinName: use } };
 
   const req = createRequire(path.join(root, 'package.json'));
   let file: string;
@@ -299,7 +307,9 @@ async function resolveSlot(
     );
   }
   if (plugin.kind !== slot.kind) {
-    problems.push(problem('WrongKind', `is a ${plugin.kind} plugin, but ${slot.configPath} needs a ${slot.kind}`));
+    problems.push(
+      problem('WrongKind', `is a ${plugin.kind} plugin, but ${slot.configPath} needs a ${slot.kind}`),
+    );
   }
   if (source === 'package') {
     const range = found.located.peerRange;
@@ -311,7 +321,12 @@ async function resolveSlot(
         ),
       );
     } else if (semver.validRange(range) === null) {
-      problems.push(problem('IncompatibleFramework', `peerDependencies["${FRAMEWORK_PACKAGE_NAME}"] ${JSON.stringify(range)} is not a valid semver range`));
+      problems.push(
+        problem(
+          'IncompatibleFramework',
+          `peerDependencies["${FRAMEWORK_PACKAGE_NAME}"] ${JSON.stringify(range)} is not a valid semver range`,
+        ),
+      );
     } else if (!semver.satisfies(hostVersion, range, { includePrerelease: true })) {
       problems.push(
         problem(
@@ -333,7 +348,12 @@ async function resolveSlot(
     if (result.issues) {
       for (const issue of result.issues) {
         const where = issuePath(issue.path);
-        problems.push(problem('InvalidOptions', where === '' ? `options: ${issue.message}` : `option "${where}": ${issue.message}`));
+        problems.push(
+          problem(
+            'InvalidOptions',
+            where === '' ? `options: ${issue.message}` : `option "${where}": ${issue.message}`,
+          ),
+        );
       }
     } else validated = result.value;
   } catch (error) {
@@ -397,7 +417,10 @@ async function resolveSlots(
  * Resolves and checks every plugin of the config without creating any (no connections, no files
  * touched). All problems are returned together.
  */
-export async function resolvePlugins(config: ResolvedConfig, options: ResolvePluginsOptions): Promise<PluginResult<ResolvedPlugins>> {
+export async function resolvePlugins(
+  config: ResolvedConfig,
+  options: ResolvePluginsOptions,
+): Promise<PluginResult<ResolvedPlugins>> {
   const slots = pluginSlots(config);
   const { bySlot, problems } = await resolveSlots(config, slots, options);
   if (problems.length > 0) return { ok: false, problems };
@@ -502,7 +525,9 @@ export async function instantiatePlugins<K extends PluginKind>(
         (m) => typeof (value as unknown as Record<string, unknown> | null)?.[m] !== 'function',
       );
       if (missing.length > 0) {
-        problems.push(problem(`create() returned an object without ${missing.map((m) => `${m}()`).join(', ')}`));
+        problems.push(
+          problem(`create() returned an object without ${missing.map((m) => `${m}()`).join(', ')}`),
+        );
         await child.dispose();
         continue;
       }

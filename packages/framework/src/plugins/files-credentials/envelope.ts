@@ -8,7 +8,9 @@ export type CredentialFile = 'kes' | 'vrf' | 'opcert';
 export const CREDENTIAL_FILES: readonly CredentialFile[] = ['kes', 'vrf', 'opcert'];
 
 /** The envelope type each credential must carry. */
-export const EXPECTED_ENVELOPE_TYPE: Readonly<Record<CredentialFile, { readonly pattern: RegExp; readonly label: string }>> = {
+export const EXPECTED_ENVELOPE_TYPE: Readonly<
+  Record<CredentialFile, { readonly pattern: RegExp; readonly label: string }>
+> = {
   kes: { pattern: /^KesSigningKey_ed25519_kes_2\^\d+$/, label: 'KesSigningKey_ed25519_kes_2^<depth>' },
   vrf: { pattern: /^VrfSigningKey_PraosVrf$/, label: 'VrfSigningKey_PraosVrf' },
   opcert: { pattern: /^NodeOperationalCertificate$/, label: 'NodeOperationalCertificate' },
@@ -38,7 +40,11 @@ export function checkEnvelope(file: CredentialFile, content: Buffer): EnvelopeCh
     return { valid: false, problem: 'NotJson', detail: 'is not JSON' };
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    return { valid: false, problem: 'NotAnEnvelope', detail: 'is not a JSON object (expected a text envelope)' };
+    return {
+      valid: false,
+      problem: 'NotAnEnvelope',
+      detail: 'is not a JSON object (expected a text envelope)',
+    };
   }
   const envelope = parsed as Record<string, unknown>;
   if (typeof envelope.type !== 'string') {
@@ -57,7 +63,9 @@ export function checkEnvelope(file: CredentialFile, content: Buffer): EnvelopeCh
     return { valid: false, problem: 'BadCborHex', detail: 'has bad cborHex (missing or not a string)' };
   }
   if (cborHex.length === 0) return { valid: false, problem: 'BadCborHex', detail: 'has bad cborHex (empty)' };
-  if (cborHex.length % 2 !== 0) return { valid: false, problem: 'BadCborHex', detail: 'has bad cborHex (odd length)' };
-  if (!HEX.test(cborHex)) return { valid: false, problem: 'BadCborHex', detail: 'has bad cborHex (not hexadecimal)' };
+  if (cborHex.length % 2 !== 0)
+    return { valid: false, problem: 'BadCborHex', detail: 'has bad cborHex (odd length)' };
+  if (!HEX.test(cborHex))
+    return { valid: false, problem: 'BadCborHex', detail: 'has bad cborHex (not hexadecimal)' };
   return { valid: true, type: envelope.type };
 }

@@ -10,7 +10,8 @@ export const filesCredentialsPlugin = definePlugin({
   kind: 'credential-provisioner',
   name: 'files',
   version: '0.1.0',
-  description: 'Copies the KES key, VRF key and operational certificate from source files to the node key paths.',
+  description:
+    'Copies the KES key, VRF key and operational certificate from source files to the node key paths.',
   optionsSchema: filesCredentialsOptionsSchema,
   create: (context, options) =>
     createFilesCredentialProvisioner({ logger: context.logger, registry: context.metrics.registry }, options),

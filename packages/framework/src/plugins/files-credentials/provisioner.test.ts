@@ -1,5 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, unlink, writeFile, rename as fsRename } from 'node:fs/promises';
+import {
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  rm,
+  stat,
+  symlink,
+  unlink,
+  writeFile,
+  rename as fsRename,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -85,8 +96,16 @@ describe('files credential provisioner', () => {
     targetDir = join(root, 'node', 'keys');
     await mkdir(sourceDir);
     options = {
-      source: { kesKey: join(sourceDir, 'kes.skey'), vrfKey: join(sourceDir, 'vrf.skey'), opCert: join(sourceDir, 'opcert.skey') },
-      target: { kesKey: join(targetDir, 'kes.skey'), vrfKey: join(targetDir, 'vrf.skey'), opCert: join(targetDir, 'node.cert') },
+      source: {
+        kesKey: join(sourceDir, 'kes.skey'),
+        vrfKey: join(sourceDir, 'vrf.skey'),
+        opCert: join(sourceDir, 'opcert.skey'),
+      },
+      target: {
+        kesKey: join(targetDir, 'kes.skey'),
+        vrfKey: join(targetDir, 'vrf.skey'),
+        opCert: join(targetDir, 'node.cert'),
+      },
     };
     registry = new Registry();
     log = captureLogger();
@@ -153,7 +172,12 @@ describe('files credential provisioner', () => {
     expect(rotated.length).toBe(oldTarget.length);
 
     const pending = await p.inspect(never);
-    expect(pending).toMatchObject({ presence: 'all', upToDate: false, sourcesValid: true, reason: 'Outdated' });
+    expect(pending).toMatchObject({
+      presence: 'all',
+      upToDate: false,
+      sourcesValid: true,
+      reason: 'Outdated',
+    });
     expect(pending.sourceFingerprint).not.toBe(fingerprintBefore);
 
     const result = await p.provision(never);
@@ -183,10 +207,15 @@ describe('files credential provisioner', () => {
     };
     const firstKes = await generation('..2024_01');
     await symlink('..2024_01', join(mount, '..data'));
-    for (const name of ['kes.skey', 'vrf.skey', 'opcert.skey']) await symlink(join('..data', name), join(mount, name));
+    for (const name of ['kes.skey', 'vrf.skey', 'opcert.skey'])
+      await symlink(join('..data', name), join(mount, name));
     options = {
       ...options,
-      source: { kesKey: join(mount, 'kes.skey'), vrfKey: join(mount, 'vrf.skey'), opCert: join(mount, 'opcert.skey') },
+      source: {
+        kesKey: join(mount, 'kes.skey'),
+        vrfKey: join(mount, 'vrf.skey'),
+        opCert: join(mount, 'opcert.skey'),
+      },
     };
     const p = provisioner();
     expect(await p.provision(never)).toMatchObject({ ok: true, changed: true });
@@ -220,10 +249,17 @@ describe('files credential provisioner', () => {
     const result = await p.provision(never);
     expect(result).toMatchObject({ ok: false, changed: false, reason: 'InvalidSource' });
     expect(result.message).toContain(options.source.vrfKey);
-    expect(result.message).toContain('wrong type "VrfVerificationKey_PraosVrf", expected "VrfSigningKey_PraosVrf"');
+    expect(result.message).toContain(
+      'wrong type "VrfVerificationKey_PraosVrf", expected "VrfSigningKey_PraosVrf"',
+    );
     expect(await targetNames()).toEqual([]);
     const state = await p.inspect(never);
-    expect(state).toMatchObject({ sourcesValid: false, sourceFingerprint: null, presence: 'none', reason: 'InvalidSource' });
+    expect(state).toMatchObject({
+      sourcesValid: false,
+      sourceFingerprint: null,
+      presence: 'none',
+      reason: 'InvalidSource',
+    });
     assertNoKeyMaterial(result.message, state.message);
   });
 
@@ -243,7 +279,10 @@ describe('files credential provisioner', () => {
     ['empty', '', 'empty'],
   ])('rejects a cborHex that is %s', async (_label, cborHex, expected) => {
     await writeValidSources();
-    await writeSource('opcert', JSON.stringify({ type: 'NodeOperationalCertificate', description: '', cborHex }));
+    await writeSource(
+      'opcert',
+      JSON.stringify({ type: 'NodeOperationalCertificate', description: '', cborHex }),
+    );
     const result = await provisioner().provision(never);
     expect(result).toMatchObject({ ok: false, reason: 'InvalidSource' });
     expect(result.message).toContain(`opcert source ${options.source.opCert} has bad cborHex (${expected})`);
@@ -344,7 +383,11 @@ describe('files credential provisioner', () => {
     await writeValidSources();
     const controller = new AbortController();
     controller.abort();
-    expect(await provisioner().provision(controller.signal)).toMatchObject({ ok: false, changed: false, reason: 'Aborted' });
+    expect(await provisioner().provision(controller.signal)).toMatchObject({
+      ok: false,
+      changed: false,
+      reason: 'Aborted',
+    });
     expect(await targetNames()).toEqual([]);
   });
 
@@ -387,12 +430,21 @@ describe('filesCredentialsPlugin', () => {
       target: { kesKey: '/t/kes', vrfKey: '/t/vrf', opCert: '/t/op' },
     };
     expect(filesCredentialsOptionsSchema.safeParse(good).success).toBe(true);
-    const relative = filesCredentialsOptionsSchema.safeParse({ ...good, target: { ...good.target, kesKey: 'keys/kes' } });
+    const relative = filesCredentialsOptionsSchema.safeParse({
+      ...good,
+      target: { ...good.target, kesKey: 'keys/kes' },
+    });
     expect(relative.success).toBe(false);
     expect(JSON.stringify(relative.error?.issues)).toContain('absolute path');
-    const duplicate = filesCredentialsOptionsSchema.safeParse({ ...good, target: { ...good.target, vrfKey: '/t/kes' } });
+    const duplicate = filesCredentialsOptionsSchema.safeParse({
+      ...good,
+      target: { ...good.target, vrfKey: '/t/kes' },
+    });
     expect(duplicate.success).toBe(false);
-    const sameAsSource = filesCredentialsOptionsSchema.safeParse({ ...good, target: { ...good.target, opCert: '/s/op' } });
+    const sameAsSource = filesCredentialsOptionsSchema.safeParse({
+      ...good,
+      target: { ...good.target, opCert: '/s/op' },
+    });
     expect(sameAsSource.success).toBe(false);
   });
 });

@@ -15,7 +15,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import type { CredentialChange, CredentialPresence, CredentialProvisioner, CredentialState } from '../../contracts/index.js';
+import type {
+  CredentialChange,
+  CredentialPresence,
+  CredentialProvisioner,
+  CredentialState,
+} from '../../contracts/index.js';
 import { CREDENTIAL_FILES, checkEnvelope, type CredentialFile } from './envelope.js';
 import { nodeCredentialFileOps, type CredentialFileOps } from './file-ops.js';
 import type { CredentialPaths, FilesCredentialsOptions } from './options.js';
@@ -63,7 +68,11 @@ class InstallStepError extends Error {
     readonly step: 'mkdir' | 'write' | 'rename' | 'sync',
     readonly code: string,
   ) {
-    super(step === 'mkdir' ? `creating target directory ${path} failed (${code})` : `${step} of ${file} target ${path} failed (${code})`);
+    super(
+      step === 'mkdir'
+        ? `creating target directory ${path} failed (${code})`
+        : `${step} of ${file} target ${path} failed (${code})`,
+    );
   }
 }
 
@@ -122,17 +131,21 @@ export function createFilesCredentialProvisioner(
       content = await fs.readFile(path);
     } catch (error) {
       const code = errorCode(error);
-      if (code === 'ENOENT') return { file, path, valid: false, reason: 'SourceMissing', detail: 'is missing' };
+      if (code === 'ENOENT')
+        return { file, path, valid: false, reason: 'SourceMissing', detail: 'is missing' };
       return { file, path, valid: false, reason: 'SourceUnreadable', detail: `is unreadable (${code})` };
     }
     const check = checkEnvelope(file, content);
-    if (!check.valid) return { file, path, valid: false, reason: 'InvalidSource', detail: check.detail, content };
+    if (!check.valid)
+      return { file, path, valid: false, reason: 'InvalidSource', detail: check.detail, content };
     return { file, path, valid: true, content };
   }
 
   const readSources = (): Promise<SourceRead[]> => Promise.all(CREDENTIAL_FILES.map(readSource));
 
-  function describeSourceProblems(sources: readonly SourceRead[]): { reason: SourceProblemReason; message: string } | null {
+  function describeSourceProblems(
+    sources: readonly SourceRead[],
+  ): { reason: SourceProblemReason; message: string } | null {
     const problems = sources.filter((source) => !source.valid);
     const first = problems[0];
     if (first === undefined || first.valid) return null;
@@ -241,7 +254,8 @@ export function createFilesCredentialProvisioner(
       for (const name of names) {
         if (!prefixes.some((prefix) => name.startsWith(prefix))) continue;
         await fs.unlink(join(dir, name)).catch((error: unknown) => {
-          if (!isAbsentCode(errorCode(error))) failures.push(`temp file ${join(dir, name)} could not be removed (${errorCode(error)})`);
+          if (!isAbsentCode(errorCode(error)))
+            failures.push(`temp file ${join(dir, name)} could not be removed (${errorCode(error)})`);
         });
       }
       if (removed.length > 0) await fs.syncDirectory(dir).catch(() => undefined);
@@ -250,14 +264,16 @@ export function createFilesCredentialProvisioner(
   }
 
   async function provisionNow(signal: AbortSignal): Promise<CredentialChange> {
-    if (signal.aborted) return { ok: false, changed: false, reason: 'Aborted', message: 'provision aborted before it started' };
+    if (signal.aborted)
+      return { ok: false, changed: false, reason: 'Aborted', message: 'provision aborted before it started' };
     const sources = await readSources();
     const problem = describeSourceProblems(sources);
     if (problem !== null) {
       logger.warn({ reason: problem.reason }, `not provisioning credentials: ${problem.message}`);
       return { ok: false, changed: false, ...problem };
     }
-    if (signal.aborted) return { ok: false, changed: false, reason: 'Aborted', message: 'provision aborted before writing' };
+    if (signal.aborted)
+      return { ok: false, changed: false, reason: 'Aborted', message: 'provision aborted before writing' };
     // From here on the call runs to the end (local file operations are short): stopping halfway
     // could leave a partial set, which is worse than finishing late.
     const written: CredentialFile[] = [];
@@ -275,11 +291,15 @@ export function createFilesCredentialProvisioner(
         if (await install(source.file, source.content)) {
           written.push(source.file);
           operations?.inc({ operation: 'copy', file: source.file });
-          logger.info({ file: source.file, path: targetOf(source.file) }, 'installed credential file (mode 0600)');
+          logger.info(
+            { file: source.file, path: targetOf(source.file) },
+            'installed credential file (mode 0600)',
+          );
         }
       }
     } catch (error) {
-      const failure = error instanceof InstallStepError ? error.message : `provisioning failed (${errorCode(error)})`;
+      const failure =
+        error instanceof InstallStepError ? error.message : `provisioning failed (${errorCode(error)})`;
       const rollback = await removeAll();
       const left = await presence();
       const dirFailed = error instanceof InstallStepError && error.step === 'mkdir';
@@ -293,11 +313,21 @@ export function createFilesCredentialProvisioner(
       return { ok: false, changed: written.length > 0 || rollback.removed.length > 0, reason, message };
     }
     if (written.length === 0) {
-      return { ok: true, changed: false, reason: 'AlreadyUpToDate', message: 'all three targets already equal their sources' };
+      return {
+        ok: true,
+        changed: false,
+        reason: 'AlreadyUpToDate',
+        message: 'all three targets already equal their sources',
+      };
     }
     const untouched = CREDENTIAL_FILES.filter((file) => !written.includes(file));
     const note = untouched.length > 0 ? ` (${untouched.join(', ')} already up to date)` : '';
-    return { ok: true, changed: true, reason: 'Provisioned', message: `installed ${written.join(', ')}${note}` };
+    return {
+      ok: true,
+      changed: true,
+      reason: 'Provisioned',
+      message: `installed ${written.join(', ')}${note}`,
+    };
   }
 
   async function revokeNow(): Promise<CredentialChange> {
@@ -307,7 +337,13 @@ export function createFilesCredentialProvisioner(
       logger.error({ reason: 'RemoveFailed' }, `credential revocation incomplete: ${message}`);
       return { ok: false, changed: removed.length > 0, reason: 'RemoveFailed', message };
     }
-    if (removed.length === 0) return { ok: true, changed: false, reason: 'AlreadyAbsent', message: 'no credential targets were present' };
+    if (removed.length === 0)
+      return {
+        ok: true,
+        changed: false,
+        reason: 'AlreadyAbsent',
+        message: 'no credential targets were present',
+      };
     return { ok: true, changed: true, reason: 'Revoked', message: `removed ${removed.join(', ')}` };
   }
 
@@ -337,7 +373,11 @@ export function createFilesCredentialProvisioner(
     const base = { presence: present, upToDate, sourcesValid, sourceFingerprint };
     if (present === 'partial') {
       const missing = CREDENTIAL_FILES.filter((_, index) => targets[index] === null);
-      return { ...base, reason: 'Partial', message: `partial credential set at the targets (missing: ${missing.join(', ')})` };
+      return {
+        ...base,
+        reason: 'Partial',
+        message: `partial credential set at the targets (missing: ${missing.join(', ')})`,
+      };
     }
     if (problem !== null) return { ...base, ...problem };
     if (present === 'none') return { ...base, reason: 'Absent', message: 'no credentials at the targets' };

@@ -85,7 +85,11 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
   let store: FakeLeaseStore;
   const started: Candidate[] = [];
 
-  function candidate(identity: string, overrides: Partial<KubernetesLeaseOptions> = {}, registry?: Registry): Candidate {
+  function candidate(
+    identity: string,
+    overrides: Partial<KubernetesLeaseOptions> = {},
+    registry?: Registry,
+  ): Candidate {
     const api = store.api(identity);
     const elector = createLeaseElector(
       api,
@@ -141,7 +145,12 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
   it('acquires a vacant (released) lease at once and bumps transitions', async () => {
     setup();
     store.edit((l) => {
-      l.spec = { holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 4, acquireTime: '2026-01-01T00:00:00.000000Z' as never };
+      l.spec = {
+        holderIdentity: '',
+        leaseDurationSeconds: 1,
+        leaseTransitions: 4,
+        acquireTime: '2026-01-01T00:00:00.000000Z' as never,
+      };
     });
     const a = candidate('a');
     await start(a);
@@ -227,7 +236,13 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     // A holder that stopped renewing; its renewTime is skewed relative to our wall clock.
     const renewTime = new Date(clock.wallNow().getTime() + skewMs).toISOString().replace('Z', '000Z');
     store.edit((l) => {
-      l.spec = { holderIdentity: 'gone', leaseDurationSeconds: 3, leaseTransitions: 2, renewTime: renewTime as never, acquireTime: renewTime as never };
+      l.spec = {
+        holderIdentity: 'gone',
+        leaseDurationSeconds: 3,
+        leaseTransitions: 2,
+        renewTime: renewTime as never,
+        acquireTime: renewTime as never,
+      };
     });
     const b = candidate('b');
     const firstSeen = clock.monotonicMs();
@@ -293,7 +308,9 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     await releasing;
     const standbys = [a, b, c].filter((x) => x !== winner);
     expect(standbys.filter(leads)).toHaveLength(1);
-    const racers = standbys.map((x) => x.api.calls.filter((k) => k.op === 'replace' && k.atMs >= releasedAt).length);
+    const racers = standbys.map(
+      (x) => x.api.calls.filter((k) => k.op === 'replace' && k.atMs >= releasedAt).length,
+    );
     expect(racers).toEqual([1, 1]);
     const loserOfRace = standbys.find((x) => !leads(x))!;
     expect(loserOfRace.elector.snapshot().reason).toBe(LeaseReason.LostRace);
@@ -466,37 +483,74 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
 
   describe('hand-edited nonsense leases', () => {
     const cases: Array<[string, Record<string, unknown>, RegExp]> = [
-      ['leaseDurationSeconds 0', { holderIdentity: 'x', leaseDurationSeconds: 0, renewTime: '2026-01-01T00:00:00.000000Z', acquireTime: '2026-01-01T00:00:00.000000Z' }, /leaseDurationSeconds is not a positive integer/],
-      ['leaseDurationSeconds negative', { holderIdentity: 'x', leaseDurationSeconds: -5, renewTime: '2026-01-01T00:00:00.000000Z', acquireTime: '2026-01-01T00:00:00.000000Z' }, /leaseDurationSeconds is not a positive integer/],
-      ['leaseDurationSeconds missing', { holderIdentity: 'x', renewTime: '2026-01-01T00:00:00.000000Z', acquireTime: '2026-01-01T00:00:00.000000Z' }, /leaseDurationSeconds is missing/],
-      ['renewTime unparsable', { holderIdentity: 'x', leaseDurationSeconds: 3, renewTime: 'yesterday-ish', acquireTime: 42 }, /renewTime is unparsable/],
+      [
+        'leaseDurationSeconds 0',
+        {
+          holderIdentity: 'x',
+          leaseDurationSeconds: 0,
+          renewTime: '2026-01-01T00:00:00.000000Z',
+          acquireTime: '2026-01-01T00:00:00.000000Z',
+        },
+        /leaseDurationSeconds is not a positive integer/,
+      ],
+      [
+        'leaseDurationSeconds negative',
+        {
+          holderIdentity: 'x',
+          leaseDurationSeconds: -5,
+          renewTime: '2026-01-01T00:00:00.000000Z',
+          acquireTime: '2026-01-01T00:00:00.000000Z',
+        },
+        /leaseDurationSeconds is not a positive integer/,
+      ],
+      [
+        'leaseDurationSeconds missing',
+        {
+          holderIdentity: 'x',
+          renewTime: '2026-01-01T00:00:00.000000Z',
+          acquireTime: '2026-01-01T00:00:00.000000Z',
+        },
+        /leaseDurationSeconds is missing/,
+      ],
+      [
+        'renewTime unparsable',
+        { holderIdentity: 'x', leaseDurationSeconds: 3, renewTime: 'yesterday-ish', acquireTime: 42 },
+        /renewTime is unparsable/,
+      ],
       ['holder set, spec fields missing', { holderIdentity: 'x' }, /leaseDurationSeconds is missing/],
-      ['holder not a string', { holderIdentity: 7, leaseDurationSeconds: 'soon', leaseTransitions: -3 }, /holderIdentity is not a string/],
+      [
+        'holder not a string',
+        { holderIdentity: 7, leaseDurationSeconds: 'soon', leaseTransitions: -3 },
+        /holderIdentity is not a string/,
+      ],
     ];
 
-    it.each(cases)('%s: no crash, reported, treated as held for the configured leaseDuration', async (_name, spec, problem) => {
-      setup();
-      store.edit((l) => {
-        l.spec = spec as never;
-      });
-      const b = candidate('b');
-      const seenAt = clock.monotonicMs();
-      await start(b);
-      expect(leads(b)).toBe(false);
-      expect(b.elector.snapshot().reason).toBe(LeaseReason.LeaseSpecInvalid);
-      expect(b.elector.snapshot().message).toMatch(problem);
-      let ledAt: number | null = null;
-      for (let t = 0; t < 7000 && ledAt === null; t += 100) {
-        await clock.advance(100);
-        if (leads(b)) ledAt = clock.monotonicMs();
-      }
-      expect(ledAt).not.toBeNull();
-      expect(ledAt! - seenAt).toBeGreaterThanOrEqual(LEASE_DURATION_MS);
-      const written = store.lease()!.spec!;
-      expect(written.holderIdentity).toBe('b');
-      expect(written.leaseDurationSeconds).toBe(3);
-      expect(String(written.renewTime)).toMatch(/\.\d{6}Z$/);
-    });
+    it.each(cases)(
+      '%s: no crash, reported, treated as held for the configured leaseDuration',
+      async (_name, spec, problem) => {
+        setup();
+        store.edit((l) => {
+          l.spec = spec as never;
+        });
+        const b = candidate('b');
+        const seenAt = clock.monotonicMs();
+        await start(b);
+        expect(leads(b)).toBe(false);
+        expect(b.elector.snapshot().reason).toBe(LeaseReason.LeaseSpecInvalid);
+        expect(b.elector.snapshot().message).toMatch(problem);
+        let ledAt: number | null = null;
+        for (let t = 0; t < 7000 && ledAt === null; t += 100) {
+          await clock.advance(100);
+          if (leads(b)) ledAt = clock.monotonicMs();
+        }
+        expect(ledAt).not.toBeNull();
+        expect(ledAt! - seenAt).toBeGreaterThanOrEqual(LEASE_DURATION_MS);
+        const written = store.lease()!.spec!;
+        expect(written.holderIdentity).toBe('b');
+        expect(written.leaseDurationSeconds).toBe(3);
+        expect(String(written.renewTime)).toMatch(/\.\d{6}Z$/);
+      },
+    );
 
     it('a spec-less lease and a lease edited to our own name do not crash the leader', async () => {
       setup();
@@ -547,7 +601,9 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     const text = await registry.metrics();
     expect(text).toMatch(/cardano_forge_lease_renew_duration_seconds_count \d+/);
     expect(text).toMatch(/cardano_forge_lease_request_errors_total\{kind="network"\} [1-9]/);
-    expect(text).toMatch(/cardano_forge_lease_last_renew_timestamp_seconds 1\.7\d+e\+9|cardano_forge_lease_last_renew_timestamp_seconds 17\d{8}/);
+    expect(text).toMatch(
+      /cardano_forge_lease_last_renew_timestamp_seconds 1\.7\d+e\+9|cardano_forge_lease_last_renew_timestamp_seconds 17\d{8}/,
+    );
     expect(text).toMatch(/cardano_forge_lease_is_leader 0/);
     // A second elector on the same registry does not throw on duplicate registration.
     expect(() => candidate('b', {}, registry)).not.toThrow();

@@ -215,7 +215,11 @@ export class KubernetesLeaseElector implements LeaderElector {
     await Promise.allSettled([running.loop, running.watch]);
     this.#leading = null;
     this.#metrics.setLeader(false);
-    this.#publish({ reason: LeaseReason.Stopped, message: 'the elector was stopped (lease not released)', leaderUntilMs: 0 });
+    this.#publish({
+      reason: LeaseReason.Stopped,
+      message: 'the elector was stopped (lease not released)',
+      leaderUntilMs: 0,
+    });
     this.#log.info('lease elector stopped');
   }
 
@@ -231,7 +235,8 @@ export class KubernetesLeaseElector implements LeaderElector {
       } catch (error) {
         // A bug must not leave us believing we lead: fail closed and keep going.
         this.#log.error({ err: error }, 'lease elector iteration failed unexpectedly');
-        if (this.#leading !== null) this.#loseLeadership(LeaseReason.InternalError, `internal error: ${String(error)}`);
+        if (this.#leading !== null)
+          this.#loseLeadership(LeaseReason.InternalError, `internal error: ${String(error)}`);
         waitMs = this.#retryPeriodMs;
       }
       if (signal.aborted) break;
@@ -360,12 +365,20 @@ export class KubernetesLeaseElector implements LeaderElector {
       // An empty holder that was not written by a release (a hand edit) gives no guarantee that the
       // previous holder has stopped: it may act until its own deadline, at most renewDeadline away.
       const needsGrace = !renewing && view.holder === '' && !fromRelease;
-      return this.#onWriteSucceeded(result.lease, sendMs, renewing ? 'renew' : 'acquire', fromRelease, needsGrace);
+      return this.#onWriteSucceeded(
+        result.lease,
+        sendMs,
+        renewing ? 'renew' : 'acquire',
+        fromRelease,
+        needsGrace,
+      );
     }
     this.#recordError(renewing ? 'renew' : 'acquire', result.error);
     if (result.error.kind === 'conflict') {
-      if (this.#leading !== null) this.#loseLeadership(LeaseReason.LostRace, 'another writer changed the lease first (409)');
-      else this.#publishObservation(view, LeaseReason.LostRace, 'another candidate wrote the lease first (409)');
+      if (this.#leading !== null)
+        this.#loseLeadership(LeaseReason.LostRace, 'another writer changed the lease first (409)');
+      else
+        this.#publishObservation(view, LeaseReason.LostRace, 'another candidate wrote the lease first (409)');
       return 'not-leading';
     }
     if (this.#leading === null) this.#publishApiError(result.error);
@@ -375,7 +388,12 @@ export class KubernetesLeaseElector implements LeaderElector {
   async #createLease(signal: AbortSignal): Promise<AttemptOutcome> {
     if (!this.#eligible) {
       this.#observed = null;
-      this.#publish({ holder: '', reason: LeaseReason.Vacant, message: 'the lease does not exist', leaderUntilMs: 0 });
+      this.#publish({
+        holder: '',
+        reason: LeaseReason.Vacant,
+        message: 'the lease does not exist',
+        leaderUntilMs: 0,
+      });
       return 'not-leading';
     }
     // Keep the epoch monotonic as far as we know it, even if someone deleted the Lease.
@@ -399,7 +417,10 @@ export class KubernetesLeaseElector implements LeaderElector {
     if (result.ok) return this.#onWriteSucceeded(result.lease, sendMs, 'create', false, true);
     this.#recordError('create', result.error);
     if (result.error.kind === 'already-exists' || result.error.kind === 'conflict') {
-      this.#publish({ reason: LeaseReason.LostRace, message: 'another candidate created the lease first (409)' });
+      this.#publish({
+        reason: LeaseReason.LostRace,
+        message: 'another candidate created the lease first (409)',
+      });
       return 'not-leading';
     }
     this.#publishApiError(result.error);
@@ -433,12 +454,20 @@ export class KubernetesLeaseElector implements LeaderElector {
     this.#leading = {
       leaderUntilMs,
       acquiredFromRelease: wasLeading ? this.#leading!.acquiredFromRelease : acquiredFromRelease,
-      actAfterMs: wasLeading ? this.#leading!.actAfterMs : needsGrace ? sendMs + this.#renewDeadlineMs : sendMs,
+      actAfterMs: wasLeading
+        ? this.#leading!.actAfterMs
+        : needsGrace
+          ? sendMs + this.#renewDeadlineMs
+          : sendMs,
     };
     this.#metrics.observeRenewDuration((now - sendMs) / 1000);
     this.#metrics.setLastRenew(this.#clock.wallNow());
     this.#metrics.setLeader(true);
-    const reason = wasLeading ? LeaseReason.Renewed : kind === 'create' ? LeaseReason.Created : LeaseReason.Acquired;
+    const reason = wasLeading
+      ? LeaseReason.Renewed
+      : kind === 'create'
+        ? LeaseReason.Created
+        : LeaseReason.Acquired;
     const message = wasLeading
       ? 'renewed the lease'
       : kind === 'create'
@@ -466,7 +495,11 @@ export class KubernetesLeaseElector implements LeaderElector {
       this.#publishObservation(view, LeaseReason.NotCandidate, 'not a candidate');
     } else if (result.error.kind === 'not-found') {
       this.#observed = null;
-      this.#publish({ holder: '', reason: LeaseReason.Vacant, message: 'the lease does not exist (not a candidate)' });
+      this.#publish({
+        holder: '',
+        reason: LeaseReason.Vacant,
+        message: 'the lease does not exist (not a candidate)',
+      });
     } else {
       this.#recordError('read', result.error);
       this.#publishApiError(result.error);
@@ -483,7 +516,11 @@ export class KubernetesLeaseElector implements LeaderElector {
     while (!signal.aborted) {
       const remaining = deadlineMs - this.#clock.monotonicMs();
       if (remaining <= 0) break;
-      const read = await this.#call((o) => this.#api.read(o), Math.min(this.#requestTimeoutMs, remaining), signal);
+      const read = await this.#call(
+        (o) => this.#api.read(o),
+        Math.min(this.#requestTimeoutMs, remaining),
+        signal,
+      );
       if (!read.ok) {
         if (read.error.kind === 'not-found') {
           this.#finishRelease('the lease does not exist; nothing to release', '');
@@ -497,7 +534,9 @@ export class KubernetesLeaseElector implements LeaderElector {
       const view = this.#observe(read.lease);
       if (view.holder !== this.identity) {
         this.#finishRelease(
-          view.holder === '' ? 'the lease was already free' : `the lease is held by ${view.holder}; nothing to release`,
+          view.holder === ''
+            ? 'the lease was already free'
+            : `the lease is held by ${view.holder}; nothing to release`,
           view.holder,
         );
         return;
@@ -593,7 +632,10 @@ export class KubernetesLeaseElector implements LeaderElector {
       if (normalClose) this.#log.debug({ delayMs }, 'lease watch closed; restarting');
       else {
         this.#metrics.countError(error.kind);
-        this.#log.warn({ kind: error.kind, status: error.status, message: error.message, delayMs }, 'lease watch failed; restarting after backoff');
+        this.#log.warn(
+          { kind: error.kind, status: error.status, message: error.message, delayMs },
+          'lease watch failed; restarting after backoff',
+        );
       }
       await this.#pause(delayMs, signal);
     }
@@ -605,7 +647,10 @@ export class KubernetesLeaseElector implements LeaderElector {
       if (this.#eligible && this.#leading === null) this.#wakeLoop();
       return;
     }
-    if (lease?.metadata?.resourceVersion !== undefined && lease.metadata.resourceVersion === this.#observed?.view.resourceVersion)
+    if (
+      lease?.metadata?.resourceVersion !== undefined &&
+      lease.metadata.resourceVersion === this.#observed?.view.resourceVersion
+    )
       return;
     const view = this.#observe(lease);
     // Wake only when there is something to do now; a foreign renewal is handled by polling.
@@ -631,14 +676,19 @@ export class KubernetesLeaseElector implements LeaderElector {
     }
     this.#lastContactMs = now;
     const previous = this.#observed;
-    const changedAtMs = previous !== null && previous.view.changeKey === view.changeKey ? previous.changedAtMs : now;
+    const changedAtMs =
+      previous !== null && previous.view.changeKey === view.changeKey ? previous.changedAtMs : now;
     this.#observed = { lease, view, changedAtMs };
     const problemKey = view.problems.join('; ');
     if (problemKey !== this.#lastProblemKey) {
       this.#lastProblemKey = problemKey;
       if (problemKey !== '')
         this.#log.warn(
-          { problems: view.problems, holder: view.holder, assumedDurationSeconds: this.#effectiveDurationMs(view) / 1000 },
+          {
+            problems: view.problems,
+            holder: view.holder,
+            assumedDurationSeconds: this.#effectiveDurationMs(view) / 1000,
+          },
           'the lease holds invalid or missing fields (edited by hand?); treating it conservatively',
         );
     }
@@ -683,10 +733,16 @@ export class KubernetesLeaseElector implements LeaderElector {
     const aborted = new Promise<LeaseCallResult>((resolve) => {
       const done = (): void => {
         const reason: unknown = controller.signal.reason;
-        const timedOut = typeof reason === 'object' && reason !== null && (reason as { name?: unknown }).name === 'TimeoutError';
+        const timedOut =
+          typeof reason === 'object' &&
+          reason !== null &&
+          (reason as { name?: unknown }).name === 'TimeoutError';
         resolve({
           ok: false,
-          error: { kind: timedOut ? 'timeout' : 'unknown', message: `lease request aborted: ${String(reason)}` },
+          error: {
+            kind: timedOut ? 'timeout' : 'unknown',
+            message: `lease request aborted: ${String(reason)}`,
+          },
         });
       };
       if (controller.signal.aborted) done();
@@ -723,7 +779,10 @@ export class KubernetesLeaseElector implements LeaderElector {
   #renewSpec(previous: V1LeaseSpec | undefined): V1LeaseSpec {
     const now = new V1MicroTime(this.#clock.wallNow().getTime());
     const acquire = previous?.acquireTime;
-    const acquireOk = acquire !== undefined && acquire !== null && !Number.isNaN(new Date(acquire as unknown as string).getTime());
+    const acquireOk =
+      acquire !== undefined &&
+      acquire !== null &&
+      !Number.isNaN(new Date(acquire as unknown as string).getTime());
     const transitions = previous?.leaseTransitions;
     return {
       ...this.#keptSpecFields(previous),
@@ -732,7 +791,10 @@ export class KubernetesLeaseElector implements LeaderElector {
       // Kept on renewal; re-stamped in MicroTime form (reads return strings, writes need 6 digits).
       acquireTime: acquireOk ? new V1MicroTime(new Date(acquire as unknown as string).getTime()) : now,
       renewTime: now,
-      leaseTransitions: typeof transitions === 'number' && Number.isInteger(transitions) && transitions >= 0 ? transitions : 0,
+      leaseTransitions:
+        typeof transitions === 'number' && Number.isInteger(transitions) && transitions >= 0
+          ? transitions
+          : 0,
     };
   }
 
@@ -785,12 +847,17 @@ export class KubernetesLeaseElector implements LeaderElector {
       view,
       invalid ? LeaseReason.LeaseSpecInvalid : LeaseReason.HeldByOther,
       `held by ${view.holder}; may be taken in ${Math.ceil(remainingMs)} ms unless renewed` +
-        (invalid ? ` (lease spec invalid: ${view.problems.join('; ')}; assuming ${this.#effectiveDurationMs(view) / 1000}s)` : ''),
+        (invalid
+          ? ` (lease spec invalid: ${view.problems.join('; ')}; assuming ${this.#effectiveDurationMs(view) / 1000}s)`
+          : ''),
     );
   }
 
   #publishObservation(view: LeaseView, reason: string, message: string): void {
-    const full = view.problems.length > 0 && reason !== LeaseReason.LeaseSpecInvalid ? `${message} (lease spec: ${view.problems.join('; ')})` : message;
+    const full =
+      view.problems.length > 0 && reason !== LeaseReason.LeaseSpecInvalid
+        ? `${message} (lease spec: ${view.problems.join('; ')})`
+        : message;
     this.#publish({ holder: view.holder, transitions: view.transitions, reason, message: full });
   }
 
@@ -810,7 +877,9 @@ export class KubernetesLeaseElector implements LeaderElector {
       observedAtMs: this.#lastContactMs,
       reason: change.reason ?? previous.reason,
       message: change.message ?? previous.message,
-      ...(leading !== null ? { acquiredFromRelease: leading.acquiredFromRelease, actAfterMs: leading.actAfterMs } : {}),
+      ...(leading !== null
+        ? { acquiredFromRelease: leading.acquiredFromRelease, actAfterMs: leading.actAfterMs }
+        : {}),
     };
     if (
       next.holder === previous.holder &&
@@ -834,6 +903,10 @@ export class KubernetesLeaseElector implements LeaderElector {
   }
 }
 
-export function createLeaseElector(api: LeaseApi, deps: LeaseElectorDeps, options: KubernetesLeaseOptions): LeaderElector {
+export function createLeaseElector(
+  api: LeaseApi,
+  deps: LeaseElectorDeps,
+  options: KubernetesLeaseOptions,
+): LeaderElector {
   return new KubernetesLeaseElector(api, deps, options);
 }

@@ -7,7 +7,13 @@
 import type { V1Lease } from '@kubernetes/client-node';
 import type { Clock } from '../../contracts/index.js';
 import type { ClassifiedK8sError } from '../../kube/errors.js';
-import type { LeaseApi, LeaseCallOptions, LeaseCallResult, LeaseWatchEventType, LeaseWatchHandle } from './lease-api.js';
+import type {
+  LeaseApi,
+  LeaseCallOptions,
+  LeaseCallResult,
+  LeaseWatchEventType,
+  LeaseWatchHandle,
+} from './lease-api.js';
 
 /** `network`: fails at once like ECONNREFUSED; `hang`: never answers (until the caller aborts). */
 export type FakeLeaseFault = 'network' | 'hang' | ClassifiedK8sError;
@@ -64,7 +70,12 @@ export class FakeLeaseStore {
   edit(mutate: (lease: V1Lease) => V1Lease | void): void {
     const base: V1Lease =
       this.#lease === null
-        ? { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.name, namespace: this.namespace }, spec: {} }
+        ? {
+            apiVersion: 'coordination.k8s.io/v1',
+            kind: 'Lease',
+            metadata: { name: this.name, namespace: this.namespace },
+            spec: {},
+          }
         : copy(this.#lease);
     const edited = mutate(base) ?? base;
     const existed = this.#lease !== null;
@@ -76,12 +87,19 @@ export class FakeLeaseStore {
     if (this.#lease === null) return;
     const last = this.#lease;
     this.#lease = null;
-    this.writes.push({ by: 'admin', op: 'delete', holder: undefined, resourceVersion: String(++this.#resourceVersion) });
+    this.writes.push({
+      by: 'admin',
+      op: 'delete',
+      holder: undefined,
+      resourceVersion: String(++this.#resourceVersion),
+    });
     for (const w of [...this.#watchers]) queueMicrotask(() => w.onEvent('DELETED', copy(last)));
   }
 
   /** Ends every open watch with `error` (as a dropped connection would). */
-  breakWatches(error: ClassifiedK8sError | null = { kind: 'network', message: 'watch connection reset' }): void {
+  breakWatches(
+    error: ClassifiedK8sError | null = { kind: 'network', message: 'watch connection reset' },
+  ): void {
     const watchers = [...this.#watchers];
     this.#watchers.clear();
     for (const w of watchers) queueMicrotask(() => w.onDone(error));
@@ -103,7 +121,9 @@ export class FakeLeaseStore {
       read: (options) => {
         calls.push({ op: 'read', atMs: now() });
         return this.#faulted(view, options, () =>
-          this.#lease === null ? this.#error(404, 'not-found', 'NotFound') : { ok: true, lease: copy(this.#lease) },
+          this.#lease === null
+            ? this.#error(404, 'not-found', 'NotFound')
+            : { ok: true, lease: copy(this.#lease) },
         );
       },
       create: (lease, options) => {
@@ -124,7 +144,12 @@ export class FakeLeaseStore {
           const body = copy(lease);
           const rv = body.metadata?.resourceVersion;
           if (rv === undefined || rv === '')
-            return this.#error(422, 'invalid', 'Invalid', 'metadata.resourceVersion must be specified for an update');
+            return this.#error(
+              422,
+              'invalid',
+              'Invalid',
+              'metadata.resourceVersion must be specified for an update',
+            );
           if (this.#lease === null) return this.#error(404, 'not-found', 'NotFound');
           if (rv !== this.#lease.metadata?.resourceVersion) return this.#error(409, 'conflict', 'Conflict');
           const invalid = this.#validate(body);
@@ -140,20 +165,29 @@ export class FakeLeaseStore {
         const fault = view.fault;
         if (fault !== null) {
           queueMicrotask(() =>
-            onDone(fault === 'network' || fault === 'hang' ? { kind: 'network', message: 'connection refused' } : fault),
+            onDone(
+              fault === 'network' || fault === 'hang'
+                ? { kind: 'network', message: 'connection refused' }
+                : fault,
+            ),
           );
           return { stop: () => undefined };
         }
         this.#watchers.add(watcher);
         const current = this.#lease;
-        if (current !== null) queueMicrotask(() => this.#watchers.has(watcher) && onEvent('ADDED', copy(current)));
+        if (current !== null)
+          queueMicrotask(() => this.#watchers.has(watcher) && onEvent('ADDED', copy(current)));
         return { stop: () => void this.#watchers.delete(watcher) };
       },
     };
     return view;
   }
 
-  #faulted(view: FakeLeaseApi, options: LeaseCallOptions, answer: () => LeaseCallResult): Promise<LeaseCallResult> {
+  #faulted(
+    view: FakeLeaseApi,
+    options: LeaseCallOptions,
+    answer: () => LeaseCallResult,
+  ): Promise<LeaseCallResult> {
     const fault = view.fault;
     if (fault === null) {
       if (view.latencyMs > 0 && this.#clock !== undefined)
@@ -164,7 +198,10 @@ export class FakeLeaseStore {
       return Promise.resolve().then(answer);
     }
     if (fault === 'network')
-      return Promise.resolve({ ok: false, error: { kind: 'network', message: 'ECONNREFUSED: connection refused' } });
+      return Promise.resolve({
+        ok: false,
+        error: { kind: 'network', message: 'ECONNREFUSED: connection refused' },
+      });
     if (fault === 'hang')
       return new Promise((resolve) => {
         const done = (): void => resolve({ ok: false, error: { kind: 'timeout', message: 'aborted' } });
@@ -179,10 +216,18 @@ export class FakeLeaseStore {
     for (const field of ['acquireTime', 'renewTime']) {
       const value = spec[field];
       if (value !== undefined && (typeof value !== 'string' || !MICROTIME.test(value)))
-        return this.#error(400, 'invalid', 'BadRequest', `spec.${field}: ${JSON.stringify(value)} is not a MicroTime`);
+        return this.#error(
+          400,
+          'invalid',
+          'BadRequest',
+          `spec.${field}: ${JSON.stringify(value)} is not a MicroTime`,
+        );
     }
     const duration = spec.leaseDurationSeconds;
-    if (duration !== undefined && !(typeof duration === 'number' && Number.isInteger(duration) && duration > 0))
+    if (
+      duration !== undefined &&
+      !(typeof duration === 'number' && Number.isInteger(duration) && duration > 0)
+    )
       return this.#error(422, 'invalid', 'Invalid', 'spec.leaseDurationSeconds must be greater than 0');
     return null;
   }
@@ -198,10 +243,16 @@ export class FakeLeaseStore {
 
   #emit(type: LeaseWatchEventType): void {
     const snapshot = copy(this.#lease!);
-    for (const w of [...this.#watchers]) queueMicrotask(() => this.#watchers.has(w) && w.onEvent(type, copy(snapshot)));
+    for (const w of [...this.#watchers])
+      queueMicrotask(() => this.#watchers.has(w) && w.onEvent(type, copy(snapshot)));
   }
 
-  #error(status: number, kind: ClassifiedK8sError['kind'], reason: string, message?: string): LeaseCallResult {
+  #error(
+    status: number,
+    kind: ClassifiedK8sError['kind'],
+    reason: string,
+    message?: string,
+  ): LeaseCallResult {
     return { ok: false, error: { kind, status, message: `HTTP ${status} ${reason}: ${message ?? reason}` } };
   }
 }

@@ -9,13 +9,22 @@ import type { Clock, LeaderElector } from '../../contracts/index.js';
 import { definePlugin } from '../../plugin/define.js';
 import { createLeaseElector } from './elector.js';
 import { createKubernetesLeaseApi } from './lease-api.js';
-import { assertValidLeaseTiming, kubernetesLeaseOptionsSchema, type KubernetesLeaseOptions } from './options.js';
+import {
+  assertValidLeaseTiming,
+  kubernetesLeaseOptionsSchema,
+  type KubernetesLeaseOptions,
+} from './options.js';
 
 export * from './options.js';
 export * from './lease-api.js';
 export * from './record.js';
 export { KubernetesLeaseElector, LeaseReason, createLeaseElector, type LeaseElectorDeps } from './elector.js';
-export { FakeLeaseStore, type FakeLeaseApi, type FakeLeaseFault, type FakeLeaseWrite } from './fake-lease-api.js';
+export {
+  FakeLeaseStore,
+  type FakeLeaseApi,
+  type FakeLeaseFault,
+  type FakeLeaseWrite,
+} from './fake-lease-api.js';
 
 export interface KubernetesLeaseElectorDeps {
   readonly kubeConfig: KubeConfig;
@@ -32,7 +41,11 @@ export function createKubernetesLeaseElector(
   // Validate before touching the KubeConfig, so bad timing is reported as such.
   assertValidLeaseTiming(options);
   const api = createKubernetesLeaseApi(deps.kubeConfig, options.namespace, options.leaseName);
-  return createLeaseElector(api, { clock: deps.clock, logger: deps.logger, registry: deps.registry }, options);
+  return createLeaseElector(
+    api,
+    { clock: deps.clock, logger: deps.logger, registry: deps.registry },
+    options,
+  );
 }
 
 export const kubernetesLeasePlugin = definePlugin({

@@ -9,8 +9,7 @@ import { classifyK8sError, type ClassifiedK8sError } from '../../kube/errors.js'
 import { withTimeout } from '../../kube/request-options.js';
 
 export type LeaseCallResult =
-  | { readonly ok: true; readonly lease: V1Lease }
-  | { readonly ok: false; readonly error: ClassifiedK8sError };
+  { readonly ok: true; readonly lease: V1Lease } | { readonly ok: false; readonly error: ClassifiedK8sError };
 
 export interface LeaseCallOptions {
   /** Hard per-call timeout (the implementation must give up by then). */
@@ -61,7 +60,9 @@ export function createKubernetesLeaseApi(kubeConfig: KubeConfig, namespace: stri
     read: ({ timeoutMs, signal }) =>
       settle(() => coordination.readNamespacedLease({ name, namespace }, withTimeout(timeoutMs, signal))),
     create: (lease, { timeoutMs, signal }) =>
-      settle(() => coordination.createNamespacedLease({ namespace, body: lease }, withTimeout(timeoutMs, signal))),
+      settle(() =>
+        coordination.createNamespacedLease({ namespace, body: lease }, withTimeout(timeoutMs, signal)),
+      ),
     replace: (lease, { timeoutMs, signal }) =>
       settle(() =>
         coordination.replaceNamespacedLease({ name, namespace, body: lease }, withTimeout(timeoutMs, signal)),

@@ -23,31 +23,65 @@ const base = { namespace: 'ns', identity: 'pod-0', leaseName: 'forge' };
 
 describe('kubernetes-lease timing validation', () => {
   it.each([
-    [{ leaseDurationSeconds: 10, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 }, /leaseDurationSeconds \(10\) must be greater than renewDeadlineSeconds \(10\)/],
-    [{ leaseDurationSeconds: 15, renewDeadlineSeconds: 2.4, retryPeriodSeconds: 2 }, /renewDeadlineSeconds \(2.4\) must be greater than 1.2 × retryPeriodSeconds/],
-    [{ leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 0 }, /retryPeriodSeconds must be > 0/],
-    [{ leaseDurationSeconds: -1, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 }, /leaseDurationSeconds must be > 0/],
-    [{ leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2, requestTimeoutSeconds: 0 }, /requestTimeoutSeconds must be > 0/],
+    [
+      { leaseDurationSeconds: 10, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 },
+      /leaseDurationSeconds \(10\) must be greater than renewDeadlineSeconds \(10\)/,
+    ],
+    [
+      { leaseDurationSeconds: 15, renewDeadlineSeconds: 2.4, retryPeriodSeconds: 2 },
+      /renewDeadlineSeconds \(2.4\) must be greater than 1.2 × retryPeriodSeconds/,
+    ],
+    [
+      { leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 0 },
+      /retryPeriodSeconds must be > 0/,
+    ],
+    [
+      { leaseDurationSeconds: -1, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 },
+      /leaseDurationSeconds must be > 0/,
+    ],
+    [
+      { leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2, requestTimeoutSeconds: 0 },
+      /requestTimeoutSeconds must be > 0/,
+    ],
   ])('construction throws and names the options: %j', (timing, message) => {
     expect(() => createKubernetesLeaseElector(deps, { ...base, ...timing })).toThrow(message);
     expect(leaseTimingProblems(timing).join('\n')).toMatch(message);
   });
 
   it('accepts client-go defaults and short test timings', () => {
-    expect(leaseTimingProblems({ leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 })).toEqual([]);
+    expect(
+      leaseTimingProblems({ leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 }),
+    ).toEqual([]);
     expect(() =>
-      createKubernetesLeaseElector(deps, { ...base, leaseDurationSeconds: 3, renewDeadlineSeconds: 2, retryPeriodSeconds: 0.5 }),
+      createKubernetesLeaseElector(deps, {
+        ...base,
+        leaseDurationSeconds: 3,
+        renewDeadlineSeconds: 2,
+        retryPeriodSeconds: 0.5,
+      }),
     ).not.toThrow();
   });
 
   it('schema applies defaults and rejects bad timing and unknown keys', () => {
     const parsed = kubernetesLeaseOptionsSchema.parse({ leaseName: 'forge' });
-    expect(parsed).toMatchObject({ leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 });
+    expect(parsed).toMatchObject({
+      leaseDurationSeconds: 15,
+      renewDeadlineSeconds: 10,
+      retryPeriodSeconds: 2,
+    });
     expect(parsed.requestTimeoutSeconds).toBeUndefined();
-    const bad = kubernetesLeaseOptionsSchema.safeParse({ leaseName: 'forge', leaseDurationSeconds: 5, renewDeadlineSeconds: 6 });
+    const bad = kubernetesLeaseOptionsSchema.safeParse({
+      leaseName: 'forge',
+      leaseDurationSeconds: 5,
+      renewDeadlineSeconds: 6,
+    });
     expect(bad.success).toBe(false);
-    expect(JSON.stringify(bad.error?.issues)).toMatch(/leaseDurationSeconds \(5\) must be greater than renewDeadlineSeconds \(6\)/);
-    expect(kubernetesLeaseOptionsSchema.safeParse({ leaseName: 'forge', leaseDuration: 5 }).success).toBe(false);
+    expect(JSON.stringify(bad.error?.issues)).toMatch(
+      /leaseDurationSeconds \(5\) must be greater than renewDeadlineSeconds \(6\)/,
+    );
+    expect(kubernetesLeaseOptionsSchema.safeParse({ leaseName: 'forge', leaseDuration: 5 }).success).toBe(
+      false,
+    );
     expect(kubernetesLeaseOptionsSchema.safeParse({ leaseName: 'Not_A_Name' }).success).toBe(false);
   });
 

@@ -26,9 +26,13 @@ export function leaseTimingProblems(t: LeaseTiming): string[] {
     ['renewDeadlineSeconds', t.renewDeadlineSeconds],
     ['retryPeriodSeconds', t.retryPeriodSeconds],
   ] as const) {
-    if (!(typeof value === 'number' && Number.isFinite(value) && value > 0)) problems.push(`${name} must be > 0 (got ${value})`);
+    if (!(typeof value === 'number' && Number.isFinite(value) && value > 0))
+      problems.push(`${name} must be > 0 (got ${value})`);
   }
-  if (t.requestTimeoutSeconds !== undefined && !(Number.isFinite(t.requestTimeoutSeconds) && t.requestTimeoutSeconds > 0))
+  if (
+    t.requestTimeoutSeconds !== undefined &&
+    !(Number.isFinite(t.requestTimeoutSeconds) && t.requestTimeoutSeconds > 0)
+  )
     problems.push(`requestTimeoutSeconds must be > 0 (got ${t.requestTimeoutSeconds})`);
   if (problems.length > 0) return problems;
   if (!(t.leaseDurationSeconds > t.renewDeadlineSeconds))

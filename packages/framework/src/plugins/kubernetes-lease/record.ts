@@ -44,7 +44,8 @@ export function inspectLease(lease: V1Lease): LeaseView {
 
   const rawDuration = spec?.leaseDurationSeconds;
   let durationSeconds: number | null = null;
-  if (typeof rawDuration === 'number' && Number.isInteger(rawDuration) && rawDuration > 0) durationSeconds = rawDuration;
+  if (typeof rawDuration === 'number' && Number.isInteger(rawDuration) && rawDuration > 0)
+    durationSeconds = rawDuration;
   else if (holder !== '')
     problems.push(
       rawDuration === undefined || rawDuration === null
@@ -63,7 +64,8 @@ export function inspectLease(lease: V1Lease): LeaseView {
     for (const field of ['renewTime', 'acquireTime'] as const) {
       const value = spec?.[field];
       if (value === undefined || value === null) problems.push(`${field} is missing`);
-      else if (parseMicroTime(value as string | Date) === null) problems.push(`${field} is unparsable (${JSON.stringify(value)})`);
+      else if (parseMicroTime(value as string | Date) === null)
+        problems.push(`${field} is unparsable (${JSON.stringify(value)})`);
     }
   }
 
