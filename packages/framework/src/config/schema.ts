@@ -95,10 +95,18 @@ export const ForgeConfigSchema = z
         /** undefined → computed from pool/network by the naming rules. */
         leaseName: z.string().min(1).optional(),
         leaseDurationSeconds: seconds().default(15),
-        renewDeadlineSeconds: seconds().default(10),
-        retryPeriodSeconds: seconds().default(2),
+        /** Default: 2/3 of the lease duration (10 s for 15 s), so a Python deployment that only sets
+         * LEASE_DURATION keeps a valid timing whatever its value. */
+        renewDeadlineSeconds: seconds().optional(),
+        /** Default: a fifth of the renew deadline, at least 1 s (2 s for 10 s). */
+        retryPeriodSeconds: seconds().optional(),
       })
-      .prefault({}),
+      .prefault({})
+      .transform((e) => {
+        const renewDeadlineSeconds = e.renewDeadlineSeconds ?? Math.max(1, Math.round((e.leaseDurationSeconds * 2) / 3));
+        const retryPeriodSeconds = e.retryPeriodSeconds ?? Math.max(1, Math.floor(renewDeadlineSeconds / 5));
+        return { ...e, renewDeadlineSeconds, retryPeriodSeconds };
+      }),
     credentials: z
       .strictObject({
         source: z
