@@ -173,7 +173,13 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
     },
   });
   lifecycle
-    .add({ name: 'plugins', stop: () => closeInstances(instances) })
+    .add({
+      name: 'plugins',
+      stop: async () => {
+        await closeInstances(instances);
+        await host.container.dispose();
+      },
+    })
     .add({ name: 'http-dispatcher', stop: () => dispatcher.close().catch(() => undefined) })
     .add({
       name: 'sidecar',
