@@ -173,7 +173,8 @@ describe('health-prometheus against a real Prometheus', () => {
 
   it('the preset queries match what a real node_exporter exports', async () => {
     // Installed by .ci/run (Debian package prometheus-node-exporter); a missing binary is a setup error.
-    if (!realNodeExporter) throw new Error('prometheus-node-exporter is not installed: run `bash .ci/run --setup-only`');
+    if (!realNodeExporter)
+      throw new Error('prometheus-node-exporter is not installed: run `bash .ci/run --setup-only`');
     const probe = await probeFor({
       preset: {
         name: 'cardano-node-basic',

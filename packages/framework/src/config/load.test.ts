@@ -338,19 +338,22 @@ describe('election timing defaults follow LEASE_DURATION', () => {
     ['30', 20, 4],
     ['6', 4, 1],
     ['4', 3, 1],
-  ])('LEASE_DURATION=%s alone gives renewDeadline %i s and retryPeriod %i s (a valid timing)', async (ld, rd, rp) => {
-    const c = await loadConfig({ env: { POD_NAME: 'p', LEASE_DURATION: ld } });
-    expect(c.election.renewDeadlineSeconds).toBe(rd);
-    expect(c.election.retryPeriodSeconds).toBe(rp);
-  });
+  ])(
+    'LEASE_DURATION=%s alone gives renewDeadline %i s and retryPeriod %i s (a valid timing)',
+    async (ld, rd, rp) => {
+      const c = await loadConfig({ env: { POD_NAME: 'p', LEASE_DURATION: ld } });
+      expect(c.election.renewDeadlineSeconds).toBe(rd);
+      expect(c.election.retryPeriodSeconds).toBe(rp);
+    },
+  );
 
   it('explicit values win, and an impossible combination is still an error naming the field', async () => {
     const c = await loadConfig({ env: { POD_NAME: 'p', LEASE_DURATION: '30', RENEW_DEADLINE: '12' } });
     expect(c.election.renewDeadlineSeconds).toBe(12);
     expect(c.election.retryPeriodSeconds).toBe(2);
-    await expect(loadConfig({ env: { POD_NAME: 'p', LEASE_DURATION: '10', RENEW_DEADLINE: '12' } })).rejects.toThrow(
-      /election\.leaseDurationSeconds.*must be greater than election\.renewDeadlineSeconds/s,
-    );
+    await expect(
+      loadConfig({ env: { POD_NAME: 'p', LEASE_DURATION: '10', RENEW_DEADLINE: '12' } }),
+    ).rejects.toThrow(/election\.leaseDurationSeconds.*must be greater than election\.renewDeadlineSeconds/s);
   });
 });
 

@@ -103,7 +103,8 @@ export const ForgeConfigSchema = z
       })
       .prefault({})
       .transform((e) => {
-        const renewDeadlineSeconds = e.renewDeadlineSeconds ?? Math.max(1, Math.round((e.leaseDurationSeconds * 2) / 3));
+        const renewDeadlineSeconds =
+          e.renewDeadlineSeconds ?? Math.max(1, Math.round((e.leaseDurationSeconds * 2) / 3));
         const retryPeriodSeconds = e.retryPeriodSeconds ?? Math.max(1, Math.floor(renewDeadlineSeconds / 5));
         return { ...e, renewDeadlineSeconds, retryPeriodSeconds };
       }),
