@@ -117,17 +117,21 @@ export class SidecarMetrics {
 
   record(tick: TickRecord, wallNow: Date): void {
     const { decision, observation, results } = tick;
-    const signalled = results.some((r) => r.action.type === 'signal' && r.ok);
-    const forging = decision.forge && (tick.nodeLoaded.forging === true || (signalled && decision.forge));
+    // nodeLoaded already reflects a SIGHUP delivered in this tick.
+    const forging = decision.forge && tick.nodeLoaded.forging === true;
     this.forgingEnabled.set(this.labels, forging ? 1 : 0);
     this.leaderStatus.set(this.labels, decision.leader ? 1 : 0);
     if (decision.leader !== this.wasLeader) this.leadershipChanges.inc();
     this.wasLeader = decision.leader;
-    const presence = results.reduce<string>(
-      (p, r) =>
-        r.ok && r.action.type === 'provision' ? 'all' : r.ok && r.action.type === 'revoke' ? 'none' : p,
-      observation.credentials.presence,
-    );
+    // The observation predates this tick's actions: the last successful file action wins.
+    const lastFileAction = results
+      .filter((r) => r.ok && (r.action.type === 'provision' || r.action.type === 'revoke'))
+      .at(-1);
+    const presence = lastFileAction
+      ? lastFileAction.action.type === 'provision'
+        ? 'all'
+        : 'none'
+      : observation.credentials.presence;
     this.credentialsPresent.set(presence === 'all' ? 1 : 0);
     const metric = observation.node.forgingMetric;
     this.nodeForging.set(metric === null ? -1 : metric ? 1 : 0);
