@@ -9,7 +9,7 @@ import { readEvents } from '../cardano-node-sim/overlap.ts';
 import { wallClockMs } from '../cardano-node-sim/events.ts';
 import { startControlPlane, type ControlPlane } from '../controlplane/index.ts';
 import { testKubeConfig } from '../support/cluster.ts';
-import { waitFor } from '../support/forge-pod.ts';
+import { waitFor, type ForgePod } from '../support/forge-pod.ts';
 import {
   TIMINGS,
   assertZeroOverlap,
@@ -17,6 +17,7 @@ import {
   forgers,
   forgingOnAfter,
   startPool,
+  waitConverged,
   waitForSingleForger,
 } from '../support/forge-pool.ts';
 
@@ -42,6 +43,13 @@ describe('single cluster forging on a real kube-apiserver', () => {
     expect(metrics).toMatch(/cardano_forging_enabled\{[^}]*pod="bp-\d"[^}]*\} 1/);
     expect(metrics).toMatch(/cardano_leader_status\{[^}]*\} 1/);
     expect(metrics).toMatch(/cardano_sighup_signals_total\{reason="enable_forging"\} 1/);
+    // The node's own forging metric confirms the decision (NODE_METRICS_URL is set for every pod).
+    await waitFor('node forging confirmed', async () =>
+      /cardano_forge_node_forging_confirmed 1\b/.test(await leader.metricsText()),
+    );
+    expect(await leader.metricsText()).toMatch(/cardano_forge_node_forging_mismatch 0\b/);
+    const follower = pool.pods.find((p) => p !== leader)!;
+    expect(await follower.metricsText()).toMatch(/cardano_forge_node_forging_confirmed 0\b/);
     await new Promise((r) => setTimeout(r, 1500));
     expect((await forgers(pool)).length).toBe(1);
     await assertZeroOverlap(pool);
@@ -154,6 +162,38 @@ describe('single cluster forging on a real kube-apiserver', () => {
       );
     }
     expect((await forgers(pool)).map((p) => p.options.name)).toEqual([leader.options.name]);
+    await assertZeroOverlap(pool);
+  });
+});
+
+describe('tip gate', () => {
+  it('a standby behind the chain tip does not take over; the standby at the tip does', async () => {
+    // The simulator counts slots from 2020-07-29T21:44:51Z at one per second: give the sidecars that reference.
+    const pool = await startPool(testKubeConfig(), inject('forgeKubeconfig'), {
+      extraEnv: {
+        NODE_MAX_SLOT_LAG: '30',
+        NODE_SLOT_REFERENCE_SLOT: '0',
+        NODE_SLOT_REFERENCE_UNIX: '1596059091',
+      },
+    });
+    const leader = await waitForSingleForger(pool);
+    await waitConverged(pool);
+    const [behind, atTip] = pool.pods.filter((p) => p !== leader) as [ForgePod, ForgePod];
+    await behind.node!.behind(300);
+    await waitFor('the lagging standby reports BehindTip', async () => {
+      const s = await behind.status();
+      return s?.decision.reason === 'BehindTip' && s.decision.candidate === false;
+    });
+    const t0 = wallClockMs();
+    leader.killSidecar('SIGKILL');
+    leader.node!.kill('SIGKILL');
+    const next = await waitForSingleForger(pool, leader, 20_000);
+    expect(next.options.name).toBe(atTip.options.name);
+    console.log(
+      `[tip-gate] ${behind.options.name} (300 slots behind) stayed standby; ${next.options.name} took over after ${(wallClockMs() - t0).toFixed(0)} ms`,
+    );
+    const events = await readEvents([pool.eventLog]);
+    expect(events.some((e) => e.event === 'forging-on' && e.identity === behind.options.name)).toBe(false);
     await assertZeroOverlap(pool);
   });
 });

@@ -42,6 +42,8 @@ export class ForgePod {
   sidecar: ChildProcess | null = null;
   sidecarExit: Promise<number | null> = Promise.resolve(null);
   port = 0;
+  /** The simulated node's metrics port, fixed before the sidecar starts so NODE_METRICS_URL is known. */
+  nodeMetricsPort = 0;
 
   constructor(options: ForgePodOptions) {
     this.options = options;
@@ -79,7 +81,7 @@ export class ForgePod {
       LOG_LEVEL: 'debug',
       CARDANO_NETWORK: 'preprod',
       NETWORK_MAGIC: '1',
-      ...(this.node ? { NODE_METRICS_URL: this.node.metricsUrl } : {}),
+      NODE_METRICS_URL: `http://127.0.0.1:${this.nodeMetricsPort}/metrics`,
       ...this.options.extraEnv,
     };
   }
@@ -88,6 +90,7 @@ export class ForgePod {
   async startSidecar(): Promise<void> {
     await mkdir(this.targetDir, { recursive: true });
     if (this.port === 0) this.port = await freeLoopbackPort();
+    if (this.nodeMetricsPort === 0) this.nodeMetricsPort = await freeLoopbackPort();
     if (!existsSync(CLI)) throw new Error(`${CLI} missing: run npm run build`);
     const log = createWriteStream(join(this.options.workDir, `sidecar-${Date.now()}.log`));
     const child = spawn(NODE, [CLI, 'run'], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -134,6 +137,7 @@ export class ForgePod {
         opCert: join(this.targetDir, 'node.cert'),
       },
       startAsNonProducing: true,
+      metricsPort: this.nodeMetricsPort,
     });
     return this.node;
   }

@@ -50,6 +50,8 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   b('NODE_PID_DISCOVERY', 'node.pidDiscovery'),
   b('NODE_METRICS_URL', 'node.metricsUrl'),
   b('NODE_MAX_SLOT_LAG', 'node.maxSlotLag', 'int'),
+  b('NODE_SLOT_REFERENCE_SLOT', 'node.slotReference.slot', 'int'),
+  b('NODE_SLOT_REFERENCE_UNIX', 'node.slotReference.unixSeconds', 'int'),
   b('START_AS_NON_PRODUCING', 'node.startAsNonProducing', 'bool'),
   b('CRD_GROUP', 'crd.group'),
   b('CRD_VERSION', 'crd.version'),

@@ -246,6 +246,8 @@ describe('environment mapping (Python sidecar variables)', () => {
       'http://127.0.0.1:12798/metrics',
     ],
     NODE_MAX_SLOT_LAG: ['120', (c) => c.node.maxSlotLag, 120],
+    NODE_SLOT_REFERENCE_SLOT: ['86400', (c) => c.node.slotReference?.slot, 86400],
+    NODE_SLOT_REFERENCE_UNIX: ['1655769600', (c) => c.node.slotReference?.unixSeconds, 1655769600],
     START_AS_NON_PRODUCING: ['false', (c) => c.node.startAsNonProducing, false],
     CRD_GROUP: ['example.io', (c) => c.crd.group, 'example.io'],
     CRD_VERSION: ['v2', (c) => c.crd.version, 'v2'],
@@ -329,6 +331,14 @@ describe('environment mapping (Python sidecar variables)', () => {
       overrides: { plugins: { health: ['@acme/other'] } },
     });
     expect(explicit.plugins.health).toEqual(['@acme/other']);
+  });
+});
+
+describe('tip gate slot reference', () => {
+  it('needs both halves: one alone is an error naming the missing field', async () => {
+    await expect(loadConfig({ env: { POD_NAME: 'p', NODE_SLOT_REFERENCE_SLOT: '5' } })).rejects.toThrow(
+      /node\.slotReference\.unixSeconds/,
+    );
   });
 });
 

@@ -136,6 +136,14 @@ export const ForgeConfigSchema = z
         metricsUrl: url.optional(),
         /** Tip gate: the node counts as "at tip" when within this many slots. Unset = no gate. */
         maxSlotLag: z.number().int().min(0).optional(),
+        /**
+         * Where the chain's wall-clock slot count starts (a slot number and its UNIX time, 1 s slots
+         * from there on). Default: known for mainnet, preprod and preview; required for the tip gate
+         * on other networks (otherwise the node is judged against its own progress only).
+         */
+        slotReference: z
+          .strictObject({ slot: z.number().int().min(0), unixSeconds: z.number().int().min(0) })
+          .optional(),
         startAsNonProducing: z.boolean().default(true),
       })
       .prefault({}),

@@ -28,7 +28,7 @@ import {
 } from '../plugin/loader.js';
 import { namesFromConfig, validateNetwork } from '../cluster/naming.js';
 import { createClusterManager, disabledClusterPolicy } from '../cluster/manager.js';
-import { createNodeController } from '../node/index.js';
+import { createNodeController, slotReferenceFor, wallClockSlot } from '../node/index.js';
 import { startSidecar, type SidecarPolicy } from './sidecar.js';
 
 export interface RunManagerOptions {
@@ -121,8 +121,22 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
   // leaseDuration − renewDeadline, so even a hung call cannot delay revocation past it.
   const marginMs = (config.election.leaseDurationSeconds - config.election.renewDeadlineSeconds) * 1000;
   const callTimeoutMs = Math.min(3000, Math.max(1000, marginMs / 2));
+  // Tip gate: judge the node against the network's wall-clock slot when the network is known.
+  const slotReference = slotReferenceFor(config.pool.network, config.node.slotReference);
+  if (config.node.maxSlotLag !== undefined && slotReference === null)
+    logger.warn(
+      `tip gate for network "${config.pool.network}" has no slot reference (set NODE_SLOT_REFERENCE_SLOT/_UNIX); judging the node against its own progress only`,
+    );
   const node = createNodeController(
-    { logger: logger.child({ component: 'node' }), registry, clock, dispatcher },
+    {
+      logger: logger.child({ component: 'node' }),
+      registry,
+      clock,
+      dispatcher,
+      ...(slotReference
+        ? { expectedSlot: () => wallClockSlot(slotReference, clock.wallNow().getTime()) }
+        : {}),
+    },
     {
       socketPath: config.node.socketPath,
       processName: config.node.processName,

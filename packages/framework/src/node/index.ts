@@ -9,3 +9,4 @@ export {
   scrapeNodeMetrics,
 } from './node-metrics.js';
 export type { NodeMetricsScrape } from './node-metrics.js';
+export { KNOWN_SLOT_REFERENCES, slotReferenceFor, wallClockSlot, type SlotReference } from './slot-clock.js';
