@@ -86,6 +86,31 @@ describe('cluster policy drives the sidecars', () => {
   });
 });
 
+describe('a sidecar that cannot start fails closed', () => {
+  it('restarted with a broken config, it withdraws its node from forging before exiting; a standby takes over', async () => {
+    const pool = await startPool(testKubeConfig(), inject('forgeKubeconfig'), { size: 2 });
+    const leader = await waitForSingleForger(pool);
+    await waitConverged(pool);
+    // The leader's sidecar dies; kubelet restarts it with a bad rollout (invalid LEASE_DURATION).
+    leader.killSidecar('SIGKILL');
+    await leader.sidecarExit;
+    expect((await forgers(pool)).map((p) => p.options.name)).toEqual([leader.options.name]);
+    const run = await leader.runExpectingExit({ LEASE_DURATION: 'abc' });
+    expect(run.code).toBe(2);
+    expect(run.output).toContain(
+      'election.leaseDurationSeconds (from env LEASE_DURATION): expected an integer, got "abc"',
+    );
+    expect(run.output).toMatch(/fail-safe: removed 3 credential file\(s\); node signalled/);
+    for (const f of ['kes.skey', 'vrf.skey', 'node.cert'])
+      expect(existsSync(join(leader.targetDir, f))).toBe(false);
+    expect((await leader.node!.metrics()).forgingEnabled).toBe(false);
+    // The lease expires and the standby forges; never both.
+    const next = await waitForSingleForger(pool, leader, 20_000);
+    expect(next).not.toBe(leader);
+    await assertZeroOverlap(pool);
+  });
+});
+
 describe('bad credential input fails closed', () => {
   it('an invalid KES source: nothing is written, startup is not ready, the error names the file; fixed → forging', async () => {
     const kc = testKubeConfig();

@@ -113,6 +113,24 @@ export class ForgePod {
     throw new Error(`sidecar ${this.options.name} did not start`);
   }
 
+  /** Runs the sidecar with extra env (e.g. a broken value) and waits for it to exit by itself. */
+  async runExpectingExit(
+    envOverrides: Record<string, string>,
+    timeoutMs = 30_000,
+  ): Promise<{ code: number | null; output: string }> {
+    let output = '';
+    const child = spawn(NODE, [CLI, 'run'], {
+      env: { ...this.env(), ...envOverrides },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), timeoutMs);
+    const code = await new Promise<number | null>((res) => child.once('exit', (c) => res(c)));
+    clearTimeout(timer);
+    return { code, output };
+  }
+
   async waitStartupReady(timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {

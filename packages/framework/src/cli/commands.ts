@@ -42,6 +42,8 @@ export interface CliDeps {
       env: Readonly<Record<string, string | undefined>>;
     },
   ) => Promise<number>;
+  /** `run` could not load its config: withdraw credentials named by the environment before exiting. */
+  readonly failSafe?: (env: Readonly<Record<string, string | undefined>>) => Promise<void>;
 }
 
 /** Exit codes: 0 ok, 1 runtime failure / unhealthy probe, 2 usage or configuration error. */
@@ -297,7 +299,11 @@ async function probe(io: CliIo, cli: ParsedCli, deps: CliDeps): Promise<number> 
 
 async function run(io: CliIo, cli: ParsedCli, deps: CliDeps): Promise<number> {
   const config = await loadOrReport(io, cli);
-  if (!config) return EXIT.usage;
+  if (!config) {
+    // A sidecar that cannot start must not leave its node forging (the lease will expire).
+    await deps.failSafe?.(io.env);
+    return EXIT.usage;
+  }
   const builtins = await deps.builtins();
   return deps.runManager(config, {
     builtins,

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The one place reflect-metadata is loaded before anything touches tsyringe.
 import 'reflect-metadata';
+import { failSafeRevoke, failSafeTargetsFromEnv } from '../manager/fail-safe.js';
 import { runManager } from '../manager/run.js';
+import { createLogger } from '../observability/logger.js';
 import { builtinPlugins } from './builtins.js';
 import { runCli } from './commands.js';
 
@@ -13,7 +15,16 @@ const exitCode = await runCli(
     stdout: process.stdout,
     stderr: process.stderr,
   },
-  { builtins: builtinPlugins, runManager },
+  {
+    builtins: builtinPlugins,
+    runManager,
+    failSafe: async (env) => {
+      await failSafeRevoke(
+        failSafeTargetsFromEnv(env),
+        createLogger({ level: 'info', name: 'forge-manager-fail-safe' }),
+      );
+    },
+  },
 ).catch((error: unknown) => {
   process.stderr.write(
     `forge-manager: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,

@@ -29,6 +29,7 @@ import {
 import { namesFromConfig, validateNetwork } from '../cluster/naming.js';
 import { createClusterManager, disabledClusterPolicy } from '../cluster/manager.js';
 import { createNodeController, slotReferenceFor, wallClockSlot } from '../node/index.js';
+import { failSafeRevoke, failSafeTargetsFromConfig } from './fail-safe.js';
 import { startSidecar, type SidecarPolicy } from './sidecar.js';
 
 export interface RunManagerOptions {
@@ -59,6 +60,17 @@ function waitForTermination(): Promise<string> {
 
 export async function runManager(config: ResolvedConfig, options: RunManagerOptions): Promise<number> {
   const logger = createLogger({ level: config.log.level });
+  // Every way out that is not a clean shutdown first withdraws the credentials (fail-safe.ts).
+  const failClosed = async (code: number): Promise<number> => {
+    await failSafeRevoke(failSafeTargetsFromConfig(config), logger.child({ component: 'fail-safe' }));
+    return code;
+  };
+  const onFatal = (error: unknown) => {
+    logger.fatal({ err: error }, 'unexpected error; withdrawing credentials and exiting');
+    void failClosed(70).then((code) => process.exit(code));
+  };
+  process.once('uncaughtException', onFatal);
+  process.once('unhandledRejection', onFatal);
   const stopSignal = options.stopSignal ?? waitForTermination();
   const version = frameworkVersion();
 
@@ -66,7 +78,7 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
     const network = validateNetwork(config.pool.network, config.pool.networkMagic);
     if (!network.ok) {
       logger.fatal({ reason: network.reason }, `invalid configuration: ${network.message}`);
-      return 1;
+      return failClosed(1);
     }
   }
   const names = namesFromConfig(config);
@@ -81,7 +93,7 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
   const resolved = await resolvePlugins(config, { builtins: options.builtins, root: options.pluginRoot });
   if (!resolved.ok) {
     for (const problem of resolved.problems) logger.fatal(formatPluginProblem(problem));
-    return 1;
+    return failClosed(1);
   }
 
   const abort = new AbortController();
@@ -106,7 +118,7 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
   );
   if (!created.ok) {
     for (const problem of created.problems) logger.fatal(formatPluginProblem(problem));
-    return 1;
+    return failClosed(1);
   }
   const instances = created.value as PluginInstance[];
   const find = (path: string) => instances.find((i) => i.resolved.configPath === path)?.value;
@@ -240,7 +252,7 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
     await lifecycle.start();
   } catch (error) {
     logger.fatal({ err: error }, 'forge manager failed to start');
-    return 1;
+    return failClosed(1);
   }
   logger.info({ version, pod: config.podName, port: address.port }, 'forge manager running');
 
@@ -248,6 +260,8 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
   logger.info({ signal }, 'stop requested');
   await lifecycle.stop();
   abort.abort(new Error('manager stopped'));
+  process.off('uncaughtException', onFatal);
+  process.off('unhandledRejection', onFatal);
   logger.info({ converged }, 'forge manager stopped');
-  return converged ? 0 : 1;
+  return converged ? 0 : failClosed(1);
 }
