@@ -1,10 +1,3 @@
-export { token, tokenName, type Token } from './token.js';
-export { createRootContainer, type Container } from './container.js';
-export {
-  Lifecycle,
-  LifecycleStartError,
-  type LifecycleComponent,
-  type LifecycleOptions,
-  type LifecycleStepResult,
-} from './lifecycle.js';
-export { TOKENS } from './tokens.js';
+// Internal DI surface: the public one plus the tsyringe-backed container factory.
+export * from './public.js';
+export { createRootContainer } from './container.js';
