@@ -7,7 +7,7 @@ import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, ServerResponse, Server as HttpServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import type { Server as NetServer, Socket } from 'node:net';
-import { existsSync, rmSync, lstatSync, createReadStream } from 'node:fs';
+import { existsSync, rmSync, lstatSync, createReadStream, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { checkCredentialSet } from './credentials.ts';
@@ -384,7 +384,13 @@ function runSimulator(config: SimConfig): void {
     });
   };
 
-  process.title = 'cardano-node';
+  // Look like cardano-node in /proc/<pid>/comm without rewriting the argument area (process.title
+  // would), so /proc/<pid>/cmdline keeps the real flags, e.g. --start-as-non-producing-node.
+  try {
+    writeFileSync('/proc/self/comm', 'cardano-node');
+  } catch {
+    process.title = 'cardano-node';
+  }
   log('start', config.credentials === undefined ? 'started without credentials (relay)' : 'process started');
 
   process.on('SIGHUP', () => {

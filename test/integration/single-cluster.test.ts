@@ -2,6 +2,7 @@
 // real kube-apiserver. Every scenario asserts zero forging overlap from the simulators' event logs
 // and prints the handoff time it measured.
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFakeCredentials } from '../cardano-node-sim/credentials.ts';
@@ -195,6 +196,51 @@ describe('tip gate', () => {
     const events = await readEvents([pool.eventLog]);
     expect(events.some((e) => e.event === 'forging-on' && e.identity === behind.options.name)).toBe(false);
     await assertZeroOverlap(pool);
+  });
+});
+
+describe('misconfigured node: started without --start-as-non-producing-node', () => {
+  it('is detected, forging is withdrawn within a tick, and it gets no startup credentials again', async () => {
+    const pool = await startPool(testKubeConfig(), inject('forgeKubeconfig'), { size: 2 });
+    const leader = await waitForSingleForger(pool);
+    await waitConverged(pool);
+    const standby = pool.pods.find((p) => p !== leader)!;
+    // Restart the standby's node without the flag: its sidecar hands out startup credentials while
+    // the node is down (configured startAsNonProducing), so the node forges from its first moment.
+    await standby.node!.stop();
+    await waitFor('startup credentials back', async () => existsSync(join(standby.targetDir, 'kes.skey')));
+    const t0 = wallClockMs();
+    await standby.startNode({ nonProducing: false });
+    const standbyEvent = async (kind: string, after: number) =>
+      (await readEvents([pool.eventLog])).find(
+        (e) => e.identity === standby.options.name && e.event === kind && e.ts >= after,
+      );
+    const on = await waitFor(
+      'the misconfigured node forges at start',
+      () => standbyEvent('forging-on', t0),
+      10_000,
+    );
+    const off = await waitFor('its sidecar withdraws it', () => standbyEvent('forging-off', on.ts), 10_000);
+    console.log(
+      `[misconfig] node without the flag forged for ${(off.ts - on.ts).toFixed(0)} ms before its sidecar withdrew it`,
+    );
+    // The sidecar polls a starting node every 200 ms, so the window is a fraction of a second.
+    expect(off.ts - on.ts).toBeLessThan(1500);
+    await waitFor('flag reported', async () =>
+      /cardano_forge_node_start_flag_missing 1\b/.test(await standby.metricsText()),
+    );
+    // Next restart: no startup credentials any more, so this node cannot forge at start again.
+    await standby.node!.stop();
+    await new Promise((r) => setTimeout(r, 2 * TIMINGS.retryPeriod * 1000));
+    expect(existsSync(join(standby.targetDir, 'kes.skey'))).toBe(false);
+    const t1 = wallClockMs();
+    await standby.startNode({ nonProducing: false });
+    await new Promise((r) => setTimeout(r, 1500));
+    const later = await readEvents([pool.eventLog]);
+    expect(
+      later.some((e) => e.identity === standby.options.name && e.event === 'forging-on' && e.ts >= t1),
+    ).toBe(false);
+    expect((await forgers(pool)).map((p) => p.options.name)).toEqual([leader.options.name]);
   });
 });
 

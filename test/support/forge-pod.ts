@@ -142,7 +142,7 @@ export class ForgePod {
   }
 
   /** Starts the simulated node with --start-as-non-producing-node, reading the sidecar's target paths. */
-  async startNode(): Promise<SimNode> {
+  async startNode(options: { nonProducing?: boolean } = {}): Promise<SimNode> {
     this.node = await spawnSimNode({
       identity: this.options.name,
       pool: this.options.pool,
@@ -154,7 +154,7 @@ export class ForgePod {
         vrfKey: join(this.targetDir, 'vrf.skey'),
         opCert: join(this.targetDir, 'node.cert'),
       },
-      startAsNonProducing: true,
+      startAsNonProducing: options.nonProducing ?? true,
       metricsPort: this.nodeMetricsPort,
     });
     return this.node;

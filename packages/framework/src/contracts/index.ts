@@ -190,6 +190,8 @@ export interface NodeObservation {
   readonly forgingMetric: boolean | null;
   /** Whether the node is within the configured distance of the chain tip; null = unknown/not gated. */
   readonly atTip: boolean | null;
+  /** Whether the running node was started with --start-as-non-producing-node; null/absent = unknown. */
+  readonly startsNonProducing?: boolean | null;
   readonly message: string;
 }
 

@@ -111,4 +111,27 @@ describe('Reconciler', () => {
     // Never told the node to forge after a provision that did not complete.
     expect(t.calls).not.toContain('signal:enable_forging');
   });
+
+  it('a node restarted WITHOUT --start-as-non-producing-node is taken to forge with the files it found, and startup credentials stop', async () => {
+    const t = setup();
+    active = t.reconciler;
+    t.elector.set({ holder: 'bp-1', leaderUntilMs: 0 }); // someone else leads
+    t.node.state = { socket: 'missing', pid: null, startsNonProducing: null };
+    t.reconciler.start();
+    // Node down, startAsNonProducing configured: startup credentials are provided.
+    await until(() => t.calls.includes('provision'));
+    // The node comes up, but its command line lacks the flag: it loaded the keys at start.
+    t.node.state = { socket: 'up', pid: 8, startsNonProducing: false };
+    t.reconciler.trigger();
+    await until(() => t.calls.includes('signal:disable_forging'));
+    expect(t.calls.slice(t.calls.indexOf('provision') + 1)).toEqual(['revoke', 'signal:disable_forging']);
+    // From now on a node that goes down gets no startup credentials.
+    const before = t.calls.length;
+    t.node.state = { socket: 'missing', pid: null, startsNonProducing: null };
+    t.reconciler.trigger();
+    await until(() => t.reconciler.current()?.observation.node.socket === 'missing');
+    await clock.sleep(50);
+    expect(t.calls.slice(before)).not.toContain('provision');
+    expect(t.reconciler.current()?.observation.config.startAsNonProducing).toBe(false);
+  });
 });

@@ -72,11 +72,15 @@ const STOPPED_CREDENTIALS: CredentialState = {
   message: 'credential state unknown',
 };
 
+const STARTING_POLL_MS = 200;
+
 export class Reconciler {
   private readonly deps: ReconcilerDeps;
   private readonly options: ReconcilerOptions;
   private phase: Phase = 'starting';
   private nodeLoaded: NodeLoaded = { forging: null, fingerprint: null };
+  /** What the running node's command line says about --start-as-non-producing-node (null = not seen). */
+  private nonProducingSeen: boolean | null = null;
   private lastNode: NodeObservation | null = null;
   private last: TickRecord | null = null;
   private wake: (() => void) | null = null;
@@ -165,6 +169,9 @@ export class Reconciler {
       wait = Math.min(wait, lease.leaderUntilMs - now + 1);
     if (lease.actAfterMs !== undefined && lease.actAfterMs > now)
       wait = Math.min(wait, lease.actAfterMs - now + 1);
+    // While the node is starting, watch for it closely: the moment it is up is when a node that
+    // ignored --start-as-non-producing-node would start forging with its startup credentials.
+    if (this.last && this.last.observation.phase === 'starting') wait = Math.min(wait, STARTING_POLL_MS);
     // While converging (actions were taken), re-check soon.
     if (this.last && this.last.decision.actions.length > 0) wait = Math.min(wait, 50);
     return Math.max(0, wait);
@@ -220,6 +227,7 @@ export class Reconciler {
         (error: Error): CredentialState => ({ ...STOPPED_CREDENTIALS, message: error.message }),
       ),
     ]);
+    this.trackStartFlag(nodeObs);
     this.trackNodeLifecycle(nodeObs, credState);
     const phase: Phase =
       this.phase === 'stopping' ? 'stopping' : nodeObs.socket === 'up' ? 'running' : 'starting';
@@ -235,8 +243,28 @@ export class Reconciler {
       leadership: elector.snapshot(),
       policy: policy.snapshot(),
       credentials: credState,
-      config: this.options.config,
+      config: this.decisionConfig(),
     };
+  }
+
+  /** Startup credentials rely on --start-as-non-producing-node: once the running node is seen
+   * without it, they are no longer handed out (safety.md §5). */
+  private decisionConfig(): DecisionConfig {
+    const { config } = this.options;
+    return config.startAsNonProducing && this.nonProducingSeen === false
+      ? { ...config, startAsNonProducing: false }
+      : config;
+  }
+
+  private trackStartFlag(node: NodeObservation): void {
+    const seen = node.startsNonProducing ?? null;
+    if (seen === null || seen === this.nonProducingSeen) return;
+    this.nonProducingSeen = seen;
+    if (!seen && this.options.config.startAsNonProducing)
+      this.deps.logger.error(
+        { pid: node.pid },
+        'the node runs WITHOUT --start-as-non-producing-node although startAsNonProducing is set: it forges with whatever credentials are on disk at start; startup credentials are no longer provided',
+      );
   }
 
   /** Keeps `nodeLoaded` true to the node's life: a dead node forges nothing; a freshly started node
@@ -254,7 +282,8 @@ export class Reconciler {
       ((prev.socket !== 'up' && now.socket === 'up') ||
         (prev.pid !== null && now.pid !== null && prev.pid !== now.pid));
     if (restarted) {
-      const forging = !this.options.config.startAsNonProducing && creds.presence === 'all';
+      const nonProducing = now.startsNonProducing ?? this.decisionConfig().startAsNonProducing;
+      const forging = !nonProducing && creds.presence === 'all';
       this.nodeLoaded = { forging, fingerprint: forging ? creds.sourceFingerprint : null };
     }
     // First observation with a running node: what it loaded is unknown (nodeLoaded stays null).

@@ -33,10 +33,18 @@ export class SidecarMetrics {
   private readonly nodeForging: Gauge;
   private readonly forgingMismatch: Gauge;
   private readonly lastTick: Gauge;
+  private readonly startFlagMissing: Gauge;
   private readonly labels: Record<'pod' | 'network' | 'pool_id' | 'application', string>;
   private wasLeader = false;
+  private readonly startAsNonProducingConfigured: boolean;
 
-  constructor(registry: Registry, labels: SidecarMetricLabels, info: SidecarInfo) {
+  constructor(
+    registry: Registry,
+    labels: SidecarMetricLabels,
+    info: SidecarInfo,
+    startAsNonProducing = true,
+  ) {
+    this.startAsNonProducingConfigured = startAsNonProducing;
     const registers = [registry];
     const labelNames = ['pod', 'network', 'pool_id', 'application'] as const;
     this.labels = {
@@ -111,6 +119,11 @@ export class SidecarMetrics {
       help: 'Wall time of the last completed reconcile tick',
       registers,
     });
+    this.startFlagMissing = new Gauge({
+      name: 'cardano_forge_node_start_flag_missing',
+      help: '1 when startAsNonProducing is configured but the running node lacks --start-as-non-producing-node',
+      registers,
+    });
     this.forgingEnabled.set(this.labels, 0);
     this.leaderStatus.set(this.labels, 0);
   }
@@ -139,5 +152,8 @@ export class SidecarMetrics {
       metric !== null && decision.actions.length === 0 && metric !== decision.forge ? 1 : 0,
     );
     this.lastTick.set(wallNow.getTime() / 1000);
+    // The decision config is the effective one: it turns startAsNonProducing off once the flag is seen missing.
+    const flagMissing = observation.node.startsNonProducing === false && this.startAsNonProducingConfigured;
+    this.startFlagMissing.set(flagMissing ? 1 : 0);
   }
 }

@@ -98,7 +98,7 @@ describe('sidecar endpoints', () => {
 
     const startup = await t.get('/startup-status');
     expect(startup.status).toBe(200);
-    expect(Object.keys(await startup.json()).sort()).toEqual([
+    expect(Object.keys((await startup.json()) as object).sort()).toEqual([
       'credentials_provisioned',
       'message',
       'status',

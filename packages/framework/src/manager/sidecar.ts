@@ -91,6 +91,7 @@ export async function startSidecar(settings: SidecarSettings, parts: SidecarPart
       application: settings.info.applicationType,
     },
     settings.info,
+    settings.decision.startAsNonProducing,
   );
   const statusWriter = new LeaderStatusWriter(
     parts.kubeConfig,

@@ -14,10 +14,12 @@ import {
   pidHoldsSocket,
   pidsHoldingSocket,
   pidsWithName,
+  pidHasArgument,
 } from './proc.js';
 import { probeUnixSocket } from './socket-probe.js';
 
 export const SIGHUP_SIGNALS_METRIC = 'cardano_sighup_signals_total';
+export const NON_PRODUCING_FLAG = '--start-as-non-producing-node';
 
 export const nodeControllerOptionsSchema = z.strictObject({
   /** The node's local (node-to-client) socket, e.g. /ipc/node.socket. */
@@ -179,10 +181,19 @@ export function createNodeController(
     ]);
     const pid = await findPid();
     const tip = judgeTip(metrics.slot);
+    const startsNonProducing =
+      pid.pid === null ? null : await pidHasArgument(config.procRoot, pid.pid, NON_PRODUCING_FLAG);
     const message = [`socket ${socket.state}: ${socket.detail}`, pid.detail, metrics.detail, tip.detail]
       .filter((part) => part !== '')
       .join('; ');
-    return { socket: socket.state, pid: pid.pid, forgingMetric: metrics.forging, atTip: tip.atTip, message };
+    return {
+      socket: socket.state,
+      pid: pid.pid,
+      forgingMetric: metrics.forging,
+      atTip: tip.atTip,
+      startsNonProducing,
+      message,
+    };
   }
 
   async function reload(reason: string): Promise<SignalOutcome> {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createNodeController } from './controller.js';
-import { listeningSocketInodes, pidHasName, pidsHoldingSocket } from './proc.js';
+import { listeningSocketInodes, pidHasArgument, pidHasName, pidsHoldingSocket } from './proc.js';
 
 const never = new AbortController().signal;
 const silent = pino({ level: 'silent' });
@@ -96,5 +96,18 @@ describe('/proc discovery on a fake proc tree', () => {
     await fakeProcess(31, { comm: 'cardano-node-lo', cmdline: ['cardano-node-longer'] });
     expect(await pidHasName(procRoot, 30, 'cardano-node-long')).toBe(true);
     expect(await pidHasName(procRoot, 31, 'cardano-node-long')).toBe(false);
+  });
+
+  it('reads whether the node was started with --start-as-non-producing-node (exact argument)', async () => {
+    await fakeProcess(10, {
+      cmdline: ['cardano-node', 'run', '--start-as-non-producing-node', '--port', '3001'],
+    });
+    await fakeProcess(11, { cmdline: ['cardano-node', 'run', '--start-as-non-producing-node-x'] });
+    await fakeProcess(12, {});
+    const flag = '--start-as-non-producing-node';
+    expect(await pidHasArgument(procRoot, 10, flag)).toBe(true);
+    expect(await pidHasArgument(procRoot, 11, flag)).toBe(false);
+    expect(await pidHasArgument(procRoot, 12, flag)).toBeNull(); // no cmdline readable
+    expect(await pidHasArgument(procRoot, 99, flag)).toBeNull(); // gone
   });
 });

@@ -125,3 +125,13 @@ export async function pidsWithName(procRoot: string, processName: string, ownPid
   for (const pid of pids) if (await pidHasName(procRoot, pid, processName)) matches.push(pid);
   return matches;
 }
+
+/** Whether the process was started with `arg` on its command line; null when it cannot be read. */
+export async function pidHasArgument(procRoot: string, pid: number, arg: string): Promise<boolean | null> {
+  try {
+    const cmdline = await readFile(join(procRoot, String(pid), 'cmdline'), 'utf8');
+    return cmdline.split('\0').includes(arg);
+  } catch {
+    return null;
+  }
+}

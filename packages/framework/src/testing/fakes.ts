@@ -83,9 +83,15 @@ export class FakeCredentials implements CredentialProvisioner {
 }
 
 export class FakeNode implements NodeController {
+  /** What the next observations report (tests change it to simulate restarts). */
+  state: { socket: NodeObservation['socket']; pid: number | null; startsNonProducing: boolean | null } = {
+    socket: 'up',
+    pid: 7,
+    startsNonProducing: null,
+  };
   constructor(private readonly calls: string[]) {}
   async observe(): Promise<NodeObservation> {
-    return { socket: 'up', pid: 7, forgingMetric: null, atTip: null, message: 'up' };
+    return { ...this.state, forgingMetric: null, atTip: null, message: this.state.socket };
   }
   async reload(reason: string): Promise<SignalOutcome> {
     this.calls.push(`signal:${reason}`);
