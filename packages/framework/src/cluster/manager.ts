@@ -639,10 +639,10 @@ export function createClusterManager(
       if (result.ok) {
         writeBackoffMs = 1000;
         if (lead.mode === 'stepped-down') wasWriter = false;
-        // The response is the whole current object, so it also confirms the policy.
-        if (cached === object) {
-          confirm(result.value, clock.monotonicMs());
-        }
+        // The response is the whole current object, so it also confirms the policy. It is applied
+        // unless the cache already holds something newer (confirm compares resourceVersions): the
+        // next status is computed from it, so a dropped response would re-stamp condition times.
+        confirm(result.value, clock.monotonicMs());
         log.debug({ keys: Object.keys(patch) }, 'status written');
       } else if (lead.mode === 'stepped-down' && result.kind === 'conflict') {
         wasWriter = false; // someone else wrote since: the new leader owns the status now
