@@ -371,6 +371,29 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     expect(b.elector.snapshot().transitions).toBe(a.elector.snapshot().transitions + 1);
   });
 
+  it('a standby takes over a dead leader exactly leaseDuration after it last saw a change, not at its next jittered poll', async () => {
+    setup();
+    const a = candidate('a');
+    const b = candidate('b');
+    await start(a);
+    await clock.advance(130); // b's polls are not aligned with a's renewals
+    await start(b);
+    await clock.advance(1000);
+    const lastRenew = a.api.calls.filter((c) => c.op === 'replace').at(-1)!.atMs;
+    await a.elector.stop(); // dies without releasing
+    let bLedAt: number | null = null;
+    for (let t = 0; t < 6000 && bLedAt === null; t += 5) {
+      await clock.advance(5);
+      if (leads(b)) bLedAt = clock.monotonicMs();
+    }
+    // b's watch delivered that renewal as it happened (the fake has no latency).
+    const seenAt = lastRenew;
+    expect(bLedAt).not.toBeNull();
+    expect(bLedAt! - seenAt).toBeGreaterThanOrEqual(LEASE_DURATION_MS);
+    // random() is 0.5 here: the next jittered poll would be 800 ms away; expiry wins by far.
+    expect(bLedAt! - seenAt).toBeLessThan(LEASE_DURATION_MS + 50);
+  });
+
   it('release clears the holder (duration 1, transitions kept) and a watching standby takes over without polling', async () => {
     setup();
     const a = candidate('a');

@@ -91,6 +91,8 @@ export class KubernetesLeaseElector implements LeaderElector {
   readonly #log: Logger;
   readonly #metrics: LeaseMetrics;
   readonly #random: () => number;
+  /** When the lease another candidate holds expires by our observation (monotonic), or null. */
+  #heldUntilMs: number | null = null;
   readonly #leaseDurationMs: number;
   readonly #renewDeadlineMs: number;
   readonly #retryPeriodMs: number;
@@ -271,10 +273,23 @@ export class KubernetesLeaseElector implements LeaderElector {
     }
     if (this.#eligible) {
       const outcome = await this.#tryAcquireOrRenew(signal);
-      return outcome === 'leading' ? this.#retryPeriodMs : this.#jittered();
+      return outcome === 'leading' ? this.#retryPeriodMs : this.#untilExpiryOrJittered();
     }
     await this.#observeOnly(signal);
     return this.#jittered();
+  }
+
+  /**
+   * A standby tries again at the next jittered poll, or right when the holder's lease expires if
+   * that comes first, so takeover after a dead leader takes leaseDuration, not leaseDuration plus
+   * up to 2.2 retry periods. A few ms of spread keep standbys from arriving in lockstep; the
+   * compare-and-swap settles any tie.
+   */
+  #untilExpiryOrJittered(): number {
+    const jittered = this.#jittered();
+    if (this.#heldUntilMs === null) return jittered;
+    const untilExpiry = this.#heldUntilMs - this.#clock.monotonicMs() + 1 + this.#random() * 25;
+    return Math.max(0, Math.min(jittered, untilExpiry));
   }
 
   /** client-go wait.Jitter(retryPeriod, 1.2): uniformly in [retryPeriod, 2.2·retryPeriod). */
@@ -333,11 +348,13 @@ export class KubernetesLeaseElector implements LeaderElector {
     }
     const view = this.#observe(readResult.lease);
     const now = this.#clock.monotonicMs();
+    this.#heldUntilMs = null;
 
     // Someone else holds a valid lease: not ours to take (client-go step 4).
     if (view.holder !== '' && view.holder !== this.identity) {
       const expiresAtMs = this.#observed!.changedAtMs + this.#effectiveDurationMs(view);
       if (expiresAtMs > now) {
+        this.#heldUntilMs = expiresAtMs;
         if (this.#leading !== null)
           this.#loseLeadership(LeaseReason.LostToOther, `the lease is now held by ${view.holder}`);
         else this.#publishHeldByOther(view, expiresAtMs - now);
