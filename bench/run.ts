@@ -5,7 +5,7 @@
 //  3. Memory (RSS) of a running forge-manager sidecar.
 // BENCH_RUNS=N changes the number of handoff/failover runs (default 5).
 import { CoreV1Api } from '@kubernetes/client-node';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decide } from '../packages/framework/dist/core/decide.js';
@@ -109,11 +109,7 @@ async function main(): Promise<void> {
           .createNamespace({ body: { metadata: { name: ns } } });
         const runDir = join(dir, ns);
         const secrets = join(runDir, 'secrets');
-        await mkdir(secrets, { recursive: true });
-        const paths = await writeFakeCredentials(secrets);
-        await rename(paths.kesKey, join(secrets, 'kes.skey'));
-        await rename(paths.vrfKey, join(secrets, 'vrf.skey'));
-        await rename(paths.opCert, join(secrets, 'node.cert'));
+        await writeFakeCredentials(secrets);
         const eventLog = join(runDir, 'events.jsonl');
         const pods = [0, 1, 2].map(
           (i) =>

@@ -25,7 +25,40 @@ async function openssl(cwd: string, args: readonly string[]): Promise<void> {
   await run('openssl', [...args], { cwd });
 }
 
-async function signLeaf(dir: string, name: string, subject: string, extensions: string): Promise<void> {
+/** A self-signed EC CA as ca.key / ca.crt in dir (also used by other tests that need TLS). */
+export async function createCa(dir: string, subject: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await openssl(dir, [
+    'req',
+    '-x509',
+    '-new',
+    '-nodes',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    VALID_DAYS,
+    '-subj',
+    subject,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+  ]);
+}
+
+/** An EC key <name>.key and a certificate <name>.crt signed by the CA in dir, with the given X.509 extensions. */
+export async function signLeaf(
+  dir: string,
+  name: string,
+  subject: string,
+  extensions: string,
+): Promise<void> {
   await openssl(dir, [
     'req',
     '-new',
@@ -65,29 +98,7 @@ async function signLeaf(dir: string, name: string, subject: string, extensions: 
 }
 
 export async function generatePki(dir: string): Promise<Pki> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await openssl(dir, [
-    'req',
-    '-x509',
-    '-new',
-    '-nodes',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-days',
-    VALID_DAYS,
-    '-subj',
-    '/O=cardano-forge-test/CN=cardano-forge-test-ca',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
-  ]);
+  await createCa(dir, '/O=cardano-forge-test/CN=cardano-forge-test-ca');
   // Go's TLS ignores the CN: the SANs are what the client verifies.
   await signLeaf(
     dir,

@@ -8,7 +8,7 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fakeEnvelope, writeFakeCredentials } from '../cardano-node-sim/credentials.ts';
 import { testKubeConfig } from '../support/cluster.ts';
@@ -23,13 +23,6 @@ import {
 } from '../support/forge-pool.ts';
 
 afterEach(cleanupPools);
-
-async function writeValidSources(dir: string): Promise<void> {
-  const paths = await writeFakeCredentials(dir);
-  await rename(paths.kesKey, join(dir, 'kes.skey'));
-  await rename(paths.vrfKey, join(dir, 'vrf.skey'));
-  await rename(paths.opCert, join(dir, 'node.cert'));
-}
 
 describe('cluster policy drives the sidecars', () => {
   it('forgeState Disabled stops forging within one loop and releases the lease; Priority-based resumes', async () => {
@@ -118,7 +111,7 @@ describe('bad credential input fails closed', () => {
       size: 2,
       start: false,
       writeSources: async (dir) => {
-        await writeValidSources(dir);
+        await writeFakeCredentials(dir);
         // A VRF key where the KES key belongs: a valid envelope of the wrong type.
         await writeFile(
           join(dir, 'kes.skey'),
@@ -141,7 +134,7 @@ describe('bad credential input fails closed', () => {
       expect(existsSync(join(p.targetDir, 'vrf.skey'))).toBe(false);
     }
     // The operator fixes the Secret: startup completes and exactly one node forges.
-    await writeValidSources(pool.sourceDir);
+    await writeFakeCredentials(pool.sourceDir);
     for (const p of pool.pods) await p.waitStartupReady();
     for (const p of pool.pods) await p.startNode();
     await waitForSingleForger(pool);
@@ -166,7 +159,7 @@ describe('bad credential input fails closed', () => {
     expect((await forgers(pool)).length).toBe(0);
     // Sanity: the source is still the broken one (nothing rewrote it), and a fix brings forging back.
     expect(await readFile(join(pool.sourceDir, 'kes.skey'), 'utf8')).toContain('zz-not-hex');
-    await writeValidSources(pool.sourceDir);
+    await writeFakeCredentials(pool.sourceDir);
     await waitForSingleForger(pool, undefined, 15_000);
     await assertZeroOverlap(pool);
   });

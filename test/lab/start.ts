@@ -3,7 +3,7 @@
 // sidecar) in one namespace. It prints who forges every two seconds; Ctrl-C stops everything it
 // started, by PID. LAB_SECONDS=N stops it by itself after N seconds (used by its own test).
 import { CoreV1Api } from '@kubernetes/client-node';
-import { mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFakeCredentials } from '../cardano-node-sim/credentials.ts';
@@ -41,10 +41,7 @@ async function main(): Promise<number> {
       .makeApiClient(CoreV1Api)
       .createNamespace({ body: { metadata: { name: NAMESPACE } } });
     const secrets = join(dir, 'secrets');
-    const paths = await writeFakeCredentials(secrets);
-    await rename(paths.kesKey, join(secrets, 'kes.skey')).catch(() => undefined);
-    await rename(paths.vrfKey, join(secrets, 'vrf.skey')).catch(() => undefined);
-    await rename(paths.opCert, join(secrets, 'node.cert')).catch(() => undefined);
+    await writeFakeCredentials(secrets); // kes.skey, vrf.skey, node.cert: the Secret-mount names
     for (let i = 0; i < REPLICAS; i++) {
       pods.push(
         new ForgePod({

@@ -1,7 +1,7 @@
 // A pool of ForgePods (forge-manager + simulated node each) in a fresh namespace, and the checks
 // every scenario makes: who forges, handoff times, zero overlap from the simulators' event logs.
 import { expect } from 'vitest';
-import { mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -46,13 +46,7 @@ export async function startPool(
   const dir = await mkdtemp(join(tmpdir(), 'forge-pool-'));
   const sourceDir = join(dir, 'secrets');
   if (options.writeSources) await options.writeSources(sourceDir);
-  else {
-    const paths = await writeFakeCredentials(sourceDir);
-    // The forge manager reads the Secret-mount names the chart uses.
-    await rename(paths.kesKey, join(sourceDir, 'kes.skey')).catch(() => undefined);
-    await rename(paths.vrfKey, join(sourceDir, 'vrf.skey')).catch(() => undefined);
-    await rename(paths.opCert, join(sourceDir, 'node.cert')).catch(() => undefined);
-  }
+  else await writeFakeCredentials(sourceDir); // kes.skey, vrf.skey, node.cert: the Secret-mount names
   const eventLog = join(dir, 'events.jsonl');
   const pods: ForgePod[] = [];
   for (let i = 0; i < size; i++) {

@@ -1,5 +1,4 @@
 // Integration tests for @cardano-forge/health-http against real HTTP and HTTPS servers on loopback.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import {
   createServer as createHttpServer,
@@ -12,9 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createCa, signLeaf } from '../../../test/controlplane/pki.ts';
 import type { HealthProbe, HealthResult } from '@cardano-forge/framework';
 import healthHttp, {
   PLUGIN_VERSION,
@@ -26,8 +25,6 @@ import {
   type TestPluginContext,
   type TestPluginContextOverrides,
 } from '../../../test/support/plugin-context.ts';
-
-const run = promisify(execFile);
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -329,66 +326,13 @@ describe('health-http over HTTPS with a custom CA', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'forge-health-https-'));
-    const openssl = (args: string[]) => run('openssl', args, { cwd: dir });
-    await openssl([
-      'req',
-      '-x509',
-      '-new',
-      '-nodes',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.crt',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=forge-health-test-ca',
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
-    ]);
-    await openssl([
-      'req',
-      '-new',
-      '-nodes',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-keyout',
-      'server.key',
-      '-out',
-      'server.csr',
-      '-subj',
+    await createCa(dir, '/CN=forge-health-test-ca');
+    await signLeaf(
+      dir,
+      'server',
       '/CN=forge-health.test',
-    ]);
-    await writeFile(
-      join(dir, 'server.ext'),
       'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:forge-health.test\n',
     );
-    await openssl([
-      'x509',
-      '-req',
-      '-in',
-      'server.csr',
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '1',
-      '-sha256',
-      '-out',
-      'server.crt',
-      '-extfile',
-      'server.ext',
-    ]);
     const requests: IncomingMessage[] = [];
     const https = createHttpsServer(
       { key: await readFile(join(dir, 'server.key')), cert: await readFile(join(dir, 'server.crt')) },

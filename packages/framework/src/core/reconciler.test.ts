@@ -13,7 +13,7 @@ const until = async (cond: () => boolean, ms = 3000) => {
   }
 };
 
-function setup(callTimeoutMs = 1000) {
+function setup(callTimeoutMs = 1000, disableSocketCheck = false) {
   const calls: string[] = [];
   const elector = new FakeElector(calls);
   const credentials = new FakeCredentials(calls);
@@ -27,7 +27,7 @@ function setup(callTimeoutMs = 1000) {
       elector,
       policy: { snapshot: () => ({ forgingAllowed: true, reason: 'ok', message: 'ok' }) },
     },
-    { intervalMs: 10_000, callTimeoutMs, config: { startAsNonProducing: true, disableSocketCheck: false } },
+    { intervalMs: 10_000, callTimeoutMs, config: { startAsNonProducing: true, disableSocketCheck } },
   );
   return { calls, elector, credentials, node, reconciler };
 }
@@ -133,5 +133,16 @@ describe('Reconciler', () => {
     await clock.sleep(50);
     expect(t.calls.slice(before)).not.toContain('provision');
     expect(t.reconciler.current()?.observation.config.startAsNonProducing).toBe(false);
+  });
+
+  it('with disableSocketCheck a leader forges without any node socket (Python G16)', async () => {
+    const t = setup(1000, true);
+    active = t.reconciler;
+    t.node.state = { socket: 'missing', pid: null, startsNonProducing: null };
+    t.reconciler.start();
+    t.elector.set({ holder: 'bp-0', leaderUntilMs: clock.monotonicMs() + 60_000 });
+    await until(() => t.reconciler.current()?.decision.forge === true);
+    expect(t.reconciler.current()?.observation.phase).toBe('running');
+    expect(t.calls).toContain('provision');
   });
 });

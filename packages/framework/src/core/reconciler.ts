@@ -63,7 +63,7 @@ export interface TickRecord {
   readonly completedAtMs: number;
 }
 
-const STOPPED_CREDENTIALS: CredentialState = {
+const UNKNOWN_CREDENTIALS: CredentialState = {
   presence: 'partial',
   upToDate: false,
   sourcesValid: false,
@@ -224,13 +224,14 @@ export class Reconciler {
         message: error.message,
       })),
       this.withTimeout('credential inspection', (s) => credentials.inspect(s)).catch(
-        (error: Error): CredentialState => ({ ...STOPPED_CREDENTIALS, message: error.message }),
+        (error: Error): CredentialState => ({ ...UNKNOWN_CREDENTIALS, message: error.message }),
       ),
     ]);
     this.trackStartFlag(nodeObs);
     this.trackNodeLifecycle(nodeObs, credState);
-    const phase: Phase =
-      this.phase === 'stopping' ? 'stopping' : nodeObs.socket === 'up' ? 'running' : 'starting';
+    // DISABLE_SOCKET_CHECK means "do not wait for the socket" everywhere, not only at start (Python's G16).
+    const nodeUp = nodeObs.socket === 'up' || this.options.config.disableSocketCheck;
+    const phase: Phase = this.phase === 'stopping' ? 'stopping' : nodeUp ? 'running' : 'starting';
     if (phase !== this.phase && this.phase !== 'stopping') {
       logger.info({ from: this.phase, to: phase, socket: nodeObs.socket }, 'phase change');
       this.phase = phase;
