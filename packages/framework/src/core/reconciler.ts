@@ -13,6 +13,7 @@ import type {
   NodeController,
   NodeObservation,
 } from '../contracts/index.js';
+import { clockTimeout } from './deadline.js';
 import { decide } from './decide.js';
 import type {
   Action,
@@ -177,18 +178,20 @@ export class Reconciler {
     return Math.max(0, wait);
   }
 
-  private waitForWake(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = () => {
-        this.wake = null;
-        done();
-      };
-    });
+  /** Sleeps on the clock until `ms` passed or trigger() is called. */
+  private async waitForWake(ms: number): Promise<void> {
+    const woken = new AbortController();
+    this.wake = () => {
+      this.wake = null;
+      woken.abort();
+    };
+    try {
+      await this.deps.clock.sleep(ms, woken.signal);
+    } catch {
+      // woken early
+    } finally {
+      this.wake = null;
+    }
   }
 
   /**
@@ -196,7 +199,8 @@ export class Reconciler {
    * deadline even when a plugin hangs (the abandoned promise is left to settle on its own).
    */
   private async withTimeout<T>(what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.options.callTimeoutMs)]);
+    const timeout = clockTimeout(this.deps.clock, this.options.callTimeoutMs, this.abort.signal);
+    const signal = timeout.signal;
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
       onAbort = () =>
@@ -210,6 +214,7 @@ export class Reconciler {
       throw new Error(`${what} failed: ${(error as Error).message}`, { cause: error });
     } finally {
       if (onAbort) signal.removeEventListener('abort', onAbort);
+      timeout.cancel();
     }
   }
 

@@ -7,16 +7,8 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import type { Clock, NodeController, NodeObservation, SignalOutcome } from '../contracts/index.js';
-import { scrapeNodeMetrics, type NodeMetricsScrape } from './node-metrics.js';
-import {
-  listeningSocketInodes,
-  pidHasName,
-  pidHoldsSocket,
-  pidsHoldingSocket,
-  pidsWithName,
-  pidHasArgument,
-} from './proc.js';
-import { probeUnixSocket } from './socket-probe.js';
+import type { NodeMetricsScrape } from './node-metrics.js';
+import { createNodeOs, type NodeOs } from './os.js';
 
 export const SIGHUP_SIGNALS_METRIC = 'cardano_sighup_signals_total';
 export const NON_PRODUCING_FLAG = '--start-as-non-producing-node';
@@ -49,9 +41,11 @@ export interface NodeControllerDeps {
    * node forward at one slot per slotLengthMs (see `judgeTip`).
    */
   readonly expectedSlot?: () => number | null;
-  /** Signal seam (tests inject EPERM/ESRCH); defaults to process.kill. */
+  /** Signal seam (tests inject EPERM/ESRCH); defaults to the os seam's sendSignal (process.kill). */
   readonly sendSignal?: (pid: number, signal: NodeJS.Signals) => void;
   readonly dispatcher?: Dispatcher;
+  /** The operating-system seam; defaults to the real one over `procRoot` (the simulation models it). */
+  readonly os?: NodeOs;
   /** Our own PID, never a candidate; defaults to process.pid. */
   readonly ownPid?: number;
 }
@@ -86,8 +80,8 @@ export function createNodeController(
   const { logger } = deps;
   const clock = deps.clock;
   const monotonicMs = clock ? () => clock.monotonicMs() : () => performance.now();
-  const sendSignal =
-    deps.sendSignal ?? ((pid: number, signal: NodeJS.Signals) => void process.kill(pid, signal));
+  const os = deps.os ?? createNodeOs(config.procRoot, deps.dispatcher);
+  const sendSignal = deps.sendSignal ?? ((pid: number, signal: NodeJS.Signals) => os.sendSignal(pid, signal));
   const ownPid = deps.ownPid ?? process.pid;
   const sighups = sighupCounter(deps.registry);
 
@@ -96,13 +90,13 @@ export function createNodeController(
   let slotAnchor: { slot: number; atMs: number } | null = null;
 
   async function lookupBySocket(): Promise<PidLookup> {
-    const inodes = await listeningSocketInodes(config.procRoot, config.socketPath);
+    const inodes = await os.listeningSocketInodes(config.socketPath);
     if (inodes.size === 0) return { pid: null, detail: `no process listens on ${config.socketPath}` };
     // The cached PID is only reused while it still holds the current listening socket.
-    if (cachedPid !== null && (await pidHoldsSocket(config.procRoot, cachedPid, inodes))) {
+    if (cachedPid !== null && (await os.pidHoldsSocket(cachedPid, inodes))) {
       return { pid: cachedPid, detail: `pid ${cachedPid} listens on ${config.socketPath}` };
     }
-    const holders = await pidsHoldingSocket(config.procRoot, inodes, ownPid);
+    const holders = await os.pidsHoldingSocket(inodes, ownPid);
     if (holders.length === 1)
       return { pid: holders[0] ?? null, detail: `pid ${holders[0]} listens on ${config.socketPath}` };
     if (holders.length === 0) {
@@ -113,18 +107,17 @@ export function createNodeController(
     }
     // Inherited fds (a fork) can share the listener; prefer the one that has the node's name.
     const named: number[] = [];
-    for (const pid of holders)
-      if (await pidHasName(config.procRoot, pid, config.processName)) named.push(pid);
+    for (const pid of holders) if (await os.pidHasName(pid, config.processName)) named.push(pid);
     if (named.length === 1)
       return { pid: named[0] ?? null, detail: `pid ${named[0]} listens on ${config.socketPath}` };
     return { pid: null, detail: `ambiguous: pids ${holders.join(', ')} all hold ${config.socketPath}` };
   }
 
   async function lookupByName(): Promise<PidLookup> {
-    if (cachedPid !== null && (await pidHasName(config.procRoot, cachedPid, config.processName))) {
+    if (cachedPid !== null && (await os.pidHasName(cachedPid, config.processName))) {
       return { pid: cachedPid, detail: `pid ${cachedPid} is ${config.processName}` };
     }
-    const matches = await pidsWithName(config.procRoot, config.processName, ownPid);
+    const matches = await os.pidsWithName(config.processName, ownPid);
     if (matches.length === 1)
       return { pid: matches[0] ?? null, detail: `pid ${matches[0]} is ${config.processName}` };
     if (matches.length === 0)
@@ -174,15 +167,14 @@ export function createNodeController(
   async function observe(signal: AbortSignal): Promise<NodeObservation> {
     const noMetrics: NodeMetricsScrape = { forging: null, slot: null, detail: '' };
     const [socket, metrics] = await Promise.all([
-      probeUnixSocket(config.socketPath, config.connectTimeoutMs, signal),
+      os.probeSocket(config.socketPath, config.connectTimeoutMs, signal),
       config.metricsUrl === undefined
         ? Promise.resolve(noMetrics)
-        : scrapeNodeMetrics(config.metricsUrl, config.metricsTimeoutMs, signal, deps.dispatcher),
+        : os.scrapeMetrics(config.metricsUrl, config.metricsTimeoutMs, signal),
     ]);
     const pid = await findPid();
     const tip = judgeTip(metrics.slot);
-    const startsNonProducing =
-      pid.pid === null ? null : await pidHasArgument(config.procRoot, pid.pid, NON_PRODUCING_FLAG);
+    const startsNonProducing = pid.pid === null ? null : await os.pidHasArgument(pid.pid, NON_PRODUCING_FLAG);
     const message = [`socket ${socket.state}: ${socket.detail}`, pid.detail, metrics.detail, tip.detail]
       .filter((part) => part !== '')
       .join('; ');

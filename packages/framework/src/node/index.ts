@@ -10,3 +10,4 @@ export {
 } from './node-metrics.js';
 export type { NodeMetricsScrape } from './node-metrics.js';
 export { KNOWN_SLOT_REFERENCES, slotReferenceFor, wallClockSlot, type SlotReference } from './slot-clock.js';
+export { createNodeOs, type NodeOs } from './os.js';
