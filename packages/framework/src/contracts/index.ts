@@ -204,4 +204,11 @@ export interface NodeController {
   observe(signal: AbortSignal): Promise<NodeObservation>;
   /** Sends SIGHUP so the node re-reads its credential paths. `reason` is the metric label. */
   reload(reason: string): Promise<SignalOutcome>;
+  /**
+   * The last resort when the node cannot be made to stop forging otherwise (credentials cannot be
+   * removed, or the node does not confirm it stopped): SIGTERM, then SIGKILL after `graceMs`.
+   * `delivered` is true only once the process is confirmed gone; its container restarts it
+   * (non-producing). `reason` is a label for logs and metrics.
+   */
+  terminate(reason: string, graceMs: number, signal: AbortSignal): Promise<SignalOutcome>;
 }

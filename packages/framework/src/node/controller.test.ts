@@ -273,6 +273,51 @@ describe('node controller', () => {
     });
   });
 
+  describe('terminate (last resort when credentials cannot be withdrawn)', () => {
+    it('stops a node that exits on SIGTERM and confirms it is gone', async () => {
+      const socketPath = join(dir, 'node.socket');
+      const node = await startFakeNode(socketPath);
+      await node.waitForLine('READY');
+      const controller = createNodeController({ logger: silent }, { socketPath });
+      const outcome = await controller.terminate('test', 2000, never);
+      expect(outcome).toMatchObject({ delivered: true, pid: node.pid, reason: 'ProcessGone' });
+      expect(() => process.kill(node.pid, 0)).toThrow();
+    });
+
+    it('escalates to SIGKILL when the node ignores SIGTERM', async () => {
+      const socketPath = join(dir, 'node.socket');
+      const child = spawn(
+        process.execPath,
+        [
+          '-e',
+          `${FAKE_NODE_SCRIPT}\nprocess.on('SIGTERM', () => process.stdout.write('TERM\\n'));`,
+          socketPath,
+          'cardano-node',
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      children.push(child);
+      await new Promise<void>((resolve) =>
+        child.stdout?.on('data', (d: Buffer) => d.toString().includes('READY') && resolve()),
+      );
+      const controller = createNodeController({ logger: silent }, { socketPath });
+      const outcome = await controller.terminate('test', 300, never);
+      expect(outcome).toMatchObject({
+        delivered: true,
+        pid: child.pid,
+        message: expect.stringContaining('SIGKILL'),
+      });
+    });
+
+    it('reports NoProcess when no node is found, and never claims success', async () => {
+      const controller = createNodeController({ logger: silent }, { socketPath: join(dir, 'none.socket') });
+      expect(await controller.terminate('test', 100, never)).toMatchObject({
+        delivered: false,
+        reason: 'NoProcess',
+      });
+    });
+  });
+
   describe('node metrics', () => {
     it('reads the forging metric and the tip slot from the node endpoint', async () => {
       let forging = 1;

@@ -4,6 +4,7 @@
  */
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import type { Clock, NodeController, NodeObservation, SignalOutcome } from '../contracts/index.js';
@@ -34,7 +35,7 @@ export type NodeControllerOptions = z.input<typeof nodeControllerOptionsSchema>;
 export interface NodeControllerDeps {
   readonly logger: Logger;
   readonly registry?: Registry;
-  readonly clock?: Pick<Clock, 'monotonicMs'>;
+  readonly clock?: Pick<Clock, 'monotonicMs'> & Partial<Pick<Clock, 'sleep'>>;
   /**
    * The slot the network is at now (e.g. from the wall clock and the genesis system start), or
    * null when unknown. Without it the controller projects the highest tip it has seen from this
@@ -80,6 +81,8 @@ export function createNodeController(
   const { logger } = deps;
   const clock = deps.clock;
   const monotonicMs = clock ? () => clock.monotonicMs() : () => performance.now();
+  const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+    clock?.sleep ? clock.sleep(ms, signal) : sleepFor(ms, undefined, { signal });
   const os = deps.os ?? createNodeOs(config.procRoot, deps.dispatcher);
   const sendSignal = deps.sendSignal ?? ((pid: number, signal: NodeJS.Signals) => os.sendSignal(pid, signal));
   const ownPid = deps.ownPid ?? process.pid;
@@ -243,5 +246,52 @@ export function createNodeController(
     };
   }
 
-  return { observe, reload };
+  /** Whether `pid` still exists (signal 0 probes without delivering anything). */
+  function alive(pid: number): boolean {
+    try {
+      sendSignal(pid, 0 as unknown as NodeJS.Signals);
+      return true;
+    } catch (error) {
+      return errorCode(error) !== 'ESRCH';
+    }
+  }
+
+  async function terminate(reason: string, graceMs: number, signal: AbortSignal): Promise<SignalOutcome> {
+    const lookup = await findPid();
+    if (lookup.pid === null)
+      return {
+        delivered: false,
+        pid: null,
+        reason: 'NoProcess',
+        message: `node not stopped: ${lookup.detail}`,
+      };
+    const pid = lookup.pid;
+    const began = monotonicMs();
+    for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
+      try {
+        sendSignal(pid, sig);
+        logger.error({ reason, pid, signal: sig }, `stopping cardano-node (${sig}): ${reason}`);
+      } catch (error) {
+        const code = errorCode(error);
+        if (code !== 'ESRCH')
+          return {
+            delivered: false,
+            pid,
+            reason: 'SignalFailed',
+            message: `${sig} to pid ${pid} failed (${code})`,
+          };
+      }
+      const until = sig === 'SIGTERM' ? began + graceMs : monotonicMs() + graceMs;
+      while (alive(pid) && monotonicMs() < until && !signal.aborted)
+        await sleep(50, signal).catch(() => undefined);
+      if (!alive(pid)) {
+        cachedPid = null;
+        return { delivered: true, pid, reason: 'ProcessGone', message: `pid ${pid} stopped (${sig})` };
+      }
+      if (signal.aborted) break;
+    }
+    return { delivered: false, pid, reason: 'StillRunning', message: `pid ${pid} is still running` };
+  }
+
+  return { observe, reload, terminate };
 }

@@ -97,4 +97,9 @@ export class FakeNode implements NodeController {
     this.calls.push(`signal:${reason}`);
     return { delivered: true, pid: 7, reason: 'Delivered', message: 'ok' };
   }
+  async terminate(reason: string): Promise<SignalOutcome> {
+    this.calls.push(`terminate:${reason}`);
+    this.state = { socket: 'missing', pid: null, startsNonProducing: null };
+    return { delivered: true, pid: 7, reason: 'ProcessGone', message: 'stopped' };
+  }
 }
