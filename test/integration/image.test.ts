@@ -332,3 +332,64 @@ function spawnSimInNamespace(hostPid: number, pod: ForgePod): ChildProcess {
     { stdio: 'ignore' },
   );
 }
+
+describe('a derived image with a third-party plugin (docs/operations.md)', () => {
+  it('the documented `npm install` in the installed tree adds a plugin that a config names by package', async () => {
+    // The example plugin, built and packed outside the repository (a registry would serve the same tarball).
+    const example = join(work, 'acme-plugin');
+    const exampleSrc = join(REPO, 'examples/forge-health-example');
+    await mkdir(example);
+    const tsc = await run(
+      NODE24,
+      [
+        join(REPO, 'node_modules/typescript/bin/tsc'),
+        '-p',
+        join(exampleSrc, 'tsconfig.json'),
+        '--outDir',
+        join(example, 'dist'),
+      ],
+      REPO,
+    );
+    expect(tsc.code, tsc.stdout + tsc.stderr).toBe(0);
+    await writeFile(join(example, 'package.json'), await readFile(join(exampleSrc, 'package.json'), 'utf8'));
+    const packed = await run(
+      'npm',
+      ['pack', '--ignore-scripts', '--silent', '--pack-destination', work],
+      example,
+    );
+    expect(packed.code, packed.stderr).toBe(0);
+    const tarball = join(work, packed.stdout.trim());
+
+    // Dockerfile.plugins.example's RUN line, with the tarball in place of the registry name.
+    const install = await run(
+      'npm',
+      ['install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', tarball],
+      app,
+    );
+    expect(install.code, install.stderr).toBe(0);
+    expect(existsSync(join(app, 'node_modules/@acme/forge-health-example/dist/index.js'))).toBe(true);
+    // Its peer dependency is the image's framework: no second copy, no development dependency.
+    expect(existsSync(join(app, 'node_modules/@acme/forge-health-example/node_modules/@cardano-forge'))).toBe(
+      false,
+    );
+    for (const dev of ['vitest', 'typescript', 'node'])
+      expect(existsSync(join(app, 'node_modules', dev)), dev).toBe(false);
+
+    const config = join(work, 'derived.config.yaml');
+    await writeFile(
+      config,
+      `plugins:\n  health:\n    - { use: '@acme/forge-health-example', id: kes-file, options: { file: ${JSON.stringify(config)} } }\n`,
+    );
+    const r = await run(
+      NODE24,
+      [imageEntrypoint(app), 'validate', '--config', config, '--format', 'json'],
+      work,
+      { POD_NAME: 'bp-0' },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { plugins: Array<{ name: string; source: string }> };
+    expect(out.plugins).toContainEqual(
+      expect.objectContaining({ name: '@acme/forge-health-example', source: 'package' }),
+    );
+  });
+});
