@@ -47,7 +47,7 @@ install() {
   local app="${1:?usage: recipe.sh install <app>}"
   cd "$app"
   # --ignore-scripts: no production dependency needs one, and the root "prepare" (tsc) must not run.
-  npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+  npm ci --omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund
   [[ -f packages/framework/dist/cli/main.js ]] || die "entrypoint packages/framework/dist/cli/main.js missing in $app"
 }
 

@@ -170,7 +170,15 @@ const GRANTED_BUT_NOT_YET_USED: Record<string, string> = {
   '/events:patch': 'Kubernetes Events: repeated events are aggregated with a patch',
 };
 
-const RBAC_VALUES = ['cluster.enabled=true', 'cluster.region=eu-1', 'pool.network=preprod'];
+// Multi-tenant names: the chart computes them for the Role, the sidecar computes them itself (the
+// chart does not pass LEASE_NAME / CRD_NAME unless told to), so this run also proves they agree.
+const RBAC_POOL_ID = `pool1rbacpool${'q'.repeat(43)}`;
+const RBAC_VALUES = [
+  'cluster.enabled=true',
+  'cluster.region=eu-1',
+  'pool.network=preprod',
+  `pool.id=${RBAC_POOL_ID}`,
+];
 
 interface RbacRun {
   forged: boolean;
@@ -238,13 +246,15 @@ async function runSidecarWithChartRbac(
     [
       'LEASE_NAME',
       'CRD_NAME',
+      'POOL_ID',
       'CARDANO_NETWORK',
       'NETWORK_MAGIC',
       'ENABLE_CLUSTER_MANAGEMENT',
       'CLUSTER_REGION',
       'CLUSTER_PRIORITY',
       'CLUSTER_ENVIRONMENT',
-    ].map((k) => [k, env[k]!]),
+      // '' counts as unset: ForgePod's own LEASE_NAME / CRD_NAME are cleared when the chart sets none.
+    ].map((k) => [k, env[k] ?? '']),
   );
   const pod = new ForgePod({
     name: 'bp-0',
@@ -254,11 +264,11 @@ async function runSidecarWithChartRbac(
     sourceDir,
     eventLog: join(dir, 'events.jsonl'),
     workDir: join(dir, 'bp-0'),
-    leaseName: env.LEASE_NAME!,
+    leaseName: leaseNameFromRole(rules),
     extraEnv: fromChart,
   });
   const custom = kc.makeApiClient(CustomObjectsApi);
-  const leaderName = env.CRD_NAME!;
+  const leaderName = resourceNamesOf(rules, 'cardanoleaders')[0]!;
   const clusterName = clusterNameFromRole(rules);
   let forged: boolean;
   let leaderStatusWritten: boolean;
@@ -320,9 +330,15 @@ async function runSidecarWithChartRbac(
   return { forged, leaderStatusWritten, clusterStatusWritten, exitCode, forbidden, rules, serviceAccount };
 }
 
+function resourceNamesOf(rules: RoleRule[], resource: string): string[] {
+  return rules.filter((r) => r.resources.includes(resource)).flatMap((r) => r.resourceNames ?? []);
+}
 function clusterNameFromRole(rules: RoleRule[]): string {
-  return rules.find((r) => r.resources.includes('cardanoforgeclusters') && r.resourceNames)!
-    .resourceNames![0]!;
+  return resourceNamesOf(rules, 'cardanoforgeclusters')[0]!;
+}
+/** The pool's lease: the first name the lease rule grants (the legacy lease comes second). */
+function leaseNameFromRole(rules: RoleRule[]): string {
+  return resourceNamesOf(rules, 'leases')[0]!;
 }
 
 /** `<apiGroup>/<resource>[/<subresource>]:<verb>` for every verb a Role grants. */

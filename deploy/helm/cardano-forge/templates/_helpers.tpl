@@ -96,10 +96,10 @@ on top (a Python sidecar's env passes unchanged). NAMESPACE and POD_NAME come fr
 {{- range $name, $value := $fm.env -}}
 {{- $_ := set $env $name (toString $value) -}}
 {{- end -}}
-{{- /* The names the sidecar will use, computed like packages/framework/src/cluster/naming.ts. */ -}}
-{{- $names := include "cardano-forge.names" $env | fromYaml -}}
-{{- $_ := set $env "LEASE_NAME" $names.lease -}}
-{{- $_ := set $env "CRD_NAME" $names.leader -}}
+{{- /* Names left unset are computed by the sidecar (cluster/naming.ts, which also decides whether
+it holds the Python sidecar's legacy lease); the Role uses the same computation ("cardano-forge.names"),
+which fails the render on a name the sidecar would have to rewrite. */ -}}
+{{- $_ := include "cardano-forge.names" $env -}}
 {{- toYaml $env -}}
 {{- end -}}
 
