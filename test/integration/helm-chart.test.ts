@@ -86,8 +86,11 @@ describe('helm lint and template', () => {
     });
     const node = pod.containers.find((c) => c.name === 'cardano-node')!;
     expect(node.args).toContain('--start-as-non-producing-node');
-    // Only the sidecar sees the Secret.
+    // Only the sidecar sees the Secret and holds an API token.
     expect(node.volumeMounts.map((m) => m.name)).not.toContain('forging-keys');
+    expect(node.volumeMounts.map((m) => m.name)).not.toContain('api-token');
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(mounts['/var/run/secrets/kubernetes.io/serviceaccount']).toBe('api-token');
   });
 
   it('refuses values it cannot honour, with a message that says what to do', async () => {
@@ -449,7 +452,12 @@ interface ContainerLike {
 interface StatefulSetLike {
   spec: {
     template: {
-      spec: { shareProcessNamespace?: boolean; initContainers: ContainerLike[]; containers: ContainerLike[] };
+      spec: {
+        shareProcessNamespace?: boolean;
+        automountServiceAccountToken?: boolean;
+        initContainers: ContainerLike[];
+        containers: ContainerLike[];
+      };
     };
   };
 }
