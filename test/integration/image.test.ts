@@ -256,6 +256,10 @@ interface Pid1 {
  * (util-linux unshare; the tests run as root). No shell and no init in between, as in the image.
  */
 async function startAsPid1(pod: ForgePod): Promise<Pid1> {
+  if (process.getuid?.() !== 0)
+    throw new Error(
+      'the PID-1 test needs root for `unshare --pid` and `nsenter` (CI runs as root); run it as root',
+    );
   if (pod.port === 0) pod.port = await freeLoopbackPort();
   if (pod.nodeMetricsPort === 0) pod.nodeMetricsPort = await freeLoopbackPort();
   await mkdir(pod.targetDir, { recursive: true });
