@@ -17,10 +17,14 @@ export interface LeaseView {
   readonly transitions: number;
   readonly resourceVersion: string | undefined;
   /**
-   * The record as the API server holds it, serialised. A different key = the record changed
-   * (client-go compares the raw record the same way), which restarts the expiry clock.
+   * Identifies this version of the record: its resourceVersion together with the spec as the API
+   * server holds it. A different key = the record changed, which restarts the expiry clock. The
+   * resourceVersion makes every write count, so a holder whose wall clock stands still (the same
+   * renewTime written again) or a write that changes only metadata is still seen as a renewal.
    */
   readonly changeKey: string;
+  /** spec.renewTime in epoch ms when parsable, else null (never used for expiry). */
+  readonly renewTimeMs: number | null;
   /** Human-readable notes about fields that are missing or nonsensical. Empty when sane. */
   readonly problems: readonly string[];
 }
@@ -28,6 +32,12 @@ export interface LeaseView {
 function rawTime(value: unknown): string {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
   return value === undefined || value === null ? '' : String(value);
+}
+
+function parseRenewTime(value: unknown): number | null {
+  if (value === undefined || value === null) return null;
+  const parsed = parseMicroTime(value as string | Date);
+  return parsed === null ? null : parsed.getTime();
 }
 
 export function inspectLease(lease: V1Lease): LeaseView {
@@ -70,6 +80,7 @@ export function inspectLease(lease: V1Lease): LeaseView {
   }
 
   const changeKey = JSON.stringify([
+    lease.metadata?.resourceVersion ?? null,
     holder,
     rawDuration ?? null,
     rawTime(spec?.acquireTime),
@@ -84,6 +95,7 @@ export function inspectLease(lease: V1Lease): LeaseView {
     transitions,
     resourceVersion: lease.metadata?.resourceVersion,
     changeKey,
+    renewTimeMs: parseRenewTime(spec?.renewTime),
     problems,
   };
 }
