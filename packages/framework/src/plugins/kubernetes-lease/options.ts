@@ -82,7 +82,7 @@ export const kubernetesLeaseOptionsSchema = z
     /**
      * A second Lease this candidate must ALSO hold to lead (client-go MultiLock for migrations):
      * the Python sidecar's `cardano-node-leader` during an upgrade, so an old pod holding it blocks
-     * every new one. Absent = one lease only.
+     * every new one. Absent or equal to leaseName = one lease only.
      */
     legacyLeaseName: z.string().regex(DNS1123_SUBDOMAIN, 'must be a DNS-1123 subdomain').max(253).optional(),
     // Written to spec.leaseDurationSeconds (int32), so whole seconds.
@@ -95,12 +95,6 @@ export const kubernetesLeaseOptionsSchema = z
   .strict()
   .superRefine((value, ctx) => {
     for (const problem of leaseTimingProblems(value)) ctx.addIssue({ code: 'custom', message: problem });
-    if (value.legacyLeaseName !== undefined && value.legacyLeaseName === value.leaseName)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['legacyLeaseName'],
-        message: `must differ from leaseName (${value.leaseName}); leave it unset to use one lease`,
-      });
   });
 
 export type KubernetesLeaseOptionsInput = z.input<typeof kubernetesLeaseOptionsSchema>;
