@@ -68,9 +68,11 @@ export function createKubernetesLeaseElector(
     { clock: deps.clock, logger: deps.logger, incarnationId },
     { ...options, leaseName: legacyName },
   );
-  deps.logger.info(
+  // Loud on purpose: every pool of the namespace that uses the default shares the legacy lease
+  // (as the Python sidecars did), so only one of them forges until this is turned off.
+  deps.logger.warn(
     { lease: options.leaseName, legacyLease: legacyName },
-    'holding the legacy lease too until the migration is done (election.legacyLeaseName: false turns it off)',
+    'holding the Python sidecar lease too, so old and new pods never forge together; once no Python sidecar is left (and always when several pools share this namespace without LEASE_NAME), set election.legacyLeaseName: false',
   );
   return createMultiLeaseElector(primary, legacy);
 }
