@@ -23,8 +23,6 @@ export interface LeaseView {
    * renewTime written again) or a write that changes only metadata is still seen as a renewal.
    */
   readonly changeKey: string;
-  /** spec.renewTime in epoch ms when parsable, else null (never used for expiry). */
-  readonly renewTimeMs: number | null;
   /** Human-readable notes about fields that are missing or nonsensical. Empty when sane. */
   readonly problems: readonly string[];
 }
@@ -32,12 +30,6 @@ export interface LeaseView {
 function rawTime(value: unknown): string {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
   return value === undefined || value === null ? '' : String(value);
-}
-
-function parseRenewTime(value: unknown): number | null {
-  if (value === undefined || value === null) return null;
-  const parsed = parseMicroTime(value as string | Date);
-  return parsed === null ? null : parsed.getTime();
 }
 
 export function inspectLease(lease: V1Lease): LeaseView {
@@ -95,7 +87,6 @@ export function inspectLease(lease: V1Lease): LeaseView {
     transitions,
     resourceVersion: lease.metadata?.resourceVersion,
     changeKey,
-    renewTimeMs: parseRenewTime(spec?.renewTime),
     problems,
   };
 }
