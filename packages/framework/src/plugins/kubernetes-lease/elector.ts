@@ -389,7 +389,14 @@ export class KubernetesLeaseElector implements LeaderElector {
       const body = this.#leaseWithSpec(observed.lease, this.#renewSpec(observed.lease.spec));
       const sendMs = this.#clock.monotonicMs();
       const result = await this.#call((o) => this.#api.replace(body, o), this.#writeBudget(sendMs), signal);
-      if (result.ok) return this.#onWriteSucceeded(result.lease, sendMs, 'renew', false, sendMs);
+      if (result.ok)
+        return this.#onWriteSucceeded(
+          result.lease,
+          sendMs,
+          'renew',
+          false,
+          Math.max(sendMs, this.#lastActAfterMs),
+        );
       this.#recordError('renew', result.error);
       if (result.error.kind !== 'conflict' && result.error.kind !== 'not-found') return 'failed';
       // Someone else wrote (or deleted) since: fall through and look again.
@@ -446,8 +453,9 @@ export class KubernetesLeaseElector implements LeaderElector {
         this.#log.warn('the lease names this candidate but was not written by it (edited by hand?)');
       else if (takeoverOf !== null && takeoverOf !== '' && takeoverOf !== this.identity)
         this.#log.info({ previousHolder: takeoverOf }, 'taking over an expired lease');
+      // A renewal keeps the current tenure's grace (also if leadership was lost meanwhile).
       const actAfterMs = renewing
-        ? sendMs
+        ? Math.max(sendMs, this.#lastActAfterMs)
         : this.#acquisitionActAfterMs(acquisition, view, observedAtMs, sendMs);
       return this.#onWriteSucceeded(
         result.lease,
