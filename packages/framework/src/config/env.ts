@@ -34,6 +34,8 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   b('APPLICATION_TYPE', 'pool.applicationType'),
   b('SLEEP_INTERVAL', 'loop.intervalSeconds', 'int'),
   b('LEASE_NAME', 'election.leaseName'),
+  // Not a Python variable: the Python sidecar's lease to hold as well during a migration ('false' = none).
+  b('LEGACY_LEASE_NAME', 'election.legacyLeaseName'),
   b('LEASE_DURATION', 'election.leaseDurationSeconds', 'int'),
   b('RENEW_DEADLINE', 'election.renewDeadlineSeconds', 'int'),
   b('RETRY_PERIOD', 'election.retryPeriodSeconds', 'int'),

@@ -226,6 +226,7 @@ describe('environment mapping (Python sidecar variables)', () => {
     APPLICATION_TYPE: ['relay', (c) => c.pool.applicationType, 'relay'],
     SLEEP_INTERVAL: ['7', (c) => c.loop.intervalSeconds, 7],
     LEASE_NAME: ['my-lease', (c) => c.election.leaseName, 'my-lease'],
+    LEGACY_LEASE_NAME: ['false', (c) => c.election.legacyLeaseName, false],
     LEASE_DURATION: ['30', (c) => c.election.leaseDurationSeconds, 30],
     RENEW_DEADLINE: ['20', (c) => c.election.renewDeadlineSeconds, 20],
     RETRY_PERIOD: ['4', (c) => c.election.retryPeriodSeconds, 4],

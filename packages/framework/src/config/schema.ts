@@ -94,6 +94,15 @@ export const ForgeConfigSchema = z
       .strictObject({
         /** undefined → computed from pool/network by the naming rules. */
         leaseName: z.string().min(1).optional(),
+        /** A second lease to hold as well (upgrade from the Python sidecar), or false for none;
+         * undefined → automatic (cluster/naming.ts ForgeNames.legacyLeaseName). */
+        legacyLeaseName: z
+          .preprocess(
+            (v) =>
+              typeof v === 'string' && ['false', 'none', 'off'].includes(v.trim().toLowerCase()) ? false : v,
+            z.union([z.literal(false), z.string().min(1)]),
+          )
+          .optional(),
         leaseDurationSeconds: seconds().default(15),
         /** Default: 2/3 of the lease duration (10 s for 15 s), so a Python deployment that only sets
          * LEASE_DURATION keeps a valid timing whatever its value. */
