@@ -249,6 +249,7 @@ async function runSidecarWithChartRbac(
     [
       'LEASE_NAME',
       'CRD_NAME',
+      'LEGACY_LEASE_NAME',
       'POOL_ID',
       'CARDANO_NETWORK',
       'NETWORK_MAGIC',

@@ -93,6 +93,9 @@ on top (a Python sidecar's env passes unchanged). NAMESPACE and POD_NAME come fr
 {{- with $v.names.lease }}{{ $_ := set $env "LEASE_NAME" . }}{{ end -}}
 {{- with $v.names.cardanoLeader }}{{ $_ := set $env "CRD_NAME" . }}{{ end -}}
 {{- with $v.names.cluster }}{{ $_ := set $env "CLUSTER_IDENTIFIER" . }}{{ end -}}
+{{- /* The Python sidecar's lease is held too only while migrating (names.legacyLease set); a fresh
+install turns it off, or every pool in a namespace would share cardano-node-leader. */ -}}
+{{- if $v.names.legacyLease }}{{ $_ := set $env "LEGACY_LEASE_NAME" $v.names.legacyLease }}{{ else }}{{ $_ := set $env "LEGACY_LEASE_NAME" "false" }}{{ end -}}
 {{- range $name, $value := $fm.env -}}
 {{- $_ := set $env $name (toString $value) -}}
 {{- end -}}
