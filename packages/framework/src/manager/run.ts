@@ -31,6 +31,7 @@ import { createClusterManager, disabledClusterPolicy } from '../cluster/manager.
 import { createNodeController, slotReferenceFor, wallClockSlot } from '../node/index.js';
 import { failSafeRevoke, failSafeTargetsFromConfig } from './fail-safe.js';
 import { startSidecar, type SidecarPolicy } from './sidecar.js';
+import { kesMonitorComponent } from '../kes/component.js';
 
 export interface RunManagerOptions {
   readonly builtins: Record<string, ForgePlugin>;
@@ -187,6 +188,8 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
       )
     : { snapshot: () => disabledClusterPolicy() };
 
+  const kesMonitor = kesMonitorComponent(config, { clock, registry, logger });
+
   // Started in this order, stopped in reverse: the sidecar (revoke → signal → release → HTTP) goes
   // first, and the plugins and HTTP pool only after it, so nothing it needs disappears under it.
   const shutdownDeadlineMs = Math.max(5000, config.election.renewDeadlineSeconds * 1000);
@@ -242,12 +245,14 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
           { clock, logger, registry, kubeConfig: kubeConfig(), elector, credentials, node, policy },
         );
         address = sidecar.address;
+        kesMonitor?.attach(sidecar.http);
         stopSidecar = () => sidecar.stop();
       },
       stop: async () => {
         converged = await stopSidecar();
       },
     });
+  if (kesMonitor) lifecycle.add(kesMonitor);
   try {
     await lifecycle.start();
   } catch (error) {
