@@ -32,6 +32,7 @@ import { createNodeController, slotReferenceFor, wallClockSlot } from '../node/i
 import { failSafeRevoke, failSafeTargetsFromConfig } from './fail-safe.js';
 import { startSidecar, type SidecarPolicy } from './sidecar.js';
 import { kesMonitorComponent } from '../kes/component.js';
+import { eventRecorderComponent } from '../events/component.js';
 
 export interface RunManagerOptions {
   readonly builtins: Record<string, ForgePlugin>;
@@ -189,6 +190,12 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
     : { snapshot: () => disabledClusterPolicy() };
 
   const kesMonitor = kesMonitorComponent(config, { clock, registry, logger });
+  const events = eventRecorderComponent(config, {
+    clock,
+    logger,
+    kubeConfig: kubeConfig(),
+    timeoutMs: callTimeoutMs,
+  });
 
   // Started in this order, stopped in reverse: the sidecar (revoke → signal → release → HTTP) goes
   // first, and the plugins and HTTP pool only after it, so nothing it needs disappears under it.
@@ -210,6 +217,7 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
       },
     })
     .add({ name: 'http-dispatcher', stop: () => dispatcher.close().catch(() => undefined) })
+    .add(events)
     .add({
       name: 'sidecar',
       stopTimeoutMs: shutdownDeadlineMs + 5000,
@@ -242,7 +250,17 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
             },
             http: { host: config.http.host, port: config.http.port },
           },
-          { clock, logger, registry, kubeConfig: kubeConfig(), elector, credentials, node, policy },
+          {
+            clock,
+            logger,
+            registry,
+            kubeConfig: kubeConfig(),
+            elector,
+            credentials,
+            node,
+            policy,
+            events: events.recorder,
+          },
         );
         address = sidecar.address;
         kesMonitor?.attach(sidecar.http);
