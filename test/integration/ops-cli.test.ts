@@ -230,18 +230,16 @@ describe('forge-manager status', () => {
 describe('forge-manager maintenance', () => {
   it('disables the cluster, keeps its previous state, and restores it', async () => {
     const name = 'mainnet-pool1qqqqq-us';
-    await kc
-      .makeApiClient(CustomObjectsApi)
-      .patchNamespacedCustomObject(
-        {
-          ...CRD,
-          namespace: us.name,
-          plural: 'cardanoforgeclusters',
-          name,
-          body: { spec: { forgeState: 'Enabled' } },
-        },
-        (await import('@cardano-forge/framework')).mergePatchOptions(10_000),
-      );
+    await kc.makeApiClient(CustomObjectsApi).patchNamespacedCustomObject(
+      {
+        ...CRD,
+        namespace: us.name,
+        plural: 'cardanoforgeclusters',
+        name,
+        body: { spec: { forgeState: 'Enabled' } },
+      },
+      (await import('@cardano-forge/framework')).mergePatchOptions(10_000),
+    );
     const on = await cli('maintenance', name, 'on', '--context', 'eu,us');
     expect(on.stderr).toBe('');
     expect(on.stdout).toContain('maintenance on (forgeState Disabled, was Enabled)');
