@@ -33,14 +33,14 @@ async function eventsAbout(namespace: string, name: string): Promise<CoreV1Event
   return list.items;
 }
 
-function recorderFor(podName: string, options: { burst: number; refillMs: number }) {
+function recorderFor(podName: string, options: { burst: number; refillMs: number }, uid?: string) {
   return createEventRecorder(
     {
       clock,
       logger: silent,
       sink: createKubeEventSink(kc, {
         namespace: ns.name,
-        involvedObject: { kind: 'Pod', name: podName, apiVersion: 'v1' },
+        involvedObject: { kind: 'Pod', name: podName, apiVersion: 'v1', uid },
         component: 'cardano-forge',
         instance: podName,
         timeoutMs: 10_000,
@@ -98,6 +98,14 @@ describe('Kubernetes Events', () => {
       fieldSelector: `involvedObject.uid=${podUid},involvedObject.kind=Pod`,
     });
     expect(byUid.items).toHaveLength(2);
+  });
+
+  it('carry the uid given by the downward API (POD_UID) without reading the pod', async () => {
+    const recorder = recorderFor('bp-given', { burst: 5, refillMs: 10_000 }, '0b5e1d2c-uid-from-env');
+    recorder.record({ type: 'Normal', reason: 'ForgingEnabled', message: 'the node forges' });
+    await recorder.flush();
+    const [event] = await eventsAbout(ns.name, 'bp-given');
+    expect(event?.involvedObject.uid).toBe('0b5e1d2c-uid-from-env');
   });
 
   it('are rate-limited: a burst of distinct events writes only as many objects as the bucket holds', async () => {

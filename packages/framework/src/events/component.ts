@@ -14,14 +14,20 @@ export const EVENT_COMPONENT = 'cardano-forge';
 
 export function eventRecorderComponent(
   config: ResolvedConfig,
-  deps: { clock: Clock; logger: Logger; kubeConfig: KubeConfig; timeoutMs: number },
+  deps: {
+    clock: Clock;
+    logger: Logger;
+    kubeConfig: KubeConfig;
+    timeoutMs: number;
+    podUid?: string | undefined;
+  },
 ): LifecycleComponent & { readonly recorder: EventRecorder } {
   const recorder = createEventRecorder({
     clock: deps.clock,
     logger: deps.logger.child({ component: 'events' }),
     sink: createKubeEventSink(deps.kubeConfig, {
       namespace: config.namespace,
-      involvedObject: { kind: 'Pod', name: config.podName, apiVersion: 'v1' },
+      involvedObject: { kind: 'Pod', name: config.podName, apiVersion: 'v1', uid: deps.podUid },
       component: EVENT_COMPONENT,
       instance: config.podName,
       timeoutMs: deps.timeoutMs,

@@ -1,7 +1,8 @@
 /**
  * The EventSink on the API server: core/v1 Events (what `kubectl describe` lists, with count and
- * first/last timestamps) about this pod. The pod's uid is read once, because `kubectl describe`
- * selects events by involvedObject.uid.
+ * first/last timestamps) about this pod. `kubectl describe pod` selects events by
+ * involvedObject.uid, so the uid comes from POD_UID (downward API, no RBAC needed) or, failing
+ * that, from one read of the pod (needs `get` on it).
  */
 import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
@@ -11,7 +12,13 @@ import type { EventSink } from './recorder.js';
 export interface KubeEventSinkOptions {
   readonly namespace: string;
   /** The object the events are about (normally this pod). */
-  readonly involvedObject: { readonly kind: string; readonly name: string; readonly apiVersion: string };
+  readonly involvedObject: {
+    readonly kind: string;
+    readonly name: string;
+    readonly apiVersion: string;
+    /** The pod's uid (POD_UID from the downward API); when absent it is read from the pod once. */
+    readonly uid?: string | undefined;
+  };
   /** reportingComponent / source.component. */
   readonly component: string;
   /** reportingInstance / source.host (the pod name). */
@@ -24,6 +31,7 @@ export function createKubeEventSink(kubeConfig: KubeConfig, options: KubeEventSi
   const { namespace, involvedObject } = options;
   let uid: Promise<string | undefined> | null = null;
   const involvedUid = (): Promise<string | undefined> => {
+    if (involvedObject.uid) return Promise.resolve(involvedObject.uid);
     if (involvedObject.kind !== 'Pod') return Promise.resolve(undefined);
     uid ??= core
       .readNamespacedPod({ name: involvedObject.name, namespace }, withTimeout(options.timeoutMs))
@@ -40,7 +48,13 @@ export function createKubeEventSink(kubeConfig: KubeConfig, options: KubeEventSi
       const name = `${involvedObject.name}.${(first.getTime() * 1_000_000).toString(16)}${randomBytes(2).toString('hex')}`;
       const body: CoreV1Event = {
         metadata: { name, namespace },
-        involvedObject: { ...involvedObject, namespace, ...(podUid ? { uid: podUid } : {}) },
+        involvedObject: {
+          kind: involvedObject.kind,
+          name: involvedObject.name,
+          apiVersion: involvedObject.apiVersion,
+          namespace,
+          ...(podUid ? { uid: podUid } : {}),
+        },
         type: event.type,
         reason: event.reason,
         // The API server rejects messages over 1 KiB in events.k8s.io; keep core/v1 within it too.

@@ -195,6 +195,7 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
     logger,
     kubeConfig: kubeConfig(),
     timeoutMs: callTimeoutMs,
+    podUid: options.env.POD_UID,
   });
 
   // Started in this order, stopped in reverse: the sidecar (revoke → signal → release → HTTP) goes
