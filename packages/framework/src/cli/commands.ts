@@ -22,6 +22,7 @@ import {
   resolvePluginsOfKind,
   type PluginProblem,
 } from '../plugin/loader.js';
+import { OPS_COMMANDS, OPS_HELP, runOps } from './ops/index.js';
 
 export interface CliIo {
   readonly argv: readonly string[];
@@ -56,6 +57,7 @@ Usage:
   forge-manager validate [--config <file>] [flags]   load config and all plugins, print the resolved
                                                      config (secrets redacted); non-zero on any error
   forge-manager probe    [--config <file>] [flags]   create the health plugins, run each once, print results
+  forge-manager status | maintenance | failover       operator commands (below)
   forge-manager --help
 
 Config precedence: CLI flags > environment (the Python sidecar's variables) > file > defaults.
@@ -74,7 +76,8 @@ Flags:
       --http-port <port>     overrides http.port
       --set <path=value>     overrides any key, e.g. --set cluster.priority=5 (value parsed as JSON when it can be)
   -h, --help                 this text
-`;
+
+${OPS_HELP}`;
 
 class UsageError extends Error {}
 
@@ -313,6 +316,8 @@ async function run(io: CliIo, cli: ParsedCli, deps: CliDeps): Promise<number> {
 }
 
 export async function runCli(io: CliIo, deps: CliDeps): Promise<number> {
+  // Operator commands have their own flags (contexts, output): parsed in cli/ops/.
+  if ((OPS_COMMANDS as readonly string[]).includes(io.argv[0] ?? '')) return runOps(io);
   let cli: ParsedCli;
   try {
     cli = parseCli(io.argv);

@@ -272,6 +272,10 @@ describe('environment mapping (Python sidecar variables)', () => {
     METRICS_HOST: ['127.0.0.1', (c) => c.http.host, '127.0.0.1'],
     METRICS_PORT: ['9101', (c) => c.http.port, 9101],
     LOG_LEVEL: ['WARNING', (c) => c.log.level, 'warn'],
+    KES_MONITOR_ENABLED: ['false', (c) => c.kes.enabled, false],
+    KES_SLOTS_PER_PERIOD: ['3600', (c) => c.kes.slotsPerKESPeriod, 3600],
+    KES_MAX_EVOLUTIONS: ['120', (c) => c.kes.maxKESEvolutions, 120],
+    KES_WARN_BEFORE_SECONDS: ['86400', (c) => c.kes.warnBeforeSeconds, 86400],
   };
 
   it('covers every bound variable (the table and the test agree)', () => {

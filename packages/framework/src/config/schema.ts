@@ -184,6 +184,19 @@ export const ForgeConfigSchema = z
           .prefault({}),
       })
       .prefault({}),
+    // KES / operational-certificate expiry monitor (src/kes/). Genesis values default per network.
+    kes: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        /** shelley-genesis slotsPerKESPeriod; default known for mainnet, preprod and preview. */
+        slotsPerKESPeriod: z.number().int().min(1).optional(),
+        /** shelley-genesis maxKESEvolutions; default known for mainnet, preprod and preview. */
+        maxKESEvolutions: z.number().int().min(1).optional(),
+        /** Status warns (and the alert fires) from this long before expiry. */
+        warnBeforeSeconds: seconds(0).default(7 * 24 * 3600),
+        checkIntervalSeconds: seconds().default(300),
+      })
+      .prefault({}),
     http: z
       .strictObject({
         host: z.string().min(1).default('0.0.0.0'),

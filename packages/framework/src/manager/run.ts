@@ -31,6 +31,8 @@ import { createClusterManager, disabledClusterPolicy } from '../cluster/manager.
 import { createNodeController, slotReferenceFor, wallClockSlot } from '../node/index.js';
 import { failSafeRevoke, failSafeTargetsFromConfig } from './fail-safe.js';
 import { startSidecar, type SidecarPolicy } from './sidecar.js';
+import { kesMonitorComponent } from '../kes/component.js';
+import { eventRecorderComponent } from '../events/component.js';
 
 export interface RunManagerOptions {
   readonly builtins: Record<string, ForgePlugin>;
@@ -187,6 +189,15 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
       )
     : { snapshot: () => disabledClusterPolicy() };
 
+  const kesMonitor = kesMonitorComponent(config, { clock, registry, logger });
+  const events = eventRecorderComponent(config, {
+    clock,
+    logger,
+    kubeConfig: kubeConfig(),
+    timeoutMs: callTimeoutMs,
+    podUid: options.env.POD_UID,
+  });
+
   // Started in this order, stopped in reverse: the sidecar (revoke → signal → release → HTTP) goes
   // first, and the plugins and HTTP pool only after it, so nothing it needs disappears under it.
   const shutdownDeadlineMs = Math.max(5000, config.election.renewDeadlineSeconds * 1000);
@@ -207,6 +218,7 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
       },
     })
     .add({ name: 'http-dispatcher', stop: () => dispatcher.close().catch(() => undefined) })
+    .add(events)
     .add({
       name: 'sidecar',
       stopTimeoutMs: shutdownDeadlineMs + 5000,
@@ -239,15 +251,27 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
             },
             http: { host: config.http.host, port: config.http.port },
           },
-          { clock, logger, registry, kubeConfig: kubeConfig(), elector, credentials, node, policy },
+          {
+            clock,
+            logger,
+            registry,
+            kubeConfig: kubeConfig(),
+            elector,
+            credentials,
+            node,
+            policy,
+            events: events.recorder,
+          },
         );
         address = sidecar.address;
+        kesMonitor?.attach(sidecar.http);
         stopSidecar = () => sidecar.stop();
       },
       stop: async () => {
         converged = await stopSidecar();
       },
     });
+  if (kesMonitor) lifecycle.add(kesMonitor);
   try {
     await lifecycle.start();
   } catch (error) {
