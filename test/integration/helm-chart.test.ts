@@ -170,7 +170,8 @@ interface RoleRule {
  * Any other granted verb that the audit log does not show being used fails the test.
  */
 const GRANTED_BUT_NOT_YET_USED: Record<string, string> = {
-  '/events:patch': 'Kubernetes Events: a repeated event is aggregated with a patch; this short run repeats none',
+  '/events:patch':
+    'Kubernetes Events: a repeated event is aggregated with a patch; this short run repeats none',
 };
 
 // Multi-tenant names: the chart computes them for the Role, the sidecar computes them itself (the
