@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The one place reflect-metadata is loaded before anything touches tsyringe.
 import 'reflect-metadata';
-import { failSafeRevoke, failSafeTargetsFromEnv } from '../manager/fail-safe.js';
+import { readFailSafeSettings } from '../config/lenient.js';
+import { failSafeRevoke, failSafeTargetsFromSettings } from '../manager/fail-safe.js';
 import { runManager } from '../manager/run.js';
 import { createLogger } from '../observability/logger.js';
 import { builtinPlugins } from './builtins.js';
@@ -18,11 +19,11 @@ const exitCode = await runCli(
   {
     builtins: builtinPlugins,
     runManager,
-    failSafe: async (env) => {
-      await failSafeRevoke(
-        failSafeTargetsFromEnv(env),
-        createLogger({ level: 'info', name: 'forge-manager-fail-safe' }),
-      );
+    failSafe: async (input) => {
+      const logger = createLogger({ level: 'info', name: 'forge-manager-fail-safe' });
+      const settings = await readFailSafeSettings(input);
+      for (const note of settings.notes) logger.warn(`fail-safe: ${note}`);
+      await failSafeRevoke(failSafeTargetsFromSettings(settings), { logger });
     },
   },
 ).catch((error: unknown) => {

@@ -5,6 +5,7 @@
  */
 import 'reflect-metadata';
 import { createRequire } from 'node:module';
+import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { ResolvedConfig } from '../config/schema.js';
 import type {
   CredentialProvisioner,
@@ -60,14 +61,24 @@ function waitForTermination(): Promise<string> {
 
 export async function runManager(config: ResolvedConfig, options: RunManagerOptions): Promise<number> {
   const logger = createLogger({ level: config.log.level });
+  const shutdownDeadlineMs = Math.max(5000, config.election.renewDeadlineSeconds * 1000);
   // Every way out that is not a clean shutdown first withdraws the credentials (fail-safe.ts).
   const failClosed = async (code: number): Promise<number> => {
-    await failSafeRevoke(failSafeTargetsFromConfig(config), logger.child({ component: 'fail-safe' }));
+    await failSafeRevoke(failSafeTargetsFromConfig(config), {
+      logger: logger.child({ component: 'fail-safe' }),
+    });
     return code;
   };
+  let stopLoop: () => Promise<unknown> = async () => undefined;
   const onFatal = (error: unknown) => {
-    logger.fatal({ err: error }, 'unexpected error; withdrawing credentials and exiting');
-    void failClosed(70).then((code) => process.exit(code));
+    logger.fatal(
+      { err: error },
+      'unexpected error; stopping the control loop, withdrawing credentials, exiting',
+    );
+    // The loop goes first (bounded), so it cannot re-provision behind the fail-safe's back.
+    void Promise.race([stopLoop().catch(() => undefined), sleepFor(shutdownDeadlineMs + 1000)])
+      .then(() => failClosed(70))
+      .then((code) => process.exit(code));
   };
   process.once('uncaughtException', onFatal);
   process.once('unhandledRejection', onFatal);
@@ -189,7 +200,6 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
 
   // Started in this order, stopped in reverse: the sidecar (revoke → signal → release → HTTP) goes
   // first, and the plugins and HTTP pool only after it, so nothing it needs disappears under it.
-  const shutdownDeadlineMs = Math.max(5000, config.election.renewDeadlineSeconds * 1000);
   let converged = false;
   let address = { host: '', port: 0 };
   let stopSidecar: () => Promise<boolean> = async () => true;
@@ -243,6 +253,7 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
         );
         address = sidecar.address;
         stopSidecar = () => sidecar.stop();
+        stopLoop = stopSidecar;
       },
       stop: async () => {
         converged = await stopSidecar();
