@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NodeController, NodeObservation, SignalOutcome } from '../contracts/index.js';
-import { failSafeRevoke, type FailSafeTargets } from './fail-safe.js';
+import { parseConfig } from '../config/load.js';
+import { failSafeRevoke, failSafeTargetsFromConfig, type FailSafeTargets } from './fail-safe.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -186,5 +187,37 @@ describe('fail-safe', () => {
     expect(out.removed).toEqual(paths);
     expect(out.node).toBe('not-visible');
     expect(out.message).toMatch(/removed 3 credential file\(s\); no node process found/);
+  });
+});
+
+describe('fail-safe targets from a loaded config', () => {
+  it("include the credential plugin's own target paths, not only credentials.target", () => {
+    const config = parseConfig({
+      podName: 'bp-0',
+      node: { socketPath: '/run/node.socket', metricsUrl: 'http://127.0.0.1:12798/metrics' },
+      plugins: {
+        credentialProvisioner: {
+          use: 'files',
+          options: {
+            source: { kesKey: '/s/kes', vrfKey: '/s/vrf', opCert: '/s/cert' },
+            target: { kesKey: '/p/kes', vrfKey: '/p/vrf', opCert: '/p/cert' },
+          },
+        },
+      },
+    });
+    expect(failSafeTargetsFromConfig(config)).toEqual({
+      credentialPaths: [
+        '/opt/cardano/secrets/kes.skey',
+        '/opt/cardano/secrets/vrf.skey',
+        '/opt/cardano/secrets/node.cert',
+        '/p/kes',
+        '/p/vrf',
+        '/p/cert',
+      ],
+      socketPaths: ['/run/node.socket'],
+      processName: 'cardano-node',
+      pidDiscovery: 'socket',
+      metricsUrl: 'http://127.0.0.1:12798/metrics',
+    });
   });
 });

@@ -10,7 +10,7 @@ import { rm } from 'node:fs/promises';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { ResolvedConfig } from '../config/schema.js';
-import type { LenientNodeAndCredentials, PidDiscovery } from '../config/lenient.js';
+import { layerFromObject, type LenientNodeAndCredentials, type PidDiscovery } from '../config/lenient.js';
 import type { NodeController, SignalOutcome } from '../contracts/index.js';
 import { createNodeController } from '../node/index.js';
 
@@ -62,11 +62,11 @@ export interface FailSafeOutcome {
   readonly message: string;
 }
 
-/** From a loaded config. */
+/** From a loaded config: credentials.target and, when set, the credential plugin's own target paths. */
 export function failSafeTargetsFromConfig(config: ResolvedConfig): FailSafeTargets {
   const t = config.credentials.target;
   return {
-    credentialPaths: [t.kesKey, t.vrfKey, t.opCert],
+    credentialPaths: [...new Set([t.kesKey, t.vrfKey, t.opCert, ...layerFromObject(config).targets])],
     socketPaths: [config.node.socketPath],
     processName: config.node.processName,
     pidDiscovery: config.node.pidDiscovery,
