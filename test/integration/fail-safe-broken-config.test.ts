@@ -90,31 +90,37 @@ const BREAKAGES: readonly Breakage[] = [
   },
 ];
 
+/** Two pods whose node and key settings come only from their config files; one forges. */
+async function forgingPoolWithConfigFiles(leaseSeconds: number) {
+  const pool = await startPool(testKubeConfig(), inject('forgeKubeconfig'), {
+    size: 2,
+    start: false,
+    // A lease of 10 s or more (production: 15 s) leaves a restarted CLI time to start on a loaded
+    // machine: the fail-safe runs after the restart, so the lease left then bounds it (liveness).
+    envFor: ({ workDir }) => ({
+      ...BLANK_NODE_ENV,
+      LEASE_DURATION: String(leaseSeconds),
+      RENEW_DEADLINE: String(Math.round((leaseSeconds * 2) / 3)),
+      RETRY_PERIOD: '1',
+      FORGE_CONFIG: join(workDir, 'forge.config.yaml'),
+    }),
+  });
+  for (const pod of pool.pods) {
+    pod.nodeMetricsPort = await freeLoopbackPort();
+    await mkdir(pod.targetDir, { recursive: true });
+    await writeFile(join(pod.options.workDir, 'forge.config.yaml'), nodeAndKeys(pod));
+  }
+  await Promise.all(pool.pods.map((p) => p.start()));
+  const leader = await waitForSingleForger(pool);
+  await waitConverged(pool);
+  return { pool, leader };
+}
+
 describe('a sidecar restarted with a broken config file withdraws its node from forging', () => {
   it.each(BREAKAGES)(
     '$name: the node stops forging before the exit; no overlap with the standby',
     async (b) => {
-      const pool = await startPool(testKubeConfig(), inject('forgeKubeconfig'), {
-        size: 2,
-        start: false,
-        // A 10 s lease (production: 15 s) leaves a restarted CLI time to start on a loaded machine:
-        // the fail-safe runs after the restart, so the lease left then bounds it (a liveness bound).
-        envFor: ({ workDir }) => ({
-          ...BLANK_NODE_ENV,
-          LEASE_DURATION: '10',
-          RENEW_DEADLINE: '7',
-          RETRY_PERIOD: '1',
-          FORGE_CONFIG: join(workDir, 'forge.config.yaml'),
-        }),
-      });
-      for (const pod of pool.pods) {
-        pod.nodeMetricsPort = await freeLoopbackPort();
-        await mkdir(pod.targetDir, { recursive: true });
-        await writeFile(join(pod.options.workDir, 'forge.config.yaml'), nodeAndKeys(pod), { flag: 'w' });
-      }
-      await Promise.all(pool.pods.map((p) => p.start()));
-      const leader = await waitForSingleForger(pool);
-      await waitConverged(pool);
+      const { pool, leader } = await forgingPoolWithConfigFiles(10);
 
       // The leader's sidecar dies; kubelet restarts it with the broken config.
       leader.killSidecar('SIGKILL');
@@ -148,4 +154,29 @@ describe('a sidecar restarted with a broken config file withdraws its node from 
       await assertZeroOverlap(pool);
     },
   );
+
+  it('a node that does not confirm (hung: no SIGHUP handling, no metrics) is stopped before the exit', async () => {
+    const { pool, leader } = await forgingPoolWithConfigFiles(15);
+    leader.killSidecar('SIGKILL');
+    await leader.sidecarExit;
+    await leader.node!.hang(); // blocks its main thread until it is killed
+    const broken = join(leader.options.workDir, 'broken.yaml');
+    await writeFile(broken, `${nodeAndKeys(leader)}cluster:\n  priority: 5000\n`);
+    const spawnedAt = Date.now();
+    const run = await leader.runExpectingExit({ FORGE_CONFIG: broken });
+    const exitedAt = Date.now();
+    expect(run.code).toBe(2);
+    expect(run.output).toMatch(
+      /not confirmed within 3000 ms .*last resort: pid \d+ stopped \(SIG(TERM|KILL)\); node terminated/,
+    );
+    expect(run.output).toContain('its container restarts it non-producing');
+    const exit = await leader.node!.exited;
+    expect(exit.atMs).toBeLessThanOrEqual(exitedAt);
+    console.log(
+      `[fail-safe] hung node: stopped ${Math.round(exit.atMs - spawnedAt)} ms after the restart (${exit.signal}), exit after ${exitedAt - spawnedAt} ms`,
+    );
+    const next = await waitForSingleForger(pool, leader, 30_000);
+    expect(next).not.toBe(leader);
+    await assertZeroOverlap(pool);
+  });
 });
