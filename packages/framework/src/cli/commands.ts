@@ -14,7 +14,6 @@ import { createLogger } from '../observability/logger.js';
 import { createMetricsRegistry } from '../observability/metrics.js';
 import type { ForgePlugin } from '../plugin/define.js';
 import { createSystemClock } from '../core/clock.js';
-import { createHttpDispatcher, createKubeConfigFactory, identityFromConfig } from '../plugin/host.js';
 import {
   closeInstances,
   formatPluginProblem,
@@ -246,6 +245,9 @@ async function probe(io: CliIo, cli: ParsedCli, deps: CliDeps): Promise<number> 
     write(io.stderr, 'no health plugins configured (plugins.health is empty)');
     return EXIT.ok;
   }
+  // The host pulls in the Kubernetes client: loaded here, not on every command (see main.ts).
+  const { createHttpDispatcher, createKubeConfigFactory, identityFromConfig } =
+    await import('../plugin/host.js');
   const shutdown = new AbortController();
   const dispatcher = createHttpDispatcher();
   const container = createRootContainer();

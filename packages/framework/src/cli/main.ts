@@ -3,9 +3,7 @@
 import 'reflect-metadata';
 import { readFailSafeSettings } from '../config/lenient.js';
 import { failSafeRevoke, failSafeTargetsFromSettings } from '../manager/fail-safe.js';
-import { runManager } from '../manager/run.js';
 import { createLogger } from '../observability/logger.js';
-import { builtinPlugins } from './builtins.js';
 import { runCli } from './commands.js';
 
 const exitCode = await runCli(
@@ -17,8 +15,10 @@ const exitCode = await runCli(
     stderr: process.stderr,
   },
   {
-    builtins: builtinPlugins,
-    runManager,
+    // Loaded on use: a `run` whose config is broken reaches its fail-safe without first loading
+    // the Kubernetes client and the sidecar (seconds on a loaded node, while the lease runs out).
+    builtins: async () => (await import('./builtins.js')).builtinPlugins(),
+    runManager: async (config, options) => (await import('../manager/run.js')).runManager(config, options),
     failSafe: async (input) => {
       const logger = createLogger({ level: 'info', name: 'forge-manager-fail-safe' });
       const settings = await readFailSafeSettings(input);
