@@ -6,7 +6,12 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NodeController, NodeObservation, SignalOutcome } from '../contracts/index.js';
 import { parseConfig } from '../config/load.js';
-import { failSafeRevoke, failSafeTargetsFromConfig, type FailSafeTargets } from './fail-safe.js';
+import {
+  failSafeRevoke,
+  failSafeTargetsFromConfig,
+  stopLoopThenFailClosed,
+  type FailSafeTargets,
+} from './fail-safe.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -219,5 +224,48 @@ describe('fail-safe targets from a loaded config', () => {
       pidDiscovery: 'socket',
       metricsUrl: 'http://127.0.0.1:12798/metrics',
     });
+  });
+});
+
+describe('on a fatal error', () => {
+  it('the control loop is stopped before the fail-safe revokes (it could re-provision otherwise)', async () => {
+    const order: string[] = [];
+    const code = await stopLoopThenFailClosed(
+      async () => {
+        await new Promise((r) => setTimeout(r, 50));
+        order.push('loop stopped');
+      },
+      5000,
+      async () => {
+        order.push('revoked');
+        return 70;
+      },
+    );
+    expect(code).toBe(70);
+    expect(order).toEqual(['loop stopped', 'revoked']);
+  });
+
+  it('a stop that hangs or fails delays the fail-safe by the bound at most', async () => {
+    const order: string[] = [];
+    const revoke = (label: string) => async () => {
+      order.push(label);
+      return 70;
+    };
+    // The bound elapses (modelled sleep) while the stop never settles.
+    await stopLoopThenFailClosed(
+      () => new Promise(() => undefined),
+      100,
+      revoke('revoked'),
+      async (ms) => {
+        order.push(`bound ${ms} ms elapsed`);
+      },
+    );
+    await stopLoopThenFailClosed(
+      () => Promise.reject(new Error('stop failed')),
+      10_000,
+      revoke('revoked again'),
+      () => new Promise(() => undefined),
+    );
+    expect(order).toEqual(['bound 100 ms elapsed', 'revoked', 'revoked again']);
   });
 });

@@ -99,6 +99,20 @@ function defaultNodeFor(logger: Logger) {
     );
 }
 
+/**
+ * On a fatal error: stop the control loop first (bounded by `boundMs`: a hung stop must not keep
+ * the fail-safe waiting), so it cannot re-provision behind the fail-safe's back, then fail closed.
+ */
+export async function stopLoopThenFailClosed(
+  stopLoop: () => Promise<unknown>,
+  boundMs: number,
+  failClosed: () => Promise<number>,
+  sleep: (ms: number) => Promise<void> = (ms) => sleepFor(ms),
+): Promise<number> {
+  await Promise.race([stopLoop().catch(() => undefined), sleep(boundMs)]);
+  return failClosed();
+}
+
 const codeOf = (error: unknown) => (error as NodeJS.ErrnoException).code ?? String(error);
 
 /**

@@ -5,7 +5,6 @@
  */
 import 'reflect-metadata';
 import { createRequire } from 'node:module';
-import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { ResolvedConfig } from '../config/schema.js';
 import type {
   CredentialProvisioner,
@@ -30,7 +29,7 @@ import {
 import { namesFromConfig, validateNetwork } from '../cluster/naming.js';
 import { createClusterManager, disabledClusterPolicy } from '../cluster/manager.js';
 import { createNodeController, slotReferenceFor, wallClockSlot } from '../node/index.js';
-import { failSafeRevoke, failSafeTargetsFromConfig } from './fail-safe.js';
+import { failSafeRevoke, failSafeTargetsFromConfig, stopLoopThenFailClosed } from './fail-safe.js';
 import { startSidecar, type SidecarPolicy } from './sidecar.js';
 
 export interface RunManagerOptions {
@@ -75,10 +74,9 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
       { err: error },
       'unexpected error; stopping the control loop, withdrawing credentials, exiting',
     );
-    // The loop goes first (bounded), so it cannot re-provision behind the fail-safe's back.
-    void Promise.race([stopLoop().catch(() => undefined), sleepFor(shutdownDeadlineMs + 1000)])
-      .then(() => failClosed(70))
-      .then((code) => process.exit(code));
+    void stopLoopThenFailClosed(stopLoop, shutdownDeadlineMs + 1000, () => failClosed(70)).then((code) =>
+      process.exit(code),
+    );
   };
   process.once('uncaughtException', onFatal);
   process.once('unhandledRejection', onFatal);
