@@ -399,3 +399,34 @@ describe('precedence: CLI overrides > env > file > defaults', () => {
     expect(error.issues[0]?.env).toBeUndefined();
   });
 });
+
+describe('config errors say what is wrong and how to fix it', () => {
+  it('a value of the wrong type names the value received, never undefined or NaN', async () => {
+    const file = await writeConfig('.yaml', 'election:\n  leaseDurationSeconds: "abc"\nloop: [1]\npool: 5\n');
+    const error = await configErrorOf(loadConfig({ configPath: file, env: POD }));
+    const messages = error.issues.map((i) => `${i.path}: ${i.message}`);
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        'election.leaseDurationSeconds: expected a number, got "abc"',
+        'loop: expected an object, got a list',
+        'pool: expected an object, got 5',
+      ]),
+    );
+    expect(messages.join('\n')).not.toMatch(/undefined|NaN/);
+  });
+
+  it('YAML indented with tabs says to use spaces', async () => {
+    const file = await writeConfig('.yaml', 'node:\n\tsocketPath: /x\n');
+    const error = await configErrorOf(loadConfig({ configPath: file, env: POD }));
+    expect(error.issues[0]?.message).toMatch(/YAML indentation must use spaces, not tabs\)$/);
+  });
+
+  it('a directory where the file should be is said as such', async () => {
+    const where = path.join(dir, `a-directory-${++counter}.yaml`);
+    await mkdir(where);
+    const error = await configErrorOf(loadConfig({ configPath: where, env: POD }));
+    expect(error.issues[0]?.message).toBe(
+      `config file ${where} is a directory, not a file: point --config at the file inside it`,
+    );
+  });
+});

@@ -29,7 +29,7 @@ import {
 import { namesFromConfig, validateNetwork } from '../cluster/naming.js';
 import { createClusterManager, disabledClusterPolicy } from '../cluster/manager.js';
 import { createNodeController, slotReferenceFor, wallClockSlot } from '../node/index.js';
-import { failSafeRevoke, failSafeTargetsFromConfig } from './fail-safe.js';
+import { failSafeRevoke, failSafeTargetsFromConfig, stopLoopThenFailClosed } from './fail-safe.js';
 import { startSidecar, type SidecarPolicy } from './sidecar.js';
 import { kesMonitorComponent } from '../kes/component.js';
 import { eventRecorderComponent } from '../events/component.js';
@@ -62,14 +62,23 @@ function waitForTermination(): Promise<string> {
 
 export async function runManager(config: ResolvedConfig, options: RunManagerOptions): Promise<number> {
   const logger = createLogger({ level: config.log.level });
+  const shutdownDeadlineMs = Math.max(5000, config.election.renewDeadlineSeconds * 1000);
   // Every way out that is not a clean shutdown first withdraws the credentials (fail-safe.ts).
   const failClosed = async (code: number): Promise<number> => {
-    await failSafeRevoke(failSafeTargetsFromConfig(config), logger.child({ component: 'fail-safe' }));
+    await failSafeRevoke(failSafeTargetsFromConfig(config), {
+      logger: logger.child({ component: 'fail-safe' }),
+    });
     return code;
   };
+  let stopLoop: () => Promise<unknown> = async () => undefined;
   const onFatal = (error: unknown) => {
-    logger.fatal({ err: error }, 'unexpected error; withdrawing credentials and exiting');
-    void failClosed(70).then((code) => process.exit(code));
+    logger.fatal(
+      { err: error },
+      'unexpected error; stopping the control loop, withdrawing credentials, exiting',
+    );
+    void stopLoopThenFailClosed(stopLoop, shutdownDeadlineMs + 1000, () => failClosed(70)).then((code) =>
+      process.exit(code),
+    );
   };
   process.once('uncaughtException', onFatal);
   process.once('unhandledRejection', onFatal);
@@ -200,7 +209,6 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
 
   // Started in this order, stopped in reverse: the sidecar (revoke → signal → release → HTTP) goes
   // first, and the plugins and HTTP pool only after it, so nothing it needs disappears under it.
-  const shutdownDeadlineMs = Math.max(5000, config.election.renewDeadlineSeconds * 1000);
   let converged = false;
   let address = { host: '', port: 0 };
   let stopSidecar: () => Promise<boolean> = async () => true;
@@ -266,6 +274,7 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
         address = sidecar.address;
         kesMonitor?.attach(sidecar.http);
         stopSidecar = () => sidecar.stop();
+        stopLoop = stopSidecar;
       },
       stop: async () => {
         converged = await stopSidecar();
