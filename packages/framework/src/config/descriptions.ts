@@ -18,6 +18,8 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, string>> = {
     'Resync period of the control loop; it also reacts at once to lease and policy events.',
   'election.leaseName':
     'Lease name; unset = computed from network and pool id (docs/cluster-policy.md, Names).',
+  'election.legacyLeaseName':
+    "The Python sidecar's lease, held as well as the lease above while migrating from it (client-go MultiLock): a pod leads only while it holds both. Unset = cardano-node-leader when POOL_ID is set and LEASE_NAME is not; false/none/off = not held.",
   'election.leaseDurationSeconds':
     'How long a lease is valid without renewal; a standby may take over after it.',
   'election.renewDeadlineSeconds':
