@@ -20,6 +20,8 @@ interface RunResult {
   lastAckSentAfterCutMs: number | undefined;
   leaderStepDownAfterCutMs: number;
   newLeaderAfterCutMs: number;
+  /** lastAckSent − newLeader: how long the ex-leader kept acknowledging after the majority had a new leader. */
+  ackAfterNewLeaderMs: number | undefined;
   newLeaderLeaseTtlS: number | undefined;
   keyGoneOnMajorityAfterCutMs: number;
   /** keyGone − (lastAckSent + TTL): how much later than the holder's own deadline the majority freed it. */
@@ -153,6 +155,8 @@ async function measureOnce(cluster: EtcdCluster, run: number, ttlS: number): Pro
     lastAckSentAfterCutMs: lastAckSent === undefined ? undefined : Math.round(lastAckSent - cutAt),
     leaderStepDownAfterCutMs: Math.round(stepDownMs),
     newLeaderAfterCutMs: Math.round(newLeaderMs),
+    ackAfterNewLeaderMs:
+      lastAckSent === undefined ? undefined : Math.round(lastAckSent - cutAt - newLeaderMs),
     newLeaderLeaseTtlS,
     keyGoneOnMajorityAfterCutMs: Math.round(keyGoneMs),
     majorityExpiryMinusHolderDeadlineMs:
@@ -190,6 +194,30 @@ try {
     results.push(result);
     console.log(JSON.stringify(result));
   }
+  // A graceful SIGTERM of the leader: etcd transfers leadership before it exits.
+  const leader = await agreedLeader(cluster);
+  const others = cluster.members.map((member) => member.name).filter((name) => name !== leader);
+  const stopBegin = performance.now();
+  let leaderMovedMs: number | undefined;
+  const moved = eventually(
+    'leadership moved',
+    60_000,
+    async () => {
+      const seen = await cluster.leaderSeenBy(others[0] ?? '', 300);
+      return seen !== undefined && seen !== leader;
+    },
+    20,
+  ).then(() => {
+    leaderMovedMs = Math.round(performance.now() - stopBegin);
+  });
+  await cluster.member(leader).stop();
+  const exitedMs = Math.round(performance.now() - stopBegin);
+  await moved;
+  console.log(
+    JSON.stringify({
+      gracefulLeaderStop: { exitedAfterMs: exitedMs, leadershipMovedAfterMs: leaderMovedMs },
+    }),
+  );
 } finally {
   await cluster.stop();
 }
@@ -199,6 +227,7 @@ const summary = Object.fromEntries(
       'lastAckSentAfterCutMs',
       'leaderStepDownAfterCutMs',
       'newLeaderAfterCutMs',
+      'ackAfterNewLeaderMs',
       'newLeaderLeaseTtlS',
       'keyGoneOnMajorityAfterCutMs',
       'majorityExpiryMinusHolderDeadlineMs',
