@@ -5,7 +5,13 @@
 // happen (a cut-off member answering a linearizable request, writes without quorum) is asserted
 // without slack.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { isProcessOf, stopRecordedProcess } from '../controlplane/process.ts';
+import { resolveBinDir } from '../controlplane/index.ts';
 import { startEtcdCluster, type EtcdCluster } from '../etcd/cluster.ts';
 import { attempt, eventually, withClient } from '../etcd/client.ts';
 
@@ -14,7 +20,7 @@ const ELECTION_MS = 1_000;
 /** Liveness bound for "a member notices" / "a leader is elected" under load (raft needs 1–2 election timeouts). */
 const NOTICE_BOUND_MS = 15_000;
 /** How long a request to a cut-off member is given to (wrongly) succeed. */
-const REFUSAL_WINDOW_MS = 2_500;
+const REFUSAL_WINDOW_MS = 1_500;
 // A request that timed out is not a request that failed: etcd may still apply it once the link heals
 // (seen here: a put to a paused follower was committed after SIGCONT). So "refused" writes use keys
 // that no assertion reads.
@@ -292,5 +298,46 @@ describe('etcd cluster harness: member kill/restart and stop', () => {
       withClient([c.endpoints[0] ?? ''], (client) => client.get('harness/restart').string()),
     );
     expect(refused.ok).toBe(false);
+  });
+});
+
+describe('etcd cluster harness: a test runner that dies', () => {
+  it('leaves no member process and no data dir behind (the watchdogs stop them by PID)', async () => {
+    const clusterModule = fileURLToPath(new URL('../etcd/cluster.ts', import.meta.url));
+    const script = [
+      `const { startEtcdCluster } = await import(${JSON.stringify(clusterModule)});`,
+      'const cluster = await startEtcdCluster({ members: 3 });',
+      'console.log(JSON.stringify(cluster.members.map((m) => ({ pid: m.pid, dataDir: m.dataDir }))));',
+      'setInterval(() => undefined, 60_000);',
+    ].join('\n');
+    const runner = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const etcdBinary = join(await resolveBinDir(), 'etcd');
+    let members: { pid: number; dataDir: string }[] = [];
+    try {
+      const lines = createInterface({ input: runner.stdout });
+      for await (const line of lines) {
+        if (line.startsWith('[')) {
+          members = JSON.parse(line) as typeof members;
+          break;
+        }
+      }
+      expect(members).toHaveLength(3);
+      for (const member of members) expect(isProcessOf(member.pid, etcdBinary)).toBe(true);
+      const runnerPid = runner.pid ?? 0;
+      process.kill(runnerPid, 'SIGKILL');
+      const cleanedMs = await eventually('watchdogs clean up', 30_000, () =>
+        Promise.resolve(
+          members.every((member) => !isProcessOf(member.pid, etcdBinary) && !existsSync(member.dataDir)),
+        ),
+      );
+      console.log(
+        `[etcd] runner SIGKILLed: members stopped and data removed after ${Math.round(cleanedMs)} ms`,
+      );
+    } finally {
+      if (runner.exitCode === null && runner.signalCode === null) runner.kill('SIGKILL');
+      for (const member of members) await stopRecordedProcess(member.pid, etcdBinary, 1_000);
+    }
   });
 });
