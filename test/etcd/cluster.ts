@@ -46,6 +46,8 @@ export interface CutOptions {
   readonly mode?: CutMode;
   /** Only bytes from the first member to the second are held back (blackhole only). Default: both ways. */
   readonly oneWay?: boolean;
+  /** Blackhole: reset the open connections too (new ones are held). 'refuse' always resets them. */
+  readonly resetExisting?: boolean;
 }
 
 export interface EtcdMember {
@@ -77,7 +79,8 @@ export interface ClientLinks {
   readonly name: string;
   /** One URL per member, in member order. */
   readonly endpoints: readonly string[];
-  cut(members: string | readonly string[], mode?: CutMode): void;
+  /** resetExisting: see CutOptions. */
+  cut(members: string | readonly string[], mode?: CutMode, resetExisting?: boolean): void;
   heal(members?: string | readonly string[]): void;
 }
 
@@ -328,7 +331,13 @@ export async function startEtcdCluster(options: StartEtcdClusterOptions = {}): P
     throw error;
   }
 
-  const peerLink = (from: string, to: string, mode: LinkMode, oneWay: boolean): void => {
+  const peerLink = (
+    from: string,
+    to: string,
+    mode: LinkMode,
+    oneWay: boolean,
+    resetExisting = false,
+  ): void => {
     if (from === to) return;
     if (oneWay && mode === 'refuse') {
       throw new Error(
@@ -337,11 +346,21 @@ export async function startEtcdCluster(options: StartEtcdClusterOptions = {}): P
     }
     // Connections `from` dialed to `to` carry from→to bytes toward the target; those `to` dialed to
     // `from` carry them back from the target.
-    record(to).peerProxy.set(mode, { caller: from, direction: oneWay ? 'toTarget' : 'both' });
-    record(from).peerProxy.set(mode, { caller: to, direction: oneWay ? 'fromTarget' : 'both' });
+    record(to).peerProxy.set(mode, { caller: from, direction: oneWay ? 'toTarget' : 'both', resetExisting });
+    record(from).peerProxy.set(mode, {
+      caller: to,
+      direction: oneWay ? 'fromTarget' : 'both',
+      resetExisting,
+    });
   };
   const cut = (a: string, b: string, cutOptions: CutOptions = {}): void =>
-    peerLink(a, b, cutOptions.mode ?? 'blackhole', cutOptions.oneWay ?? false);
+    peerLink(
+      a,
+      b,
+      cutOptions.mode ?? 'blackhole',
+      cutOptions.oneWay ?? false,
+      cutOptions.resetExisting ?? false,
+    );
   const heal = (a: string, b: string): void => peerLink(a, b, 'pass', false);
 
   const members: EtcdMember[] = records.map((member) => ({
@@ -472,8 +491,8 @@ function makeClientLinks(
   return {
     name,
     endpoints: proxies.map((proxy) => `http://${proxy.address}`),
-    cut(members, mode = 'blackhole') {
-      for (const member of list(members)) proxyOf(member).set(mode);
+    cut(members, mode = 'blackhole', resetExisting = false) {
+      for (const member of list(members)) proxyOf(member).set(mode, { resetExisting });
     },
     heal(members) {
       for (const member of list(members)) proxyOf(member).heal();

@@ -36,6 +36,11 @@ export interface SetLinkOptions {
   readonly caller?: string;
   /** Default 'both'. 'refuse' needs 'both': a TCP connection cannot be refused one way only. */
   readonly direction?: LinkDirection;
+  /**
+   * Reset the affected callers' open connections first (new ones then get `mode`), for a cut that
+   * also loses the connections' state (a restarted middlebox). 'refuse' always resets them.
+   */
+  readonly resetExisting?: boolean;
 }
 
 export interface TcpProxy {
@@ -208,6 +213,13 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       for (const [caller, state] of perCaller) perCaller.set(caller, change(state));
     } else {
       perCaller.set(setOptions.caller, change(stateOf(setOptions.caller)));
+    }
+    if (setOptions.resetExisting === true) {
+      for (const connection of [...connections]) {
+        if (setOptions.caller !== undefined && connection.caller !== setOptions.caller) continue;
+        connection.client.resetAndDestroy();
+        connection.upstream.resetAndDestroy();
+      }
     }
     reapply(setOptions.caller);
   };

@@ -130,6 +130,19 @@ describe('tcp proxy', () => {
     expect(target.received).toContain('two');
   });
 
+  it('blackhole with resetExisting resets open connections and holds new ones', async () => {
+    const { proxy, target } = await setup();
+    const existing = await client(proxy);
+    proxy.set('blackhole', { resetExisting: true });
+    expect(await existing.closed).toBe('ECONNRESET');
+    const fresh = await client(proxy);
+    fresh.socket.write('held');
+    await sleep(HOLD_WINDOW_MS);
+    expect(target.received.join('')).toBe('');
+    proxy.heal();
+    await until('held bytes delivered', () => fresh.received() === 'echo:held');
+  });
+
   it('blackholes one direction only', async () => {
     const { proxy, target } = await setup();
     const c = await client(proxy);
