@@ -148,7 +148,7 @@ describe('etcd cluster harness: 3 real members on loopback, every link through a
     expect(await read(c, cutOff, 'harness/majority')).toEqual({ ok: true, value: 'written-during-cut' });
   });
 
-  it('a pairwise cut (leader ↔ one follower only): that follower loses the leader, the third member still follows it', async () => {
+  it('a pairwise cut (leader ↔ one follower only, both ways or one way): that follower loses the leader, the third member still follows it', async () => {
     const c = live();
     const leader = await agreedLeader(c);
     const [cutFollower = '', bridge = ''] = otherThan(c, leader);
@@ -165,6 +165,15 @@ describe('etcd cluster harness: 3 real members on loopback, every link through a
       return (await c.leaderSeenBy(cutFollower, 500)) === leader;
     });
     expect(await read(c, cutFollower, 'harness/pairwise')).toEqual({ ok: true, value: 'via-leader' });
+
+    // One way only: the leader's bytes to that follower are held, the follower's to the leader flow.
+    c.cut(leader, cutFollower, { oneWay: true });
+    await waitUntilLeaderless(c, cutFollower);
+    expect(await c.leaderSeenBy(bridge)).toBe(leader);
+    c.heal(leader, cutFollower);
+    await eventually('one-way cut healed', NOTICE_BOUND_MS, async () => {
+      return (await c.leaderSeenBy(cutFollower, 500)) === leader;
+    });
   });
 
   it('the leader cut off (connections refused): the majority elects a new leader and the old one steps down', async () => {
