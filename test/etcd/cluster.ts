@@ -149,7 +149,7 @@ async function freePorts(): Promise<MemberPorts> {
   return { peer: await freeLoopbackPort(), client: await freeLoopbackPort() };
 }
 
-/** GET/POST JSON on etcd's gRPC gateway with a hard deadline; undefined on any failure. */
+/** POST `{}` to etcd's gRPC gateway with a hard deadline; undefined on any failure. */
 async function gatewayCall(baseUrl: string, path: string, timeoutMs: number): Promise<unknown> {
   try {
     const response = await fetch(`${baseUrl}${path}`, {

@@ -88,9 +88,10 @@ function forward(from: Socket, to: Socket, open: () => boolean): () => void {
   };
   from.on('data', (chunk: Buffer) => {
     if (!open()) {
-      // Read before the pause took effect: keep it for later, in order.
-      from.unshift(chunk);
+      // Read before the pause took effect: keep it for later, in order (paused first, or the
+      // flowing stream would hand the chunk straight back to this handler).
       from.pause();
+      from.unshift(chunk);
       return;
     }
     if (!to.write(chunk)) {
