@@ -143,7 +143,7 @@ function assertBinaries(binDir: string): void {
 
 const NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 
-async function createDataDir(name: string): Promise<string> {
+export async function createDataDir(name: string): Promise<string> {
   // tmpfs: etcd's fsyncs cost nothing there (and --unsafe-no-fsync skips them anyway).
   for (const base of ['/dev/shm', tmpdir()]) {
     try {
