@@ -66,7 +66,12 @@ export class SimApiServer {
     return this.sim.rng.between(1, Math.max(1, this.faults.latencyMaxMs));
   }
 
-  #error(status: number, kind: ClassifiedK8sError['kind'], reason: string, message?: string): LeaseCallResult {
+  #error(
+    status: number,
+    kind: ClassifiedK8sError['kind'],
+    reason: string,
+    message?: string,
+  ): LeaseCallResult {
     return { ok: false, error: { kind, status, message: `HTTP ${status} ${reason}: ${message ?? reason}` } };
   }
 
@@ -106,14 +111,19 @@ export class SimApiServer {
         return this.#error(400, 'invalid', 'BadRequest', `spec.${field} is not a MicroTime`);
     }
     const duration = spec.leaseDurationSeconds;
-    if (duration !== undefined && !(typeof duration === 'number' && Number.isInteger(duration) && duration > 0))
+    if (
+      duration !== undefined &&
+      !(typeof duration === 'number' && Number.isInteger(duration) && duration > 0)
+    )
       return this.#error(422, 'invalid', 'Invalid', 'spec.leaseDurationSeconds must be greater than 0');
     return null;
   }
 
   #apply(op: 'read' | 'create' | 'replace', pod: string, body: V1Lease | null): LeaseCallResult {
     if (op === 'read')
-      return this.lease === null ? this.#error(404, 'not-found', 'NotFound') : { ok: true, lease: copy(this.lease) };
+      return this.lease === null
+        ? this.#error(404, 'not-found', 'NotFound')
+        : { ok: true, lease: copy(this.lease) };
     const lease = copy(body!);
     if (op === 'create') {
       if (this.lease !== null) return this.#error(409, 'already-exists', 'AlreadyExists');
@@ -124,7 +134,8 @@ export class SimApiServer {
       return { ok: true, lease: copy(this.lease!) };
     }
     const rv = lease.metadata?.resourceVersion;
-    if (rv === undefined || rv === '') return this.#error(422, 'invalid', 'Invalid', 'resourceVersion required');
+    if (rv === undefined || rv === '')
+      return this.#error(422, 'invalid', 'Invalid', 'resourceVersion required');
     if (this.lease === null) return this.#error(404, 'not-found', 'NotFound');
     if (rv !== this.lease.metadata?.resourceVersion) return this.#error(409, 'conflict', 'Conflict');
     const invalid = this.#validate(lease);
@@ -151,7 +162,8 @@ export class SimApiServer {
         options.signal.removeEventListener('abort', onAbort);
         resolve(result);
       };
-      const onAbort = (): void => settle({ ok: false, error: { kind: 'timeout', message: 'request aborted' } });
+      const onAbort = (): void =>
+        settle({ ok: false, error: { kind: 'timeout', message: 'request aborted' } });
       if (options.signal.aborted) {
         onAbort();
         return;
@@ -166,10 +178,9 @@ export class SimApiServer {
       }
       this.sim.at(this.sim.server, this.#trip(), () => {
         if (this.down || this.partitioned.has(pod)) return; // lost on the way
-        const result =
-          this.sim.rng.chance(this.faults.serverErrorRate)
-            ? this.#error(503, 'server', 'ServiceUnavailable', 'etcd leader changed')
-            : this.#apply(op, pod, serialized);
+        const result = this.sim.rng.chance(this.faults.serverErrorRate)
+          ? this.#error(503, 'server', 'ServiceUnavailable', 'etcd leader changed')
+          : this.#apply(op, pod, serialized);
         if (op !== 'read' && result.ok && this.sim.rng.chance(this.faults.lostResponseRate)) {
           this.sim.log('apiserver', `response to ${pod}'s ${op} lost (the write took effect)`);
           return;
@@ -262,7 +273,10 @@ export class SimApiServer {
     const last = this.lease;
     this.lease = null;
     this.#rv += 1;
-    this.sim.log('apiserver', `lease DELETED by admin (holder was ${JSON.stringify(last.spec?.holderIdentity ?? '')})`);
+    this.sim.log(
+      'apiserver',
+      `lease DELETED by admin (holder was ${JSON.stringify(last.spec?.holderIdentity ?? '')})`,
+    );
     this.#emit('DELETED', last);
   }
 

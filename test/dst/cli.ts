@@ -9,6 +9,8 @@ const { values } = parseArgs({
     from: { type: 'string', default: '1' },
     replay: { type: 'string' },
     profile: { type: 'string', default: 'baseline' },
+    scenario: { type: 'string' },
+    scenarios: { type: 'boolean', default: false },
   },
 });
 const profile = values.profile as Profile;
@@ -17,13 +19,31 @@ if (profile !== 'baseline' && profile !== 'full') {
   process.exit(2);
 }
 
+if (values.scenarios || values.scenario !== undefined) {
+  const { DEFECT_SCENARIOS, runDefect } = await import('./defects.ts');
+  let failed = 0;
+  for (const scenario of DEFECT_SCENARIOS) {
+    if (values.scenario !== undefined && scenario.id !== values.scenario) continue;
+    const result = await runDefect(scenario);
+    if (result.violation !== null) failed += 1;
+    if (values.scenario !== undefined) console.log(describeFailure(result));
+    else
+      console.log(
+        `${result.violation === null ? 'ok  ' : 'FAIL'} item ${scenario.item.padEnd(3)} ${scenario.id}${result.violation ? `: ${result.violation.kind} at ${(result.violation.atMs / 1000).toFixed(3)} s: ${result.violation.message}` : ''}`,
+      );
+  }
+  process.exit(failed === 0 ? 0 : 1);
+}
+
 if (values.replay !== undefined) {
   const seed = Number(values.replay);
   const result = await runSeed(seed, profile, true);
   console.log(describeFailure(result));
   if (result.violation === null) {
     const { formatTimeline } = await import('./sim.ts');
-    console.log(`faults:\n${result.faults.map((f) => `  ${f}`).join('\n')}\ntimeline:\n${formatTimeline(result.timeline)}`);
+    console.log(
+      `faults:\n${result.faults.map((f) => `  ${f}`).join('\n')}\ntimeline:\n${formatTimeline(result.timeline)}`,
+    );
   }
   process.exit(result.violation === null ? 0 : 1);
 }
@@ -38,7 +58,9 @@ for (let seed = from; seed < from + count; seed++) {
   virtualMs += result.virtualMs;
   if (result.violation !== null) {
     failures.push(seed);
-    console.log(`seed ${seed}: ${result.violation.kind} at ${(result.violation.atMs / 1000).toFixed(3)} s: ${result.violation.message}`);
+    console.log(
+      `seed ${seed}: ${result.violation.kind} at ${(result.violation.atMs / 1000).toFixed(3)} s: ${result.violation.message}`,
+    );
     console.log(`  faults: ${result.faults.join(' | ')}`);
   }
 }

@@ -160,7 +160,8 @@ export class SimFilesystem {
           if (!this.files.has(path)) throw fsError('ENOENT', 'unlink', path);
           this.#mutation('unlink', path);
           this.files.delete(path);
-          if (path.startsWith(TARGET_DIR) && !path.includes('tmp')) this.sim.log(this.who, `fs: removed ${path}`);
+          if (path.startsWith(TARGET_DIR) && !path.includes('tmp'))
+            this.sim.log(this.who, `fs: removed ${path}`);
         }),
       readdir: (path) =>
         run(() => {

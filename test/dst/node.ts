@@ -55,6 +55,10 @@ export class SimNode {
   procHangMs = 0;
   /** The metrics endpoint does not answer (the caller's timeout ends the scrape). */
   metricsHung = false;
+  /** Signals to the node fail with EPERM (it runs under another UID). */
+  signalDenied = false;
+  /** Nodes killed by a SIGHUP that came before their handler. */
+  killedBySighup = 0;
   /** The next node exit hands its PID to an unrelated process. */
   reusePidOnExit = false;
   /** Called when the node exits; the world restarts the container. */
@@ -118,7 +122,10 @@ export class SimNode {
     const proc = this.#addProc(pid, 'cardano-node', args, (sig) => this.#onSignal(incarnation, sig));
     const incarnation: NodeIncarnation = { proc, owner, handlerInstalled: false, running: false };
     this.node = incarnation;
-    this.sim.log(this.who, `node started pid ${pid}${options.nonProducingFlag ? ' (non-producing)' : ' WITHOUT the non-producing flag'}`);
+    this.sim.log(
+      this.who,
+      `node started pid ${pid}${options.nonProducingFlag ? ' (non-producing)' : ' WITHOUT the non-producing flag'}`,
+    );
     this.sim.at(owner, options.handlerDelayMs, () => {
       incarnation.handlerInstalled = true;
     });
@@ -174,6 +181,7 @@ export class SimNode {
     if (sig !== 'SIGHUP') return;
     if (!incarnation.handlerInstalled) {
       this.sim.log(this.who, `node pid ${pid} got SIGHUP before installing its handler`);
+      this.killedBySighup += 1;
       this.exit('killed by SIGHUP (no handler yet)', false);
       return;
     }
@@ -190,7 +198,9 @@ export class SimNode {
 
   #proc<T>(answer: () => T): Promise<T> {
     if (this.procHangMs <= 0) return Promise.resolve().then(answer);
-    return new Promise((resolve) => this.sim.at(this.sidecarOwner(), this.procHangMs, () => resolve(answer())));
+    return new Promise((resolve) =>
+      this.sim.at(this.sidecarOwner(), this.procHangMs, () => resolve(answer())),
+    );
   }
 
   #listening(): Set<string> {
@@ -254,6 +264,11 @@ export class SimNode {
           throw error;
         }
         if ((sig as unknown) === 0) return;
+        if (this.signalDenied && proc.comm === 'cardano-node') {
+          const error = new Error('kill EPERM') as NodeJS.ErrnoException;
+          error.code = 'EPERM';
+          throw error;
+        }
         this.sim.log(this.who, `signal ${sig} -> pid ${pid} (${proc.comm})`);
         proc.signal(sig);
       },

@@ -3,7 +3,15 @@
  * `randomScenario` draws everything from the seed's one PRNG; named scenarios (defects.test.ts)
  * script their faults.
  */
-import { SIGHUP_LATENCY_BOUND_MS, CLOCK_RATE_EPSILON, LIVENESS_BOUND_MS, World, type PodSpec, type SimPod, type Violation } from './world.ts';
+import {
+  SIGHUP_LATENCY_BOUND_MS,
+  CLOCK_RATE_EPSILON,
+  LIVENESS_BOUND_MS,
+  World,
+  type PodSpec,
+  type SimPod,
+  type Violation,
+} from './world.ts';
 import { formatTimeline, type TimelineEntry } from './sim.ts';
 
 export interface FaultStep {
@@ -23,6 +31,8 @@ export interface Scenario {
   readonly endMs: number;
   /** Check liveness after quietFromMs + LIVENESS_BOUND_MS (off for scenarios without an eligible node). */
   readonly checkLiveness: boolean;
+  /** A scenario-specific requirement checked after the run (null = met). */
+  readonly check?: (world: World) => string | null;
   /** Extra per-scenario setup (node SIGHUP latency and the like). */
   readonly setup?: (world: World) => void;
 }
@@ -131,7 +141,11 @@ export function randomScenario(world: World, profile: Profile): Scenario {
       case 'sidecar-freeze': {
         const ms = dur(100, 1500);
         end(ms);
-        faults.push({ atMs, what: `SIGSTOP sidecar ${label} for ${Math.round(ms)} ms`, run: (w) => pod(w, target)!.freezeSidecar(ms) });
+        faults.push({
+          atMs,
+          what: `SIGSTOP sidecar ${label} for ${Math.round(ms)} ms`,
+          run: (w) => pod(w, target)!.freezeSidecar(ms),
+        });
         break;
       }
       case 'node-crash': {
@@ -244,7 +258,8 @@ export function randomScenario(world: World, profile: Profile): Scenario {
         faults.push({
           atMs,
           what: 'hand edit: leaseDurationSeconds shortened to 1',
-          run: (w) => w.api.handEdit('leaseDurationSeconds=1', (spec) => void (spec.leaseDurationSeconds = 1)),
+          run: (w) =>
+            w.api.handEdit('leaseDurationSeconds=1', (spec) => void (spec.leaseDurationSeconds = 1)),
         });
         break;
       case 'lease-delete':
@@ -349,6 +364,18 @@ const TIMING_TERM_MAX_MS = 30_000;
 /** Runs a scenario on a world whose PRNG already drew it (or a scripted one). */
 export async function runScenario(world: World, scenario: Scenario, seed: number): Promise<RunResult> {
   const { sim } = world;
+  // Stack traces are most of the cost of the many AbortErrors and ENOENTs; a replay keeps them.
+  const stackTraceLimit = Error.stackTraceLimit;
+  if (!sim.verbose) Error.stackTraceLimit = 0;
+  try {
+    return await runScenarioNow(world, scenario, seed);
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+  }
+}
+
+async function runScenarioNow(world: World, scenario: Scenario, seed: number): Promise<RunResult> {
+  const { sim } = world;
   for (const spec of scenario.pods) world.addPod(spec);
   scenario.setup?.(world);
   world.pods.forEach((p, i) => {
@@ -363,6 +390,8 @@ export async function runScenario(world: World, scenario: Scenario, seed: number
     });
   if (scenario.checkLiveness) world.requireLivenessFrom(scenario.quietFromMs + LIVENESS_BOUND_MS);
   await sim.run(scenario.endMs);
+  const failed = world.violation === null ? (scenario.check?.(world) ?? null) : null;
+  if (failed !== null) world.violation = { kind: 'requirement', atMs: sim.now, message: failed };
   // Stop every task so nothing keeps the process busy.
   for (const p of world.pods) if (p.sidecar) sim.kill(p.sidecar.owner);
   return {

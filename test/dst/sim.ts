@@ -151,8 +151,7 @@ export class Sim {
 
   thaw(owner: Owner): void {
     owner.frozen = false;
-    for (const timer of owner.held.splice(0))
-      if (!timer.cancelled) this.at(owner, 0, timer.fire);
+    for (const timer of owner.held.splice(0)) if (!timer.cancelled) this.at(owner, 0, timer.fire);
   }
 
   kill(owner: Owner): void {
@@ -199,12 +198,18 @@ function abortError(signal: AbortSignal): unknown {
  * A pod's clock: monotonic and wall time run at `rate` (1 ± ε) relative to true time; sleeps are
  * timers of the pod's current incarnation (`owner()`), so they stop with it.
  */
-export function podClock(sim: Sim, owner: () => Owner, rate: number, wallOffsetMs: number): Clock {
+export interface PodClock extends Clock {
+  /** A wall clock that stopped advancing (a broken RTC, repeated NTP steps back). */
+  wallStuckAtMs: number | null;
+}
+
+export function podClock(sim: Sim, owner: () => Owner, rate: number, wallOffsetMs: number): PodClock {
   const epoch = Date.UTC(2026, 0, 1);
   const offset = 1_000_000;
-  return {
+  const clock: PodClock = {
+    wallStuckAtMs: null,
     monotonicMs: () => offset + sim.now * rate,
-    wallNow: () => new Date(epoch + wallOffsetMs + sim.now * rate),
+    wallNow: () => new Date(clock.wallStuckAtMs ?? epoch + wallOffsetMs + sim.now * rate),
     sleep: (ms, signal) =>
       new Promise<void>((resolve, reject) => {
         if (signal?.aborted) {
@@ -222,6 +227,7 @@ export function podClock(sim: Sim, owner: () => Owner, rate: number, wallOffsetM
         signal?.addEventListener('abort', onAbort, { once: true });
       }),
   };
+  return clock;
 }
 
 type LogFn = (objOrMsg: unknown, msg?: string) => void;

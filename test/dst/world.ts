@@ -16,12 +16,11 @@ import {
   createNodeController,
   KubernetesLeaseElector,
   Reconciler,
-  type Clock,
   type FailSafeTargets,
   type TickRecord,
 } from './framework.ts';
 import { METRICS_URL, SIDECAR_PID, SimNode, SOCKET_PATH, type NodeStartOptions } from './node.ts';
-import { Owner, podClock, simLogger, Sim } from './sim.ts';
+import { Owner, podClock, simLogger, Sim, type PodClock } from './sim.ts';
 
 /** Timing as the defaults of manager/run.ts with the lease defaults 15/10/2. */
 export const TIMING = {
@@ -69,7 +68,7 @@ export interface PodSpec {
 }
 
 export interface Violation {
-  readonly kind: 'safety' | 'liveness';
+  readonly kind: 'safety' | 'liveness' | 'requirement';
   readonly atMs: number;
   readonly message: string;
 }
@@ -85,7 +84,7 @@ interface Sidecar {
 export class SimPod {
   readonly fs: SimFilesystem;
   readonly node: SimNode;
-  readonly clock: Clock;
+  readonly clock: PodClock;
   sidecar: Sidecar | null = null;
   #incarnation = 0;
   /** Restart the node container when it exits (kubelet); the world turns it off to keep one down. */
@@ -104,8 +103,12 @@ export class SimPod {
     const sim = world.sim;
     this.clock = podClock(sim, () => this.owner, spec.clockRate, sim.rng.between(-2000, 2000));
     this.fs = new SimFilesystem(sim, () => this.owner, spec.label);
-    this.node = new SimNode(sim, spec.label, this.fs, () => this.owner, (who, forging) =>
-      world.onForging(who, forging),
+    this.node = new SimNode(
+      sim,
+      spec.label,
+      this.fs,
+      () => this.owner,
+      (who, forging) => world.onForging(who, forging),
     );
     this.nextNodeStart = spec.node;
     this.node.onExit = () => {
@@ -148,7 +151,12 @@ export class SimPod {
       { source: SOURCES, target: TARGETS },
     );
     const node = createNodeController(
-      { logger: logger.child({ component: 'node' }), clock: this.clock, os: this.node.os(), ownPid: SIDECAR_PID },
+      {
+        logger: logger.child({ component: 'node' }),
+        clock: this.clock,
+        os: this.node.os(),
+        ownPid: SIDECAR_PID,
+      },
       {
         socketPath: SOCKET_PATH,
         metricsUrl: METRICS_URL,
@@ -322,7 +330,8 @@ export class World {
   /** Called on every change of what a node has loaded: the only instants the answer can change. */
   onForging(_who: string, _forging: boolean): void {
     const forgers = this.forgers();
-    if (forgers.length > 1) this.#violate('safety', `${forgers.length} nodes forge at once: ${forgers.join(', ')}`);
+    if (forgers.length > 1)
+      this.#violate('safety', `${forgers.length} nodes forge at once: ${forgers.join(', ')}`);
     else if (forgers.length === 0 && this.sim.now >= this.livenessFromMs)
       this.#violate('liveness', 'no node forges although faults stopped long enough ago');
   }
