@@ -32,7 +32,7 @@ const STARTS = [
   { nodeAtMs: 0, sidecarAtMs: 5000 },
 ];
 
-function scripted(
+export function scripted(
   world: World,
   name: string,
   faults: FaultStep[],
@@ -246,6 +246,36 @@ export const DEFECT_SCENARIOS: readonly DefectScenario[] = [
         quietFromMs: 20_000,
         setup: (w) => void (leader(w).node.signalDenied = true),
       }),
+  },
+  {
+    id: 'deleted-cluster-object-reenables',
+    item: '10',
+    title: 'a Disabled CardanoForgeCluster is deleted: it must not come back enabled',
+    build: (world) =>
+      scripted(
+        world,
+        'deleted-cluster-object-reenables',
+        [
+          {
+            atMs: 25_000,
+            what: 'operator sets spec.forgeState=Disabled',
+            run: (w) => w.cluster?.setForgeState('Disabled'),
+          },
+          { atMs: 35_000, what: 'operator deletes the CardanoForgeCluster', run: (w) => w.cluster?.delete() },
+        ],
+        {
+          checkLiveness: false,
+          setup: (w) => {
+            w.enableClusterManagement();
+            w.sim.at(w.sim.world, 30_000, () => {
+              const watchForging = (who: string, forging: boolean): void => {
+                if (forging) w.requirementBroken(`${who} forges although the operator disabled the cluster`);
+              };
+              w.forgingListeners.push(watchForging);
+            });
+          },
+        },
+      ),
   },
   {
     id: 'sighup-before-handler',

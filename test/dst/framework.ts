@@ -32,3 +32,13 @@ export type {
   NodeController,
 } from '../../packages/framework/dist/contracts/index.js';
 export type { ClassifiedK8sError } from '../../packages/framework/dist/kube/errors.js';
+export { createClusterManager } from '../../packages/framework/dist/cluster/manager.js';
+export type { ClusterPolicySource } from '../../packages/framework/dist/cluster/manager.js';
+export type {
+  ClusterObject,
+  ClusterObjectGateway,
+  GatewayResult,
+  WatchEventType,
+  WatchHandle,
+} from '../../packages/framework/dist/cluster/gateway.js';
+export type { PriorityStrategy } from '../../packages/framework/dist/contracts/index.js';

@@ -73,6 +73,7 @@ export function randomScenario(world: World, profile: Profile): Scenario {
   const pods = Array.from({ length: podCount }, (_, i) => podSpec(world, `pool-${i}`));
   const starts = pods.map(() => ({ nodeAtMs: rng.between(0, 2000), sidecarAtMs: rng.between(0, 3000) }));
   const faultWindowEnd = rng.between(25_000, 45_000);
+  const clusterManaged = profile === 'full' && rng.chance(0.5);
   const faults: FaultStep[] = [];
   let quietFromMs = 8000;
   const count = rng.int(1, 6);
@@ -100,6 +101,7 @@ export function randomScenario(world: World, profile: Profile): Scenario {
           'early-sighup-window',
         ]
       : []),
+    ...(clusterManaged ? ['cluster-disable', 'cluster-delete'] : []),
   ];
   for (let i = 0; i < count; i++) {
     const atMs = rng.between(5000, faultWindowEnd);
@@ -326,6 +328,27 @@ export function randomScenario(world: World, profile: Profile): Scenario {
         });
         break;
       }
+      case 'cluster-disable': {
+        const ms = dur(2000, 15_000);
+        end(ms);
+        faults.push({
+          atMs,
+          what: `operator sets spec.forgeState=Disabled for ${Math.round(ms)} ms, then Priority-based`,
+          run: (w) => {
+            w.cluster?.setForgeState('Disabled');
+            w.sim.at(w.sim.world, ms, () => w.cluster?.setForgeState('Priority-based'));
+          },
+        });
+        break;
+      }
+      case 'cluster-delete':
+        end(5000);
+        faults.push({
+          atMs,
+          what: 'operator deletes the CardanoForgeCluster',
+          run: (w) => w.cluster?.delete(),
+        });
+        break;
       case 'early-sighup-window': {
         const restart = dur(500, 3000);
         end(restart + 8000);
@@ -353,6 +376,7 @@ export function randomScenario(world: World, profile: Profile): Scenario {
     endMs: quietFromMs + LIVENESS_BOUND_MS + 5000,
     checkLiveness: true,
     setup: (w) => {
+      if (clusterManaged) w.enableClusterManagement();
       for (const p of w.pods) p.node.sighupDelayMs = () => w.sim.rng.between(0, SIGHUP_LATENCY_BOUND_MS);
     },
   };

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { runSeed } from './scenario.ts';
+import { scripted } from './defects.ts';
+import { describeFailure, runScenario, runSeed } from './scenario.ts';
+import { World } from './world.ts';
 import { Owner, podClock, Sim } from './sim.ts';
 
 describe('simulation kernel', () => {
@@ -62,11 +64,13 @@ describe('simulation kernel', () => {
 
 describe('a seed is a deterministic run of the real sidecar code', () => {
   it('replays the same seed to the same timeline, event by event', async () => {
-    const first = await runSeed(4242, 'full', true);
-    const second = await runSeed(4242, 'full', true);
-    expect(second.timeline.length).toBeGreaterThan(100);
-    expect(second.timeline).toEqual(first.timeline);
-    expect(second.violation).toEqual(first.violation);
+    for (const seed of [4242, 7, 36]) {
+      const first = await runSeed(seed, 'full', true);
+      const second = await runSeed(seed, 'full', true);
+      expect(second.timeline.length).toBeGreaterThan(100);
+      expect(second.timeline).toEqual(first.timeline);
+      expect(second.violation).toEqual(first.violation);
+    }
   });
 
   it('a quiet pool elects one leader whose node forges, checked on the node model', async () => {
@@ -74,5 +78,37 @@ describe('a seed is a deterministic run of the real sidecar code', () => {
     const on = result.timeline.filter((e) => e.what.startsWith('NODE FORGING ON'));
     expect(on.length).toBeGreaterThan(0);
     expect(result.violation).toBeNull();
+  });
+});
+
+describe('the cluster manager in the loop', () => {
+  it('Disabled stops forging on the nodes and Priority-based brings one back within the bound', async () => {
+    const world = new World(77, true);
+    const scenario = scripted(
+      world,
+      'cluster-disable-enable',
+      [
+        { atMs: 25_000, what: 'Disabled', run: (w) => w.cluster?.setForgeState('Disabled') },
+        { atMs: 45_000, what: 'Priority-based', run: (w) => w.cluster?.setForgeState('Priority-based') },
+      ],
+      {
+        quietFromMs: 45_000,
+        setup: (w) => {
+          w.enableClusterManagement();
+          w.sim.at(w.sim.world, 27_000, () => {
+            if (w.forgers().length > 0)
+              w.requirementBroken(`${w.forgers().join(', ')} still forges 2 s after Disabled`);
+            w.forgingListeners.push((who, forging) => {
+              if (forging && w.sim.now < 45_000) w.requirementBroken(`${who} forges while Disabled`);
+            });
+          });
+        },
+      },
+    );
+    const result = await runScenario(world, scenario, 77);
+    expect(result.violation, describeFailure(result)).toBeNull();
+    expect(result.timeline.filter((e) => e.what.startsWith('NODE FORGING ON')).length).toBeGreaterThanOrEqual(
+      2,
+    );
   });
 });

@@ -9,14 +9,20 @@
  * node:fs `rm` and builds its own node controller on the real OS; it has no seam yet): same steps,
  * on the pod's modelled filesystem and node.
  */
+import type { KubeConfig } from '@kubernetes/client-node';
+import { Registry } from 'prom-client';
 import { LEASE_NAME, NAMESPACE, SimApiServer } from './apiserver.ts';
+import { SimClusterObjects } from './cluster.ts';
 import { SimFilesystem, SOURCES, TARGETS } from './filesystem.ts';
 import {
+  createClusterManager,
   createFilesCredentialProvisioner,
   createNodeController,
   KubernetesLeaseElector,
   Reconciler,
+  type ClusterPolicySource,
   type FailSafeTargets,
+  type PriorityStrategy,
   type TickRecord,
 } from './framework.ts';
 import { METRICS_URL, SIDECAR_PID, SimNode, SOCKET_PATH, type NodeStartOptions } from './node.ts';
@@ -73,8 +79,18 @@ export interface Violation {
   readonly message: string;
 }
 
+/** Lower number = preferred; health does not change it (no health probes in the simulation). */
+const staticPriority: PriorityStrategy = {
+  compute: (input) => ({
+    effectivePriority: input.basePriority,
+    reason: 'Static',
+    message: `priority ${input.basePriority}`,
+  }),
+};
+
 interface Sidecar {
   readonly owner: Owner;
+  readonly cluster: ClusterPolicySource | null;
   readonly reconciler: Reconciler;
   readonly elector: KubernetesLeaseElector;
   readonly abort: AbortController;
@@ -164,6 +180,39 @@ export class SimPod {
         metricsTimeoutMs: Math.max(500, TIMING.callTimeoutMs / 2),
       },
     );
+    const cluster =
+      this.world.cluster === null
+        ? null
+        : createClusterManager(
+            {
+              kubeConfig: {} as KubeConfig,
+              clock: this.clock,
+              logger: logger.child({ component: 'cluster' }),
+              registry: new Registry(),
+              priorityStrategy: staticPriority,
+              healthProbes: [],
+              gateway: this.world.cluster.gateway(() => owner),
+            },
+            {
+              namespace: NAMESPACE,
+              names: { clusterName: 'pool-cluster', poolShort: 'pool' },
+              podName: this.spec.name,
+              pool: { id: 'pool' },
+              network: { name: 'mainnet', magic: 764824073 },
+              region: 'eu-west-1',
+              environment: 'production',
+              basePriority: 100,
+              applicationType: 'block-producer',
+              policyStaleAfterSeconds: 60,
+              healthCheck: {
+                intervalSeconds: 10,
+                timeoutSeconds: 5,
+                failureThreshold: 3,
+                recoveryThreshold: 2,
+              },
+              crd: { group: 'cardano.io', version: 'v1' },
+            },
+          );
     const reconciler = new Reconciler(
       {
         clock: this.clock,
@@ -171,15 +220,24 @@ export class SimPod {
         node,
         credentials,
         elector,
-        policy: {
+        policy: cluster ?? {
           snapshot: () => ({
             forgingAllowed: true,
             reason: 'cluster_management_disabled',
             message: 'cluster management is disabled',
           }),
         },
+        // As startSidecar's onTick: the cluster manager learns about local leadership.
         onTick: (tick) => {
           this.lastTick = tick;
+          cluster?.setLocalLeader(tick.decision.leader);
+          void cluster
+            ?.reportLeadership({
+              activeLeader: tick.decision.leader ? this.spec.name : '',
+              forgingEnabled: tick.decision.forge,
+              isLeader: tick.decision.leader,
+            })
+            .catch(() => undefined);
         },
       },
       {
@@ -188,13 +246,17 @@ export class SimPod {
         config: { startAsNonProducing: this.spec.startAsNonProducing, disableSocketCheck: false },
       },
     );
-    const sidecar: Sidecar = { owner, reconciler, elector, abort, stopping: false };
+    const sidecar: Sidecar = { owner, cluster, reconciler, elector, abort, stopping: false };
     this.sidecar = sidecar;
     sim.log(this.spec.label, `sidecar #${incarnation} started (POD_NAME=${this.spec.name})`);
     // Everything the sidecar does runs as its own tasks, so start it from one of its timers.
     sim.at(owner, 0, () => {
-      elector.setCandidacy(false, 'waiting for the first reconcile');
-      void elector.start(abort.signal).then(() => reconciler.start());
+      void (async () => {
+        await cluster?.start(abort.signal);
+        elector.setCandidacy(false, 'waiting for the first reconcile');
+        await elector.start(abort.signal);
+        reconciler.start();
+      })();
     });
   }
 
@@ -228,8 +290,8 @@ export class SimPod {
     sim.at(sidecar.owner, 0, () => {
       void (async () => {
         const converged = await sidecar.reconciler.shutdown(TIMING.shutdownDeadlineMs);
-        await sidecar.elector.stop();
         sidecar.abort.abort();
+        await Promise.allSettled([sidecar.elector.stop(), sidecar.cluster?.stop()]);
         if (!converged) {
           sim.log(this.spec.label, 'shutdown did not converge: fail-safe');
           await this.failSafe(sidecar.owner);
@@ -301,6 +363,8 @@ export class World {
   readonly api: SimApiServer;
   readonly pods: SimPod[] = [];
   readonly idleOwner = new Owner('idle');
+  /** The CardanoForgeCluster, when cluster management is on. */
+  cluster: SimClusterObjects | null = null;
   violation: Violation | null = null;
   /** From this true time on, one node must forge at every instant (liveness). */
   livenessFromMs = Infinity;
@@ -327,13 +391,26 @@ export class World {
     this.sim.stop(message);
   }
 
+  /** Scenario-specific watchers of the nodes' loaded state. */
+  readonly forgingListeners: Array<(who: string, forging: boolean) => void> = [];
+
+  requirementBroken(message: string): void {
+    this.#violate('requirement', message);
+  }
+
   /** Called on every change of what a node has loaded: the only instants the answer can change. */
-  onForging(_who: string, _forging: boolean): void {
+  onForging(who: string, forging: boolean): void {
+    for (const listener of this.forgingListeners) listener(who, forging);
     const forgers = this.forgers();
     if (forgers.length > 1)
       this.#violate('safety', `${forgers.length} nodes forge at once: ${forgers.join(', ')}`);
     else if (forgers.length === 0 && this.sim.now >= this.livenessFromMs)
       this.#violate('liveness', 'no node forges although faults stopped long enough ago');
+  }
+
+  enableClusterManagement(): SimClusterObjects {
+    this.cluster ??= new SimClusterObjects(this.sim);
+    return this.cluster;
   }
 
   /** Liveness: from `atMs` on (quiet period start + bound) one node must forge at every instant. */
