@@ -9,7 +9,7 @@
  */
 import { failSafeTargetsFromEnv } from './framework.ts';
 import { podSpec, runScenario, type FaultStep, type RunResult, type Scenario } from './scenario.ts';
-import { LIVENESS_BOUND_MS, TIMING, World, type SimPod } from './world.ts';
+import { LIVENESS_BOUND_MS, World, type SimPod } from './world.ts';
 
 export interface DefectScenario {
   readonly id: string;
@@ -67,7 +67,7 @@ function brokenConfigLoop(w: World, p: SimPod, everyMs: number): void {
       p.spec.label,
       'sidecar starts with a broken forge.config.yaml: fail-safe with env/default targets, exit 1',
     );
-    void p.failSafe(w.idleOwner, failSafeTargetsFromEnv({}));
+    void p.failSafe(failSafeTargetsFromEnv({}));
     w.sim.at(w.sim.world, everyMs, attempt);
   };
   attempt();
@@ -321,5 +321,3 @@ export async function runDefect(scenario: DefectScenario, seed = 8): Promise<Run
   const world = new World(seed, true);
   return runScenario(world, scenario.build(world), seed);
 }
-
-export { TIMING };

@@ -294,7 +294,7 @@ export class SimPod {
         await Promise.allSettled([sidecar.elector.stop(), sidecar.cluster?.stop()]);
         if (!converged) {
           sim.log(this.spec.label, 'shutdown did not converge: fail-safe');
-          await this.failSafe(sidecar.owner);
+          await this.failSafe();
         }
         if (this.sidecar !== sidecar) return;
         cancelGrace();
@@ -310,7 +310,7 @@ export class SimPod {
    * Mirror of manager/fail-safe.ts failSafeRevoke: remove each credential path (ENOENT is fine),
    * then SIGHUP the node found by the configured socket, with a node controller on the model.
    */
-  async failSafe(_owner: Owner, targets: FailSafeTargets = this.configuredTargets()): Promise<void> {
+  async failSafe(targets: FailSafeTargets = this.configuredTargets()): Promise<void> {
     const { sim } = this.world;
     const removed: string[] = [];
     const problems: string[] = [];
