@@ -112,6 +112,7 @@ export function randomScenario(world: World, profile: Profile): Scenario {
       quietFromMs = Math.max(quietFromMs, atMs + ms);
     };
     const label = pods[target]!.label;
+    end(0); // an instantaneous fault (hand edit, dropped watch) ends when it happens
     switch (kind) {
       case 'sidecar-kill': {
         const restart = dur(500, 5000);
