@@ -39,12 +39,6 @@ if (values.replay !== undefined) {
   const seed = Number(values.replay);
   const result = await runSeed(seed, profile, true);
   console.log(describeFailure(result));
-  if (result.violation === null) {
-    const { formatTimeline } = await import('./sim.ts');
-    console.log(
-      `faults:\n${result.faults.map((f) => `  ${f}`).join('\n')}\ntimeline:\n${formatTimeline(result.timeline)}`,
-    );
-  }
   process.exit(result.violation === null ? 0 : 1);
 }
 

@@ -221,13 +221,18 @@ export const DEFECT_SCENARIOS: readonly DefectScenario[] = [
   {
     id: 'revocation-chain-over-budget',
     item: '8',
-    title: 'leader partitioned while each /proc read takes 2.4 s: observe + revoke + signal overrun LD − RD',
+    title:
+      'leader partitioned while /proc reads are slow: observe + revoke + signal, each within its timeout, overrun LD − RD together',
     build: (world) =>
       scripted(world, 'revocation-chain-over-budget', [
         {
           atMs: 24_000,
-          what: "pool-0's /proc reads take 2.4 s each (just under the call timeout)",
-          run: (w) => void (leader(w).node.procHangMs = 2400),
+          what: "pool-0's /proc reads take 820 ms each (an observation 2.46 s, a PID lookup 1.64 s), its fsync 1 s (a revoke 1 s): each call within its 2.5 s timeout; its node takes 1 s per SIGHUP (the stated bound)",
+          run: (w) => {
+            leader(w).node.procHangMs = 820;
+            leader(w).fs.fsyncDelayMs = 1000;
+            leader(w).node.sighupDelayMs = () => 1000;
+          },
         },
         {
           atMs: 25_000,

@@ -437,9 +437,10 @@ export async function runSeed(seed: number, profile: Profile, verbose = false): 
 
 export function describeFailure(result: RunResult): string {
   const v = result.violation;
-  if (v === null) return `seed ${result.seed}: no violation`;
   return [
-    `seed ${result.seed} (${result.scenario}): ${v.kind} violation at ${(v.atMs / 1000).toFixed(3)} s: ${v.message}`,
+    v === null
+      ? `seed ${result.seed} (${result.scenario}): no violation`
+      : `seed ${result.seed} (${result.scenario}): ${v.kind} violation at ${(v.atMs / 1000).toFixed(3)} s: ${v.message}`,
     'faults:',
     ...result.faults.map((f) => `  ${f}`),
     'timeline:',
