@@ -100,8 +100,19 @@ export async function checkCredentialSet(paths: CredentialPaths): Promise<Creden
   return { valid: false, reason: first.reason, message };
 }
 
-export function fakeEnvelope(type: string, description: string, cborBytes = 64): TextEnvelope {
-  return { type, description, cborHex: randomBytes(cborBytes).toString('hex') };
+/**
+ * Random key material in the exact CBOR shape of its type, as the sidecar validates it: KES Sum6 a
+ * 608-byte string, VRF a 64-byte string, the opcert [[kes_vkey, counter, kes_period, sigma], cold_vkey].
+ */
+function fakeCborHex(type: string): string {
+  const bytes = (n: number) => randomBytes(n).toString('hex');
+  if (type === KES_KEY_TYPE) return `590260${bytes(608)}`;
+  if (type === OPCERT_TYPE) return `82845820${bytes(32)}00005840${bytes(64)}5820${bytes(32)}`;
+  return `5840${bytes(64)}`;
+}
+
+export function fakeEnvelope(type: string, description: string): TextEnvelope {
+  return { type, description, cborHex: fakeCborHex(type) };
 }
 
 /** Writes a valid (fake) credential set into dir; each call gets fresh random key material. */

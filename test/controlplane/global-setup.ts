@@ -11,6 +11,8 @@ import { DEFAULT_CRD_DIR, installCrds, startControlPlane, type ControlPlaneVersi
 declare module 'vitest' {
   export interface ProvidedContext {
     forgeKubeconfig: string;
+    /** The apiserver's audit log of AUDITED_NAMESPACE; '' for an existing cluster (none available). */
+    forgeAuditLog: string;
     forgeControlPlaneVersions: { kubeApiserver: string; etcd: string };
   }
 }
@@ -28,6 +30,7 @@ async function useExistingCluster(project: TestProject, kubeconfigPath: string):
     etcd: 'unknown (existing cluster)',
   };
   project.provide('forgeKubeconfig', kubeconfigPath);
+  project.provide('forgeAuditLog', '');
   project.provide('forgeControlPlaneVersions', versions);
   console.log(
     `[controlplane] existing cluster from FORGE_TEST_KUBECONFIG: kube-apiserver ${versions.kubeApiserver} ` +
@@ -43,6 +46,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   }
   const controlPlane = await startControlPlane();
   project.provide('forgeKubeconfig', controlPlane.kubeconfigPath);
+  project.provide('forgeAuditLog', controlPlane.auditLogPath);
   project.provide('forgeControlPlaneVersions', controlPlane.versions);
   const { startup, versions } = controlPlane;
   console.log(

@@ -46,6 +46,22 @@ const BUILD_SCRIPT = join(REPO_ROOT, 'test', 'controlplane', 'build.sh');
 // envtest's 20 s default flakes under load; these machines have 2 shared cores.
 const DEFAULT_START_TIMEOUT_MS = 120_000;
 const PORT_CLASH_ATTEMPTS = 3;
+/**
+ * The one namespace the apiserver writes an audit log for (every request in it, metadata only).
+ * The chart's RBAC test runs the sidecar there to learn which verbs it actually uses; nothing else
+ * is logged, so the log costs the other tests nothing. Namespaces are never reused in one run.
+ */
+export const AUDITED_NAMESPACE = 'forge-rbac-audit';
+const AUDIT_POLICY = [
+  'apiVersion: audit.k8s.io/v1',
+  'kind: Policy',
+  'omitStages: [RequestReceived]',
+  'rules:',
+  '  - level: Metadata',
+  `    namespaces: [${AUDITED_NAMESPACE}]`,
+  '  - level: None',
+  '',
+].join('\n');
 
 export interface ControlPlaneVersions {
   kubeApiserver: string;
@@ -65,6 +81,8 @@ export interface ControlPlane {
   readonly name: string;
   readonly dir: string;
   readonly kubeconfigPath: string;
+  /** JSON-lines audit log of AUDITED_NAMESPACE (metadata of every request there). */
+  readonly auditLogPath: string;
   readonly apiUrl: string;
   readonly versions: ControlPlaneVersions;
   readonly startup: ControlPlaneStartup;
@@ -193,6 +211,7 @@ export async function startControlPlane(options: StartControlPlaneOptions = {}):
     const etcdDone = performance.now();
 
     const apiserverLog = join(runDir, 'kube-apiserver.log');
+    await writeFile(join(runDir, 'audit-policy.yaml'), AUDIT_POLICY);
     let apiPort = await freeLoopbackPort();
     const launchApiserver = async (): Promise<RunningProcess> => {
       const proc = spawnLogged({
@@ -255,6 +274,7 @@ export async function startControlPlane(options: StartControlPlaneOptions = {}):
       name,
       dir: runDir,
       kubeconfigPath,
+      auditLogPath: join(runDir, 'audit.log'),
       apiUrl,
       versions,
       startup,
@@ -374,6 +394,9 @@ function kubeApiserverArgs(input: ApiserverArgsInput): string[] {
     // Otherwise every namespace needs a default ServiceAccount, which only the controller manager creates.
     '--disable-admission-plugins=ServiceAccount',
     '--allow-privileged=true',
+    `--audit-policy-file=${join(input.runDir, 'audit-policy.yaml')}`,
+    `--audit-log-path=${join(input.runDir, 'audit.log')}`,
+    '--audit-log-format=json',
   ];
 }
 

@@ -134,6 +134,7 @@ describe('cluster policy on a real control plane', () => {
     kubeConfig?: KubeConfig;
     staleAfterSeconds?: number;
     registry?: Registry;
+    crd?: { group: string; version: string };
   }): Promise<Running> {
     const names = computeNames({ network: 'mainnet', poolId: options.poolId, region: options.region });
     const registry = options.registry ?? new Registry();
@@ -164,7 +165,7 @@ describe('cluster policy on a real control plane', () => {
           failureThreshold: 2,
           recoveryThreshold: 2,
         },
-        crd: CRD,
+        crd: options.crd ?? CRD,
         podName,
         tickMs: 200,
       },
@@ -562,6 +563,62 @@ describe('cluster policy on a real control plane', () => {
     );
     expect(o.status).toMatchObject({ effectiveState: 'Priority-based', observedGeneration: 1 });
     expect(r.manager.snapshot()).toMatchObject({ forgingAllowed: true, stale: false });
+  });
+
+  it('a deleted CardanoForgeCluster that was Disabled (with an override) comes back Disabled, never enabled', async () => {
+    const r = await start({ poolId: POOL_B, region: 'me-central-1' });
+    await lead(r);
+    const until = new Date(Date.now() + 3_600_000).toISOString();
+    await patchSpec(r.clusterName, {
+      forgeState: 'Disabled',
+      override: { enabled: true, forceState: 'Disabled', reason: 'maintenance', expiresAt: until },
+    });
+    await waitFor('disabled', () => (r.manager.snapshot().effectiveState === 'Disabled' ? true : undefined));
+    const before = await get(r.clusterName);
+    const seenFrom = r.notifications.length;
+    await api.deleteNamespacedCustomObject({
+      ...CRD,
+      plural: PLURAL,
+      namespace: ns.name,
+      name: r.clusterName,
+    });
+    const again = await waitFor(
+      're-created',
+      async () => {
+        const o = await get(r.clusterName).catch(() => undefined);
+        return o && o.metadata.uid !== before.metadata.uid ? o : undefined;
+      },
+      ONE_INTERVAL_MS * 2,
+    );
+    expect(again.spec).toMatchObject({
+      forgeState: 'Disabled',
+      override: { enabled: true, forceState: 'Disabled', reason: 'maintenance' },
+    });
+    await statusWhere(
+      r.clusterName,
+      (s, obj) => obj.metadata.uid === again.metadata.uid && s.effectiveState === 'Disabled',
+    );
+    await sleepFor(1000);
+    // Not for an instant did the policy allow forging after the deletion.
+    expect(r.notifications.slice(seenFrom).filter((n) => n.forgingAllowed)).toEqual([]);
+    expect(r.manager.snapshot()).toMatchObject({ forgingAllowed: false, effectiveState: 'Disabled' });
+  });
+
+  it('says plainly that the CRD is not installed, and fails closed', async () => {
+    const r = await start({
+      poolId: POOL_A,
+      region: 'no-crd',
+      crd: { group: 'not-installed.example.com', version: 'v1' },
+    });
+    await waitFor('read attempted', () => (r.manager.snapshot().message.includes('CRD') ? true : undefined));
+    const s = r.manager.snapshot();
+    expect(s).toMatchObject({ forgingAllowed: false });
+    expect(s.message).toContain(
+      'GET cardanoforgeclusters/' +
+        r.clusterName +
+        ': the CardanoForgeCluster CRD (cardanoforgeclusters.not-installed.example.com) is not installed: kubectl apply -f deploy/crds/',
+    );
+    expect(s.message).not.toMatch(/HTTP-Code|Headers|page not found/);
   });
 
   it('fails closed, with the API message, when the object cannot be created (G10)', async () => {

@@ -1,7 +1,7 @@
 // The kubernetes-lease elector against a REAL kube-apiserver + etcd (no fakes): CAS on
 // resourceVersion, MicroTime validation, watches, an apiserver outage.
 // Timings: leaseDuration 3 s, renewDeadline 2 s, retryPeriod 0.5 s.
-import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import {
   createKubernetesLeaseElector,
   kubernetesLeasePlugin,
@@ -20,9 +20,14 @@ const TIMING = { leaseDurationSeconds: 3, renewDeadlineSeconds: 2, retryPeriodSe
 const LEASE_MS = TIMING.leaseDurationSeconds * 1000;
 const RENEW_DEADLINE_MS = TIMING.renewDeadlineSeconds * 1000;
 const LEASE_NAME = 'forge-leader';
+/** The Python sidecar's lease (it used this name even with POOL_ID set, G12). */
+const LEGACY_LEASE = 'cardano-node-leader';
+/** The takeover margin for a 3 s (and a 4 s) lease: max(500 ms, 2 × 1 % × LD). */
+const TAKEOVER_MARGIN_MS = 500;
 const logger = pino({ level: process.env['FORGE_TEST_LOG'] ?? 'silent' });
 
 interface Candidate {
+  /** The holder identity the elector writes: `<pod name>_<incarnation id>`. */
   readonly identity: string;
   readonly elector: LeaderElector;
   readonly history: Array<{ atMs: number; snapshot: LeadershipSnapshot }>;
@@ -51,22 +56,23 @@ async function waitFor<T>(
 function makeCandidates(
   kubeConfig: () => KubeConfig,
   namespace: string,
-  identities: string[],
+  podNames: string[],
   started: Candidate[],
+  extra: { legacyLeaseName?: string } = {},
 ): Candidate[] {
-  return identities.map((identity) => {
+  return podNames.map((podName) => {
     const elector = createKubernetesLeaseElector(
       {
         kubeConfig: kubeConfig(),
         clock: realClock,
-        logger: logger.child({ who: identity }),
+        logger: logger.child({ who: podName }),
         registry: new Registry(),
       },
-      { namespace, identity, leaseName: LEASE_NAME, ...TIMING },
+      { namespace, identity: podName, leaseName: LEASE_NAME, ...TIMING, ...extra },
     );
     const history: Candidate['history'] = [];
     elector.subscribe((snapshot) => history.push({ atMs: now(), snapshot }));
-    const candidate = { identity, elector, history, controller: new AbortController() };
+    const candidate = { identity: elector.identity, elector, history, controller: new AbortController() };
     started.push(candidate);
     return candidate;
   });
@@ -119,10 +125,11 @@ describe('kubernetes-lease on the shared real apiserver', () => {
   afterEach(async () => {
     await stopAll(started);
     // Each test starts from a vacant lease.
-    await kc
-      .makeApiClient(CoordinationV1Api)
-      .deleteNamespacedLease({ name: LEASE_NAME, namespace: ns.name })
-      .catch(() => undefined);
+    for (const name of [LEASE_NAME, LEGACY_LEASE])
+      await kc
+        .makeApiClient(CoordinationV1Api)
+        .deleteNamespacedLease({ name, namespace: ns.name })
+        .catch(() => undefined);
   });
   afterAll(async () => {
     await ns?.cleanup();
@@ -287,7 +294,8 @@ describe('kubernetes-lease on the shared real apiserver', () => {
         controller: new AbortController(),
       };
       started.push(c);
-      expect(elector.identity).toBe('plugin-pod');
+      // Unique per process incarnation, the pod name kept readable.
+      expect(elector.identity).toMatch(/^plugin-pod_[0-9a-f-]{36}$/);
       await elector.start(ctx.signal);
       await waitFor('the plugin elector to lead', () => leads(c), 10_000);
       const text = await ctx.metrics.registry.metrics();
@@ -295,6 +303,128 @@ describe('kubernetes-lease on the shared real apiserver', () => {
       expect(text).toMatch(/cardano_forge_lease_renew_duration_seconds_count [1-9]/);
     } finally {
       await ctx?.dispose();
+    }
+  });
+
+  it('two processes with the same pod name (a recreated pod, a pool deployed twice) never lead at once', async () => {
+    const cs = makeCandidates(testKubeConfig, ns.name, ['pod-a', 'pod-a'], started);
+    await startAll(cs);
+    const first = await waitFor('a first leader', () => cs.find((c) => leads(c)), 10_000);
+    const seen = await sampleLeaders(cs, 4_000);
+    expect(cs[0]!.identity).not.toBe(cs[1]!.identity);
+    for (const c of cs) expect(c.identity).toMatch(/^pod-a_[0-9a-f-]{36}$/);
+    expect(seen.filter((s) => s !== first.identity)).toEqual([]);
+    const other = cs.find((c) => c !== first)!;
+    expect(other.elector.snapshot().holder).toBe(first.identity);
+    // The first dies without releasing: the other waits out the lease like any other candidate.
+    const stoppedAt = now();
+    await first.elector.stop();
+    await waitFor('the other incarnation to take over', () => leads(other), LEASE_MS + 5_000, 5);
+    const takeoverSend = firstAcquireSendAfter(other, stoppedAt)!;
+    console.log(
+      `[lease] same pod name, other incarnation took over ${(takeoverSend - stoppedAt).toFixed(0)} ms after the stop`,
+    );
+    expect(takeoverSend - stoppedAt).toBeGreaterThanOrEqual(LEASE_MS - 700);
+    expect(other.elector.snapshot().actAfterMs! - stoppedAt).toBeGreaterThanOrEqual(
+      LEASE_MS - 700 + TAKEOVER_MARGIN_MS,
+    );
+  });
+
+  it('the API server does not write an update that changes nothing (so every renewal must change renewTime)', async () => {
+    const coordination = kc.makeApiClient(CoordinationV1Api);
+    const at = new V1MicroTime(Date.now());
+    const created = await coordination.createNamespacedLease({
+      namespace: ns.name,
+      body: {
+        metadata: { name: LEASE_NAME },
+        spec: {
+          holderIdentity: 'x',
+          leaseDurationSeconds: 3,
+          acquireTime: at,
+          renewTime: at,
+          leaseTransitions: 0,
+        },
+      },
+    });
+    const same = await coordination.replaceNamespacedLease({
+      name: LEASE_NAME,
+      namespace: ns.name,
+      body: { ...created, spec: { ...created.spec, acquireTime: at, renewTime: at } },
+    });
+    expect(same.metadata?.resourceVersion).toBe(created.metadata?.resourceVersion);
+  });
+
+  it('upgrade from the Python sidecar: its holder of the legacy lease blocks every new pod until it stops renewing and the lease expires', async () => {
+    const coordination = kc.makeApiClient(CoordinationV1Api);
+    const pythonSeconds = 4;
+    // A Python leader: holder = its bare pod name, its own duration, renewed every 1.5 s.
+    const pythonLease = (lease: V1Lease | null): V1Lease => {
+      const stamp = new V1MicroTime(Date.now());
+      return {
+        ...(lease ?? { metadata: { name: LEGACY_LEASE } }),
+        spec: {
+          holderIdentity: 'forge-0',
+          leaseDurationSeconds: pythonSeconds,
+          acquireTime: lease?.spec?.acquireTime
+            ? new V1MicroTime(new Date(lease.spec.acquireTime).getTime())
+            : stamp,
+          renewTime: stamp,
+          leaseTransitions: 0,
+        },
+      };
+    };
+    await coordination.createNamespacedLease({ namespace: ns.name, body: pythonLease(null) });
+    let lastPythonRenew = now();
+    const pythonRenew = async (): Promise<void> => {
+      const current = await coordination.readNamespacedLease({ name: LEGACY_LEASE, namespace: ns.name });
+      await coordination.replaceNamespacedLease({
+        name: LEGACY_LEASE,
+        namespace: ns.name,
+        body: pythonLease(current),
+      });
+      lastPythonRenew = now();
+    };
+    const cs = makeCandidates(testKubeConfig, ns.name, ['forge-1', 'forge-2'], started, {
+      legacyLeaseName: LEGACY_LEASE,
+    });
+    await startAll(cs);
+    const blockedUntil = now() + 8_000;
+    while (now() < blockedUntil) {
+      await pythonRenew();
+      const until = now() + 1_500;
+      while (now() < until) {
+        for (const c of cs)
+          expect(leads(c), `${c.identity} led while the Python pod held the legacy lease`).toBe(false);
+        await sleep(10);
+      }
+    }
+    // The primary lease was not even taken: new pods take the legacy lease first.
+    const primaryLease = await coordination
+      .readNamespacedLease({ name: LEASE_NAME, namespace: ns.name })
+      .catch(() => null);
+    expect(primaryLease?.spec?.holderIdentity ?? '').toBe('');
+    expect(cs[0]!.elector.snapshot().holder).toBe('forge-0');
+
+    // The Python pod is gone: exactly one new pod leads, only after its lease expired.
+    const stoppedRenewingAt = lastPythonRenew;
+    const leader = await waitFor(
+      'a new pod to lead',
+      () => cs.find((c) => leads(c)),
+      pythonSeconds * 1000 + 5_000,
+      5,
+    );
+    const ledAt = now();
+    console.log(
+      `[lease] legacy lease: new pod led ${(ledAt - stoppedRenewingAt).toFixed(0)} ms after the Python pod's last renewal`,
+    );
+    expect(ledAt - stoppedRenewingAt).toBeGreaterThanOrEqual(pythonSeconds * 1000);
+    expect(leader.elector.snapshot().actAfterMs! - stoppedRenewingAt).toBeGreaterThanOrEqual(
+      pythonSeconds * 1000 + TAKEOVER_MARGIN_MS,
+    );
+    await sampleLeaders(cs, 1_500);
+    for (const name of [LEASE_NAME, LEGACY_LEASE]) {
+      const lease = await coordination.readNamespacedLease({ name, namespace: ns.name });
+      expect(lease.spec?.holderIdentity, name).toBe(leader.identity);
     }
   });
 });

@@ -71,26 +71,33 @@ describe('single cluster forging on a real kube-apiserver', () => {
     await assertZeroOverlap(pool);
   });
 
-  it('leader sidecar SIGKILLed and restarted like kubelet would: forging stays on that node, never two forgers', async () => {
+  it('leader sidecar SIGKILLed and restarted like kubelet would: the restarted process is a new incarnation that revokes, then one forges again, never two forgers', async () => {
     const pool = await startPool(testKubeConfig(), inject('forgeKubeconfig'));
     const leader = await waitForSingleForger(pool);
     const t0 = wallClockMs();
     leader.killSidecar('SIGKILL');
     await leader.sidecarExit;
-    // kubelet restarts a crashed native sidecar. The lease still names this pod, so the restarted
-    // sidecar renews it and re-confirms its node (SIGHUP enable_forging): no handoff is needed.
+    // kubelet restarts a crashed native sidecar. The lease names the killed process's identity
+    // (<pod>_<incarnation>), not the restarted one: the restarted sidecar must not take it as its
+    // own (issue 8, item 5). It withdraws its node's credentials on its first tick, and a pod
+    // (any, itself included) forges again once the old incarnation's lease has expired.
     await leader.startSidecar();
     await waitFor(
-      'restarted sidecar leads again',
-      async () => (await leader.status())?.decision.forge === true,
+      'the restarted sidecar to withdraw its node',
+      async () =>
+        (await readEvents([pool.eventLog])).some(
+          (e) => e.event === 'forging-off' && e.identity === leader.options.name && e.ts >= t0,
+        ),
       20_000,
     );
-    expect((await forgers(pool)).map((p) => p.options.name)).toEqual([leader.options.name]);
+    const next = await waitForSingleForger(pool, undefined, 20_000);
     const events = await readEvents([pool.eventLog]);
-    const offs = events.filter((e) => e.event === 'forging-off' && e.ts >= t0);
+    const on = events.find((e) => e.event === 'forging-on' && e.ts >= t0);
     console.log(
-      `[failover] SIGKILL+restart of sidecar ${leader.options.name}: ${offs.length} forging-off events, same node keeps forging`,
+      `[failover] SIGKILL+restart of sidecar ${leader.options.name}: ${next.options.name} forging ${on ? (on.ts - t0).toFixed(0) : '?'} ms after the kill`,
     );
+    expect(on).toBeDefined();
+    expect(on!.ts - t0).toBeLessThan((TIMINGS.leaseDuration + TIMINGS.retryPeriod + 2) * 1000);
     await assertZeroOverlap(pool);
   });
 

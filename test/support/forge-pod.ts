@@ -26,6 +26,8 @@ export interface ForgePodOptions {
   readonly leaseName: string;
   readonly timings?: { leaseDuration: number; renewDeadline: number; retryPeriod: number; interval?: number };
   readonly extraEnv?: Record<string, string>;
+  /** Another forge-manager entrypoint (e.g. an installed production tree), run from `cwd`. */
+  readonly entrypoint?: { readonly cli: string; readonly args?: readonly string[]; readonly cwd?: string };
 }
 
 export interface SidecarStatus {
@@ -91,9 +93,15 @@ export class ForgePod {
     await mkdir(this.targetDir, { recursive: true });
     if (this.port === 0) this.port = await freeLoopbackPort();
     if (this.nodeMetricsPort === 0) this.nodeMetricsPort = await freeLoopbackPort();
-    if (!existsSync(CLI)) throw new Error(`${CLI} missing: run npm run build`);
+    const entry = this.options.entrypoint;
+    const cli = entry?.cli ?? CLI;
+    if (!existsSync(cli)) throw new Error(`${cli} missing: run npm run build`);
     const log = createWriteStream(join(this.options.workDir, `sidecar-${Date.now()}.log`));
-    const child = spawn(NODE, [CLI, 'run'], { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(NODE, [cli, 'run', ...(entry?.args ?? [])], {
+      env: this.env(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(entry?.cwd ? { cwd: entry.cwd } : {}),
+    });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
     this.sidecar = child;

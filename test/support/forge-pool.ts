@@ -30,6 +30,8 @@ export async function cleanupPools(): Promise<void> {
 export interface PoolOptions {
   readonly size?: number;
   readonly extraEnv?: Record<string, string>;
+  /** Per-pod env on top of extraEnv (e.g. a config file of its own in its workDir). */
+  readonly envFor?: (pod: { name: string; workDir: string }) => Record<string, string>;
   /** Write the credential sources yourself (bad-input scenarios); default: valid fakes. */
   readonly writeSources?: (dir: string) => Promise<void>;
   /** Start the pods (sidecar, startup credentials, node); default true. */
@@ -62,7 +64,7 @@ export async function startPool(
         workDir,
         leaseName: 'cardano-node-leader',
         timings: TIMINGS,
-        ...(options.extraEnv ? { extraEnv: options.extraEnv } : {}),
+        extraEnv: { ...options.extraEnv, ...options.envFor?.({ name: `bp-${i}`, workDir }) },
       }),
     );
   }

@@ -9,3 +9,5 @@ export * from './config/index.js';
 export * from './di/public.js';
 export * from './observability/index.js';
 export * from './plugin/index.js';
+export * from './kes/index.js';
+export * from './events/index.js';

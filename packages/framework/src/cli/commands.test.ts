@@ -158,3 +158,45 @@ describe('forge-manager CLI', () => {
     expect(() => parseCli(['validate', '--set', 'noequals'])).toThrow('--set expects path=value');
   });
 });
+
+describe('forge-manager run with a config that does not load', () => {
+  it('hands the fail-safe the config path, env and overrides (not just env), then exits 2', async () => {
+    await writeFile(path.join(dir, 'tabs.yaml'), 'credentials:\n\ttarget:\n\t\tkesKey: /keys/kes.skey\n');
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let err = '';
+    stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const handed: unknown[] = [];
+    const code = await runCli(
+      {
+        argv: ['run', '--config', 'tabs.yaml', '--set', 'node.socketPath=/run/node.socket'],
+        env: { POD_NAME: 'bp-0' },
+        cwd: dir,
+        stdout,
+        stderr,
+      },
+      {
+        builtins: () => fakeBuiltins,
+        runManager: async () => 0,
+        failSafe: async (input) => void handed.push(input),
+      },
+    );
+    expect(code).toBe(2);
+    expect(err).toContain('YAML indentation must use spaces, not tabs');
+    expect(handed).toEqual([
+      {
+        configPath: 'tabs.yaml',
+        env: { POD_NAME: 'bp-0' },
+        overrides: { node: { socketPath: '/run/node.socket' } },
+        cwd: dir,
+      },
+    ]);
+  });
+
+  it('validate names a wrong-typed value and what was expected', async () => {
+    await writeFile(path.join(dir, 'typed.yaml'), 'election:\n  leaseDurationSeconds: "15s"\n');
+    const r = await cli(['validate', '--config', 'typed.yaml']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('election.leaseDurationSeconds: expected a number, got "15s"');
+  });
+});

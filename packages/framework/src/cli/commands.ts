@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { stringify as toYaml } from 'yaml';
 import { ConfigError, formatConfigIssue } from '../config/errors.js';
+import type { LenientInput } from '../config/lenient.js';
 import { loadConfig } from '../config/load.js';
 import { redactConfig } from '../config/redact.js';
 import type { ResolvedConfig } from '../config/schema.js';
@@ -13,7 +14,6 @@ import { createLogger } from '../observability/logger.js';
 import { createMetricsRegistry } from '../observability/metrics.js';
 import type { ForgePlugin } from '../plugin/define.js';
 import { createSystemClock } from '../core/clock.js';
-import { createHttpDispatcher, createKubeConfigFactory, identityFromConfig } from '../plugin/host.js';
 import {
   closeInstances,
   formatPluginProblem,
@@ -22,6 +22,7 @@ import {
   resolvePluginsOfKind,
   type PluginProblem,
 } from '../plugin/loader.js';
+import { OPS_COMMANDS, OPS_HELP, runOps } from './ops/index.js';
 
 export interface CliIo {
   readonly argv: readonly string[];
@@ -42,8 +43,11 @@ export interface CliDeps {
       env: Readonly<Record<string, string | undefined>>;
     },
   ) => Promise<number>;
-  /** `run` could not load its config: withdraw credentials named by the environment before exiting. */
-  readonly failSafe?: (env: Readonly<Record<string, string | undefined>>) => Promise<void>;
+  /**
+   * `run` could not load its config: withdraw the credentials from every path the file (read
+   * leniently), the environment and the defaults name, before exiting.
+   */
+  readonly failSafe?: (input: LenientInput) => Promise<void>;
 }
 
 /** Exit codes: 0 ok, 1 runtime failure / unhealthy probe, 2 usage or configuration error. */
@@ -56,6 +60,7 @@ Usage:
   forge-manager validate [--config <file>] [flags]   load config and all plugins, print the resolved
                                                      config (secrets redacted); non-zero on any error
   forge-manager probe    [--config <file>] [flags]   create the health plugins, run each once, print results
+  forge-manager status | maintenance | failover       operator commands (below)
   forge-manager --help
 
 Config precedence: CLI flags > environment (the Python sidecar's variables) > file > defaults.
@@ -74,7 +79,8 @@ Flags:
       --http-port <port>     overrides http.port
       --set <path=value>     overrides any key, e.g. --set cluster.priority=5 (value parsed as JSON when it can be)
   -h, --help                 this text
-`;
+
+${OPS_HELP}`;
 
 class UsageError extends Error {}
 
@@ -242,6 +248,9 @@ async function probe(io: CliIo, cli: ParsedCli, deps: CliDeps): Promise<number> 
     write(io.stderr, 'no health plugins configured (plugins.health is empty)');
     return EXIT.ok;
   }
+  // The host pulls in the Kubernetes client: loaded here, not on every command (see main.ts).
+  const { createHttpDispatcher, createKubeConfigFactory, identityFromConfig } =
+    await import('../plugin/host.js');
   const shutdown = new AbortController();
   const dispatcher = createHttpDispatcher();
   const container = createRootContainer();
@@ -301,7 +310,7 @@ async function run(io: CliIo, cli: ParsedCli, deps: CliDeps): Promise<number> {
   const config = await loadOrReport(io, cli);
   if (!config) {
     // A sidecar that cannot start must not leave its node forging (the lease will expire).
-    await deps.failSafe?.(io.env);
+    await deps.failSafe?.({ configPath: cli.configPath, env: io.env, overrides: cli.overrides, cwd: io.cwd });
     return EXIT.usage;
   }
   const builtins = await deps.builtins();
@@ -313,6 +322,8 @@ async function run(io: CliIo, cli: ParsedCli, deps: CliDeps): Promise<number> {
 }
 
 export async function runCli(io: CliIo, deps: CliDeps): Promise<number> {
+  // Operator commands have their own flags (contexts, output): parsed in cli/ops/.
+  if ((OPS_COMMANDS as readonly string[]).includes(io.argv[0] ?? '')) return runOps(io);
   let cli: ParsedCli;
   try {
     cli = parseCli(io.argv);

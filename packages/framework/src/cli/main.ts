@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 // The one place reflect-metadata is loaded before anything touches tsyringe.
 import 'reflect-metadata';
-import { failSafeRevoke, failSafeTargetsFromEnv } from '../manager/fail-safe.js';
-import { runManager } from '../manager/run.js';
+import { readFailSafeSettings } from '../config/lenient.js';
+import { failSafeRevoke, failSafeTargetsFromSettings } from '../manager/fail-safe.js';
 import { createLogger } from '../observability/logger.js';
-import { builtinPlugins } from './builtins.js';
 import { runCli } from './commands.js';
 
 const exitCode = await runCli(
@@ -16,13 +15,15 @@ const exitCode = await runCli(
     stderr: process.stderr,
   },
   {
-    builtins: builtinPlugins,
-    runManager,
-    failSafe: async (env) => {
-      await failSafeRevoke(
-        failSafeTargetsFromEnv(env),
-        createLogger({ level: 'info', name: 'forge-manager-fail-safe' }),
-      );
+    // Loaded on use: a `run` whose config is broken reaches its fail-safe without first loading
+    // the Kubernetes client and the sidecar (seconds on a loaded node, while the lease runs out).
+    builtins: async () => (await import('./builtins.js')).builtinPlugins(),
+    runManager: async (config, options) => (await import('../manager/run.js')).runManager(config, options),
+    failSafe: async (input) => {
+      const logger = createLogger({ level: 'info', name: 'forge-manager-fail-safe' });
+      const settings = await readFailSafeSettings(input);
+      for (const note of settings.notes) logger.warn(`fail-safe: ${note}`);
+      await failSafeRevoke(failSafeTargetsFromSettings(settings), { logger });
     },
   },
 ).catch((error: unknown) => {

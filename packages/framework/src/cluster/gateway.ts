@@ -4,7 +4,13 @@
  * against a fake in unit tests; every call is bounded by a timeout (no hanging call, G5).
  */
 import { CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
-import { classifyK8sError, mergePatchOptions, withTimeout, type K8sErrorKind } from '../kube/index.js';
+import {
+  classifyK8sError,
+  mergePatchOptions,
+  withTimeout,
+  type K8sErrorKind,
+  type K8sOperation,
+} from '../kube/index.js';
 
 export interface ClusterObject {
   readonly apiVersion?: string;
@@ -65,8 +71,8 @@ export interface KubeGatewayOptions {
   readonly watchTimeoutSeconds?: number;
 }
 
-function failure(error: unknown): GatewayResult<never> {
-  const c = classifyK8sError(error);
+function failure(error: unknown, operation: K8sOperation): GatewayResult<never> {
+  const c = classifyK8sError(error, operation);
   return c.status === undefined
     ? { ok: false, kind: c.kind, message: c.message }
     : { ok: false, kind: c.kind, status: c.status, message: c.message };
@@ -85,6 +91,12 @@ export function createKubeClusterGateway(
   const plural = options.plural ?? 'cardanoforgeclusters';
   const base = { group: options.group, version: options.version, namespace: options.namespace, plural };
   const timeout = options.requestTimeoutMs;
+  const crd = { name: `${plural}.${options.group}`, kind: 'CardanoForgeCluster' };
+  const op = (verb: string, name?: string): K8sOperation => ({
+    verb,
+    resource: name === undefined ? plural : `${plural}/${name}`,
+    crd,
+  });
   const unexpected = (what: string): GatewayResult<never> => ({
     ok: false,
     kind: 'unknown',
@@ -96,8 +108,10 @@ export function createKubeClusterGateway(
         const body: unknown = await api.getNamespacedCustomObject({ ...base, name }, withTimeout(timeout));
         return isClusterObject(body) ? { ok: true, value: body } : unexpected('get');
       } catch (error) {
-        const f = failure(error);
-        return !f.ok && f.kind === 'not-found' ? { ok: true, value: null } : f;
+        // Absent object → null; a path the server does not serve (CRD not installed) stays an error.
+        const absent =
+          classifyK8sError(error).kind === 'not-found' && !classifyK8sError(error).resourceMissing;
+        return absent ? { ok: true, value: null } : failure(error, op('GET', name));
       }
     },
     async create(body) {
@@ -108,7 +122,7 @@ export function createKubeClusterGateway(
         );
         return isClusterObject(created) ? { ok: true, value: created } : unexpected('create');
       } catch (error) {
-        return failure(error);
+        return failure(error, op('POST'));
       }
     },
     async patchStatus(name, status, resourceVersion) {
@@ -120,7 +134,7 @@ export function createKubeClusterGateway(
         );
         return isClusterObject(patched) ? { ok: true, value: patched } : unexpected('patch status');
       } catch (error) {
-        return failure(error);
+        return failure(error, op('PATCH', `${name}/status`));
       }
     },
     async watch(name, onEvent, onDone) {

@@ -310,6 +310,12 @@ export function createClusterManager(
   const internal = new AbortController();
   let started = false;
   let cached: ClusterObject | null = null;
+  /**
+   * The spec last read from the server. A deleted object is re-created with it, not with the
+   * defaults: a deletion (kubectl delete -f on a directory, a cleanup script) must not turn a
+   * Disabled cluster, or an override, back on. Only a pod that never read the object uses defaults.
+   */
+  let lastKnownSpec: unknown;
   let lastConfirmedMs: number | null = null;
   let loadProblem: LoadProblem | null = null;
   let lastReadError = '';
@@ -471,7 +477,10 @@ export function createClusterManager(
   function confirm(object: ClusterObject, atMs: number): void {
     // A resync GET sent before an edit can answer after the watch delivered the edit: never let
     // the older object replace the newer one (that would flap forging back on for a moment).
-    if (!isOlder(object, cached)) cached = object;
+    if (!isOlder(object, cached)) {
+      cached = object;
+      lastKnownSpec = object.spec;
+    }
     loadProblem = null;
     lastReadError = '';
     if (lastConfirmedMs === null || atMs > lastConfirmedMs) lastConfirmedMs = atMs;
@@ -493,9 +502,16 @@ export function createClusterManager(
           return;
         }
         cached = null;
-        const created = await gateway.create(buildClusterObject(options));
+        const fresh = buildClusterObject(options);
+        const recreating = lastKnownSpec !== undefined;
+        const created = await gateway.create(recreating ? { ...fresh, spec: lastKnownSpec } : fresh);
         if (created.ok) {
-          log.info('created the CardanoForgeCluster');
+          if (recreating)
+            log.warn(
+              { forgeState: (lastKnownSpec as { forgeState?: unknown } | null)?.forgeState },
+              'the CardanoForgeCluster was missing; re-created it with its last known spec (not the defaults)',
+            );
+          else log.info('created the CardanoForgeCluster');
           confirm(created.value, sentAt);
         } else if (created.kind === 'already-exists') {
           const again = await gateway.get(name);
@@ -546,7 +562,7 @@ export function createClusterManager(
               receivedAny = true;
               if (object.metadata.name !== name) return;
               if (type === 'DELETED') {
-                log.warn('the CardanoForgeCluster was deleted; re-creating it');
+                log.warn('the CardanoForgeCluster was deleted; re-creating it with its last known spec');
                 cached = null;
                 void ensure();
                 return;

@@ -157,3 +157,19 @@ describe('validateNetwork', () => {
     expect(validateNetwork('custom', -1)).toMatchObject({ ok: false, reason: 'invalid_network_magic' });
   });
 });
+
+describe('legacyLeaseName (upgrade from the Python sidecar, issue 8 item 9)', () => {
+  const base = { network: 'mainnet', poolId: BECH32, region: 'eu' };
+  it('is the Python lease exactly when POOL_ID is set and LEASE_NAME is not', () => {
+    expect(computeNames(base).legacyLeaseName).toBe(LEGACY_LEASE_NAME);
+    expect(computeNames({ ...base, poolId: '' }).legacyLeaseName).toBeNull();
+    expect(computeNames({ ...base, leaseNameOverride: 'my-lease' }).legacyLeaseName).toBeNull();
+  });
+  it('can be turned off, or set to another name, and is never the primary lease itself', () => {
+    expect(computeNames({ ...base, legacyLeaseNameOverride: false }).legacyLeaseName).toBeNull();
+    expect(computeNames({ ...base, legacyLeaseNameOverride: 'old-lease' }).legacyLeaseName).toBe('old-lease');
+    expect(
+      computeNames({ ...base, leaseNameOverride: 'same', legacyLeaseNameOverride: 'same' }).legacyLeaseName,
+    ).toBeNull();
+  });
+});

@@ -39,12 +39,25 @@ export interface NameInput {
   readonly leaseNameOverride?: string | undefined;
   /** The CardanoLeader CR name when explicitly configured; defaults to the lease name. */
   readonly leaderNameOverride?: string | undefined;
+  /**
+   * election.legacyLeaseName: a lease name to hold as well, or false for none. Unset = automatic:
+   * the Python sidecar's lease when it differs from ours (see ForgeNames.legacyLeaseName).
+   */
+  readonly legacyLeaseNameOverride?: string | false | undefined;
 }
 
 export interface ForgeNames {
   readonly clusterName: string;
   /** The Lease the elector MUST use (G12: Python computed it and then ignored it). */
   readonly leaseName: string;
+  /**
+   * A second lease the elector must also hold (migration from the Python sidecar), or null. By
+   * default set only when POOL_ID is set and LEASE_NAME is not: the Python sidecar then used
+   * `cardano-node-leader` although it computed the multi-tenant name (G12), so during a rolling
+   * update an old pod must block new ones there. Turn off with `election.legacyLeaseName: false`
+   * once no Python pod is left.
+   */
+  readonly legacyLeaseName: string | null;
   readonly leaderName: string;
   /** Python's short pool id, lower-cased ('' in legacy mode); also the `pool_id` metric label. */
   readonly poolShort: string;
@@ -103,6 +116,17 @@ export function computeNames(input: NameInput): ForgeNames {
   const computedLease = multiTenant ? `cardano-leader-${network}-${poolShort}` : LEGACY_LEASE_NAME;
   const override = input.leaseNameOverride?.trim();
   const leaseName = name('lease name', override ? override : computedLease);
+  const legacyOverride = input.legacyLeaseNameOverride;
+  const legacyRaw =
+    legacyOverride === false
+      ? null
+      : legacyOverride !== undefined && legacyOverride.trim() !== ''
+        ? legacyOverride.trim()
+        : multiTenant && !override
+          ? LEGACY_LEASE_NAME
+          : null;
+  const legacyCandidate = legacyRaw === null ? null : name('legacy lease name', legacyRaw);
+  const legacyLeaseName = legacyCandidate === leaseName ? null : legacyCandidate;
   const leaderOverride = input.leaderNameOverride?.trim();
   const leaderName = leaderOverride ? name('CardanoLeader name', leaderOverride) : leaseName;
 
@@ -113,7 +137,7 @@ export function computeNames(input: NameInput): ForgeNames {
       ? identifier
       : LEGACY_CLUSTER_NAME;
   const clusterName = name('CardanoForgeCluster name', computedCluster);
-  return { clusterName, leaseName, leaderName, poolShort, multiTenant, adjustments };
+  return { clusterName, leaseName, legacyLeaseName, leaderName, poolShort, multiTenant, adjustments };
 }
 
 export type NetworkValidation =
@@ -162,7 +186,10 @@ export function validateNetwork(network: string, magic: number): NetworkValidati
 export function namesFromConfig(config: {
   readonly pool: { readonly network: string; readonly id: string };
   readonly cluster: { readonly region: string; readonly identifier?: string | undefined };
-  readonly election: { readonly leaseName?: string | undefined };
+  readonly election: {
+    readonly leaseName?: string | undefined;
+    readonly legacyLeaseName?: string | false | undefined;
+  };
   readonly crd: { readonly leaderName?: string | undefined };
 }): ForgeNames {
   return computeNames({
@@ -171,6 +198,7 @@ export function namesFromConfig(config: {
     region: config.cluster.region,
     identifier: config.cluster.identifier,
     leaseNameOverride: config.election.leaseName,
+    legacyLeaseNameOverride: config.election.legacyLeaseName,
     leaderNameOverride: config.crd.leaderName,
   });
 }

@@ -34,6 +34,8 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   b('APPLICATION_TYPE', 'pool.applicationType'),
   b('SLEEP_INTERVAL', 'loop.intervalSeconds', 'int'),
   b('LEASE_NAME', 'election.leaseName'),
+  // Not a Python variable: the Python sidecar's lease to hold as well during a migration ('false' = none).
+  b('LEGACY_LEASE_NAME', 'election.legacyLeaseName'),
   b('LEASE_DURATION', 'election.leaseDurationSeconds', 'int'),
   b('RENEW_DEADLINE', 'election.renewDeadlineSeconds', 'int'),
   b('RETRY_PERIOD', 'election.retryPeriodSeconds', 'int'),
@@ -71,6 +73,11 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   b('METRICS_HOST', 'http.host'),
   b('METRICS_PORT', 'http.port', 'int'),
   b('LOG_LEVEL', 'log.level', 'logLevel'),
+  // KES expiry monitor (new; no Python equivalent).
+  b('KES_MONITOR_ENABLED', 'kes.enabled', 'bool'),
+  b('KES_SLOTS_PER_PERIOD', 'kes.slotsPerKESPeriod', 'int'),
+  b('KES_MAX_EVOLUTIONS', 'kes.maxKESEvolutions', 'int'),
+  b('KES_WARN_BEFORE_SECONDS', 'kes.warnBeforeSeconds', 'int'),
 ];
 
 export interface EnvLayer {

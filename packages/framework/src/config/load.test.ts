@@ -226,6 +226,7 @@ describe('environment mapping (Python sidecar variables)', () => {
     APPLICATION_TYPE: ['relay', (c) => c.pool.applicationType, 'relay'],
     SLEEP_INTERVAL: ['7', (c) => c.loop.intervalSeconds, 7],
     LEASE_NAME: ['my-lease', (c) => c.election.leaseName, 'my-lease'],
+    LEGACY_LEASE_NAME: ['false', (c) => c.election.legacyLeaseName, false],
     LEASE_DURATION: ['30', (c) => c.election.leaseDurationSeconds, 30],
     RENEW_DEADLINE: ['20', (c) => c.election.renewDeadlineSeconds, 20],
     RETRY_PERIOD: ['4', (c) => c.election.retryPeriodSeconds, 4],
@@ -271,6 +272,10 @@ describe('environment mapping (Python sidecar variables)', () => {
     METRICS_HOST: ['127.0.0.1', (c) => c.http.host, '127.0.0.1'],
     METRICS_PORT: ['9101', (c) => c.http.port, 9101],
     LOG_LEVEL: ['WARNING', (c) => c.log.level, 'warn'],
+    KES_MONITOR_ENABLED: ['false', (c) => c.kes.enabled, false],
+    KES_SLOTS_PER_PERIOD: ['3600', (c) => c.kes.slotsPerKESPeriod, 3600],
+    KES_MAX_EVOLUTIONS: ['120', (c) => c.kes.maxKESEvolutions, 120],
+    KES_WARN_BEFORE_SECONDS: ['86400', (c) => c.kes.warnBeforeSeconds, 86400],
   };
 
   it('covers every bound variable (the table and the test agree)', () => {
@@ -392,5 +397,36 @@ describe('precedence: CLI overrides > env > file > defaults', () => {
     );
     expect(error.issues).toEqual([expect.objectContaining({ path: 'http.port' })]);
     expect(error.issues[0]?.env).toBeUndefined();
+  });
+});
+
+describe('config errors say what is wrong and how to fix it', () => {
+  it('a value of the wrong type names the value received, never undefined or NaN', async () => {
+    const file = await writeConfig('.yaml', 'election:\n  leaseDurationSeconds: "abc"\nloop: [1]\npool: 5\n');
+    const error = await configErrorOf(loadConfig({ configPath: file, env: POD }));
+    const messages = error.issues.map((i) => `${i.path}: ${i.message}`);
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        'election.leaseDurationSeconds: expected a number, got "abc"',
+        'loop: expected an object, got a list',
+        'pool: expected an object, got 5',
+      ]),
+    );
+    expect(messages.join('\n')).not.toMatch(/undefined|NaN/);
+  });
+
+  it('YAML indented with tabs says to use spaces', async () => {
+    const file = await writeConfig('.yaml', 'node:\n\tsocketPath: /x\n');
+    const error = await configErrorOf(loadConfig({ configPath: file, env: POD }));
+    expect(error.issues[0]?.message).toMatch(/YAML indentation must use spaces, not tabs\)$/);
+  });
+
+  it('a directory where the file should be is said as such', async () => {
+    const where = path.join(dir, `a-directory-${++counter}.yaml`);
+    await mkdir(where);
+    const error = await configErrorOf(loadConfig({ configPath: where, env: POD }));
+    expect(error.issues[0]?.message).toBe(
+      `config file ${where} is a directory, not a file: point --config at the file inside it`,
+    );
   });
 });

@@ -42,6 +42,31 @@ export function formatPath(segments: readonly PropertyKey[]): string {
   return out;
 }
 
+/** What is wrong with a config file that does not load, and what to do about it. */
+function describeLoadError(file: string, error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'ENOENT')
+    return `config file not found: ${file} (check --config / FORGE_CONFIG and the mount)`;
+  if (code === 'EISDIR')
+    return `config file ${file} is a directory, not a file: point --config at the file inside it`;
+  if (code === 'EACCES' || code === 'EPERM')
+    return `config file ${file} is not readable by the sidecar (permission denied, ${code})`;
+  const message = error instanceof Error ? error.message : String(error);
+  // YAML's commonest mistake gets its fix spelled out.
+  if (/tab/i.test(message) && /\.ya?ml$/i.test(file))
+    return `cannot load config file ${file}: ${message} (YAML indentation must use spaces, not tabs)`;
+  return `cannot load config file ${file}: ${message}`;
+}
+
+/** A received value, short and safe to print (the top-level schema holds no secrets: plugin options are not validated here). */
+function describeReceived(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
+
 /** Reads the file and returns its default export / document, or throws ConfigError. */
 export async function readConfigFile(file: string): Promise<Record<string, unknown>> {
   const ext = path.extname(file).toLowerCase();
@@ -64,12 +89,7 @@ export async function readConfigFile(file: string): Promise<Record<string, unkno
     const result = await explorer.load(file);
     loaded = result === null || result.isEmpty ? {} : result.config;
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    const message =
-      code === 'ENOENT'
-        ? `config file not found: ${file}`
-        : `cannot load config file ${file}: ${error instanceof Error ? error.message : String(error)}`;
-    throw new ConfigError('ConfigFileError', [{ path: '', message }], file);
+    throw new ConfigError('ConfigFileError', [{ path: '', message: describeLoadError(file, error) }], file);
   }
   if (loaded === undefined || loaded === null) return {};
   if (!isPlainObject(loaded)) {
@@ -99,6 +119,8 @@ function toIssues(
     const env = overrides.has(issuePath) ? undefined : envSourceFor(issuePath, sources);
     let message = issue.message;
     if (issue.code === 'unrecognized_keys') message = `unknown key(s): ${issue.keys.join(', ')}`;
+    else if (issue.code === 'invalid_type' && issue.input !== undefined && !issuePath.includes('options'))
+      message = `expected ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}, got ${describeReceived(issue.input)}`;
     return env ? { path: issuePath, message, env } : { path: issuePath, message };
   });
 }
@@ -119,7 +141,7 @@ export function parseConfig(
     file?: string;
   } = {},
 ): ResolvedConfig {
-  const parsed = ForgeConfigSchema.safeParse(input);
+  const parsed = ForgeConfigSchema.safeParse(input, { reportInput: true });
   if (!parsed.success) {
     throw new ConfigError(
       'ConfigInvalid',

@@ -94,6 +94,15 @@ export const ForgeConfigSchema = z
       .strictObject({
         /** undefined → computed from pool/network by the naming rules. */
         leaseName: z.string().min(1).optional(),
+        /** A second lease to hold as well (upgrade from the Python sidecar), or false for none;
+         * undefined → automatic (cluster/naming.ts ForgeNames.legacyLeaseName). */
+        legacyLeaseName: z
+          .preprocess(
+            (v) =>
+              typeof v === 'string' && ['false', 'none', 'off'].includes(v.trim().toLowerCase()) ? false : v,
+            z.union([z.literal(false), z.string().min(1)]),
+          )
+          .optional(),
         leaseDurationSeconds: seconds().default(15),
         /** Default: 2/3 of the lease duration (10 s for 15 s), so a Python deployment that only sets
          * LEASE_DURATION keeps a valid timing whatever its value. */
@@ -173,6 +182,19 @@ export const ForgeConfigSchema = z
             recoveryThreshold: z.number().int().min(1).default(1),
           })
           .prefault({}),
+      })
+      .prefault({}),
+    // KES / operational-certificate expiry monitor (src/kes/). Genesis values default per network.
+    kes: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        /** shelley-genesis slotsPerKESPeriod; default known for mainnet, preprod and preview. */
+        slotsPerKESPeriod: z.number().int().min(1).optional(),
+        /** shelley-genesis maxKESEvolutions; default known for mainnet, preprod and preview. */
+        maxKESEvolutions: z.number().int().min(1).optional(),
+        /** Status warns (and the alert fires) from this long before expiry. */
+        warnBeforeSeconds: seconds(0).default(7 * 24 * 3600),
+        checkIntervalSeconds: seconds().default(300),
       })
       .prefault({}),
     http: z

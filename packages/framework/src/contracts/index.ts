@@ -96,7 +96,7 @@ export interface PriorityStrategy {
 export interface LeadershipSnapshot extends Explained {
   /** Name of the lock (a Lease name, or a logical name for multi-cluster electors). */
   readonly lockName: string;
-  /** This candidate's identity (the pod name). */
+  /** This candidate's identity as written into the lock (kubernetes-lease: `<pod name>_<incarnation id>`). */
   readonly identity: string;
   /** Last observed holder; '' = released or vacant; null = never observed (e.g. API unreachable). */
   readonly holder: string | null;
@@ -115,8 +115,8 @@ export interface LeadershipSnapshot extends Explained {
   readonly acquiredFromRelease?: boolean;
   /**
    * Monotonic time before which this leader must not start forging, because a previous holder may
-   * still be inside its own fencing window (the lock was found vacant or missing without a release:
-   * a hand edit or deletion). Absent or in the past = may act now.
+   * still be revoking (the lock was taken without a release by its holder: after expiry, a hand
+   * edit or a deletion). Absent or in the past = may act now.
    */
   readonly actAfterMs?: number;
 }

@@ -5,6 +5,7 @@
  * `TimeoutError` DOMExceptions) and watch errors (`statusCode`). Shapes are checked structurally,
  * never with `instanceof`, which fails when two copies of the library are installed.
  */
+import { STATUS_CODES } from 'node:http';
 
 export type K8sErrorKind =
   | 'conflict'
@@ -21,8 +22,27 @@ export interface ClassifiedK8sError {
   readonly kind: K8sErrorKind;
   /** HTTP status, when the server answered. */
   readonly status?: number;
+  /**
+   * A 404 for the resource TYPE, not for an object: the server does not serve that path at all
+   * (for a custom resource: its CRD is not installed). Never to be read as "the object is absent".
+   */
+  readonly resourceMissing?: true;
+  /** One line for a human: `GET leases/x: 403 Forbidden: <the server's message>`; never a raw dump. */
   readonly message: string;
 }
+
+/** What was being done, to name it in the message. */
+export interface K8sOperation {
+  /** HTTP verb, e.g. GET, PATCH. */
+  readonly verb: string;
+  /** e.g. `leases/cardano-node-leader`. */
+  readonly resource: string;
+  /** For a custom resource: its CRD's name and kind, to say plainly when it is not installed. */
+  readonly crd?: { readonly name: string; readonly kind: string };
+}
+
+/** A server message is shown whole up to this length (a Status message is one sentence). */
+const MAX_SERVER_MESSAGE_CHARS = 300;
 
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -48,6 +68,7 @@ interface StatusLike {
   reason?: unknown;
   message?: unknown;
   code?: unknown;
+  details?: unknown;
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {
@@ -81,7 +102,36 @@ function firstString(...values: unknown[]): string | undefined {
   return undefined;
 }
 
-export function classifyK8sError(error: unknown): ClassifiedK8sError {
+function bounded(text: string): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  return oneLine.length > MAX_SERVER_MESSAGE_CHARS
+    ? `${oneLine.slice(0, MAX_SERVER_MESSAGE_CHARS)}…`
+    : oneLine;
+}
+
+function httpFailure(status: number, body: unknown, operation: K8sOperation | undefined): ClassifiedK8sError {
+  const parsed = parseStatusBody(body);
+  const reason = firstString(parsed?.reason);
+  const serverMessage = firstString(parsed?.message);
+  const kind = kindFromStatus(status, reason);
+  const prefix = operation ? `${operation.verb} ${operation.resource}: ` : '';
+  // An object that is not there comes back as a Status naming it (details.name); a path the server
+  // does not serve comes back as a bare "404 page not found" or a Status without a name.
+  const resourceMissing = status === 404 && firstString(asRecord(parsed?.details)?.name) === undefined;
+  if (resourceMissing && operation?.crd) {
+    return {
+      kind,
+      status,
+      resourceMissing,
+      message: `${prefix}the ${operation.crd.kind} CRD (${operation.crd.name}) is not installed: kubectl apply -f deploy/crds/`,
+    };
+  }
+  // The exception's own message is a dump of the body and headers: never passed on.
+  const text = `${prefix}${status} ${STATUS_CODES[status] ?? 'HTTP error'}${serverMessage ? `: ${bounded(serverMessage)}` : ''}`;
+  return resourceMissing ? { kind, status, resourceMissing, message: text } : { kind, status, message: text };
+}
+
+export function classifyK8sError(error: unknown, operation?: K8sOperation): ClassifiedK8sError {
   const e = asRecord(error);
   const ownMessage = firstString(e?.message) ?? String(error);
   if (e === undefined) return { kind: 'unknown', message: ownMessage };
@@ -90,16 +140,7 @@ export function classifyK8sError(error: unknown): ClassifiedK8sError {
   // also carry a numeric legacy `code` (20, 23), hence the HTTP range check.
   const isHttp = (v: unknown): v is number => typeof v === 'number' && v >= 100 && v <= 599;
   const status = isHttp(e.code) ? e.code : isHttp(e.statusCode) ? e.statusCode : undefined;
-  if (status !== undefined) {
-    const parsed = parseStatusBody(e.body);
-    const reason = firstString(parsed?.reason);
-    const message = firstString(parsed?.message) ?? ownMessage;
-    return {
-      kind: kindFromStatus(status, reason),
-      status,
-      message: `HTTP ${status}${reason ? ` ${reason}` : ''}: ${message}`,
-    };
-  }
+  if (status !== undefined) return httpFailure(status, e.body, operation);
 
   const name = firstString(e.name);
   if (name === 'TimeoutError') return { kind: 'timeout', message: ownMessage };

@@ -121,3 +121,65 @@ describe('parseMicroTime', () => {
       expect(parseMicroTime(junk)).toBeNull();
   });
 });
+
+describe('classifyK8sError messages', () => {
+  const dump = (code: number, body: unknown) =>
+    Object.assign(
+      new Error(
+        `HTTP-Code: ${code}\nMessage: Unknown API Status Code!\nBody: ${JSON.stringify(body)}\nHeaders: {"a":"${'x'.repeat(2000)}"}`,
+      ),
+      { code, body, headers: {} },
+    );
+
+  it('names the operation, the status and the server message; never the raw dump', () => {
+    const body = {
+      kind: 'Status',
+      reason: 'Forbidden',
+      code: 403,
+      message:
+        'leases.coordination.k8s.io "x" is forbidden: User "system:serviceaccount:ns:sa" cannot get resource "leases"',
+    };
+    const c = classifyK8sError(dump(403, body), { verb: 'GET', resource: 'leases/x' });
+    expect(c.message).toBe(`GET leases/x: 403 Forbidden: ${body.message}`);
+    expect(c.message).not.toMatch(/HTTP-Code|Headers|Body:/);
+  });
+
+  it('a body that is not a Status: the status line only', () => {
+    const c = classifyK8sError(dump(502, '<html>bad gateway</html>'), {
+      verb: 'PATCH',
+      resource: 'leases/x',
+    });
+    expect(c).toMatchObject({ kind: 'server', status: 502, message: 'PATCH leases/x: 502 Bad Gateway' });
+  });
+
+  it('a long server message is cut, on one line', () => {
+    const c = classifyK8sError(
+      dump(422, { kind: 'Status', reason: 'Invalid', message: `bad\n${'y'.repeat(1000)}` }),
+    );
+    expect(c.message.length).toBeLessThan(340);
+    expect(c.message).not.toContain('\n');
+  });
+
+  it('a 404 for the resource type (CRD not installed) is said as such, not "object absent"', () => {
+    const crd = { name: 'cardanoforgeclusters.cardano.io', kind: 'CardanoForgeCluster' };
+    const op = { verb: 'GET', resource: 'cardanoforgeclusters/c1', crd };
+    const pageNotFound = classifyK8sError(dump(404, '404 page not found'), op);
+    expect(pageNotFound).toMatchObject({ kind: 'not-found', resourceMissing: true });
+    expect(pageNotFound.message).toBe(
+      'GET cardanoforgeclusters/c1: the CardanoForgeCluster CRD (cardanoforgeclusters.cardano.io) is not installed: kubectl apply -f deploy/crds/',
+    );
+    const objectAbsent = classifyK8sError(
+      dump(404, {
+        kind: 'Status',
+        reason: 'NotFound',
+        message: 'cardanoforgeclusters.cardano.io "c1" not found',
+        details: { name: 'c1', group: 'cardano.io', kind: 'cardanoforgeclusters' },
+      }),
+      op,
+    );
+    expect(objectAbsent.resourceMissing).toBeUndefined();
+    expect(objectAbsent.message).toBe(
+      'GET cardanoforgeclusters/c1: 404 Not Found: cardanoforgeclusters.cardano.io "c1" not found',
+    );
+  });
+});

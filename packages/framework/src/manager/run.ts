@@ -29,8 +29,10 @@ import {
 import { namesFromConfig, validateNetwork } from '../cluster/naming.js';
 import { createClusterManager, disabledClusterPolicy } from '../cluster/manager.js';
 import { createNodeController, slotReferenceFor, wallClockSlot } from '../node/index.js';
-import { failSafeRevoke, failSafeTargetsFromConfig } from './fail-safe.js';
+import { failSafeRevoke, failSafeTargetsFromConfig, stopLoopThenFailClosed } from './fail-safe.js';
 import { startSidecar, type SidecarPolicy } from './sidecar.js';
+import { kesMonitorComponent } from '../kes/component.js';
+import { eventRecorderComponent } from '../events/component.js';
 
 export interface RunManagerOptions {
   readonly builtins: Record<string, ForgePlugin>;
@@ -60,14 +62,23 @@ function waitForTermination(): Promise<string> {
 
 export async function runManager(config: ResolvedConfig, options: RunManagerOptions): Promise<number> {
   const logger = createLogger({ level: config.log.level });
+  const shutdownDeadlineMs = Math.max(5000, config.election.renewDeadlineSeconds * 1000);
   // Every way out that is not a clean shutdown first withdraws the credentials (fail-safe.ts).
   const failClosed = async (code: number): Promise<number> => {
-    await failSafeRevoke(failSafeTargetsFromConfig(config), logger.child({ component: 'fail-safe' }));
+    await failSafeRevoke(failSafeTargetsFromConfig(config), {
+      logger: logger.child({ component: 'fail-safe' }),
+    });
     return code;
   };
+  let stopLoop: () => Promise<unknown> = async () => undefined;
   const onFatal = (error: unknown) => {
-    logger.fatal({ err: error }, 'unexpected error; withdrawing credentials and exiting');
-    void failClosed(70).then((code) => process.exit(code));
+    logger.fatal(
+      { err: error },
+      'unexpected error; stopping the control loop, withdrawing credentials, exiting',
+    );
+    void stopLoopThenFailClosed(stopLoop, shutdownDeadlineMs + 1000, () => failClosed(70)).then((code) =>
+      process.exit(code),
+    );
   };
   process.once('uncaughtException', onFatal);
   process.once('unhandledRejection', onFatal);
@@ -187,9 +198,17 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
       )
     : { snapshot: () => disabledClusterPolicy() };
 
+  const kesMonitor = kesMonitorComponent(config, { clock, registry, logger });
+  const events = eventRecorderComponent(config, {
+    clock,
+    logger,
+    kubeConfig: kubeConfig(),
+    timeoutMs: callTimeoutMs,
+    podUid: options.env.POD_UID,
+  });
+
   // Started in this order, stopped in reverse: the sidecar (revoke → signal → release → HTTP) goes
   // first, and the plugins and HTTP pool only after it, so nothing it needs disappears under it.
-  const shutdownDeadlineMs = Math.max(5000, config.election.renewDeadlineSeconds * 1000);
   let converged = false;
   let address = { host: '', port: 0 };
   let stopSidecar: () => Promise<boolean> = async () => true;
@@ -207,6 +226,7 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
       },
     })
     .add({ name: 'http-dispatcher', stop: () => dispatcher.close().catch(() => undefined) })
+    .add(events)
     .add({
       name: 'sidecar',
       stopTimeoutMs: shutdownDeadlineMs + 5000,
@@ -239,15 +259,28 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
             },
             http: { host: config.http.host, port: config.http.port },
           },
-          { clock, logger, registry, kubeConfig: kubeConfig(), elector, credentials, node, policy },
+          {
+            clock,
+            logger,
+            registry,
+            kubeConfig: kubeConfig(),
+            elector,
+            credentials,
+            node,
+            policy,
+            events: events.recorder,
+          },
         );
         address = sidecar.address;
+        kesMonitor?.attach(sidecar.http);
         stopSidecar = () => sidecar.stop();
+        stopLoop = stopSidecar;
       },
       stop: async () => {
         converged = await stopSidecar();
       },
     });
+  if (kesMonitor) lifecycle.add(kesMonitor);
   try {
     await lifecycle.start();
   } catch (error) {

@@ -9,6 +9,7 @@ import type { Registry } from 'prom-client';
 import type { Clock, CredentialProvisioner, LeaderElector, NodeController } from '../contracts/index.js';
 import type { DecisionConfig } from '../core/decide.js';
 import { Reconciler, type PolicyFeed, type TickRecord } from '../core/reconciler.js';
+import { transitionsBetween, type EventRecorder } from '../events/index.js';
 import { addMetricsRoute, createHttpServer, type HttpServer } from '../observability/http.js';
 import { LeaderStatusWriter } from './leader-status.js';
 import { SidecarMetrics, type SidecarInfo } from './metrics.js';
@@ -51,6 +52,8 @@ export interface SidecarParts {
   readonly credentials: CredentialProvisioner;
   readonly node: NodeController;
   readonly policy: SidecarPolicy;
+  /** Kubernetes Events on transitions (leadership, forging, health, handoff, failed revocation). */
+  readonly events?: EventRecorder;
 }
 
 export interface RunningSidecar {
@@ -111,8 +114,11 @@ export async function startSidecar(settings: SidecarSettings, parts: SidecarPart
   let socketWarned = false;
   let pendingStatus: Promise<void> = Promise.resolve();
 
+  let previousTick: TickRecord | null = null;
   const onTick = async (tick: TickRecord): Promise<void> => {
     const { decision, observation } = tick;
+    for (const event of transitionsBetween(previousTick, tick)) parts.events?.record(event);
+    previousTick = tick;
     metrics.record(tick, clock.wallNow());
     const provisioned = tick.results.some((r) => r.ok && r.action.type === 'provision');
     if (observation.credentials.presence === 'all' || provisioned || observation.phase === 'running')

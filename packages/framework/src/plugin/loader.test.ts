@@ -223,7 +223,16 @@ describe('resolvePlugins', () => {
     const pool = parseConfig({ podName: 'bp-0', pool: { network: 'preprod', id: 'pool1abcdefghij' } });
     expect(builtinDefaultOptions('kubernetes-lease', pool)).toMatchObject({
       leaseName: 'cardano-leader-preprod-pool1abcde',
+      // The Python sidecar's lease is held too during an upgrade (issue 8, item 9).
+      legacyLeaseName: 'cardano-node-leader',
     });
+    expect(builtinDefaultOptions('kubernetes-lease', config({}))?.['legacyLeaseName']).toBeUndefined();
+    const migrated = parseConfig({
+      podName: 'bp-0',
+      pool: { network: 'preprod', id: 'pool1abcdefghij' },
+      election: { legacyLeaseName: false },
+    });
+    expect(builtinDefaultOptions('kubernetes-lease', migrated)?.['legacyLeaseName']).toBeUndefined();
     expect(builtinDefaultOptions('unknown', config({}))).toBeUndefined();
   });
 

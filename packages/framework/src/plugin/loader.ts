@@ -136,6 +136,7 @@ export function builtinDefaultOptions(
         namespace: config.namespace,
         identity: config.podName,
         leaseName: namesFromConfig(config).leaseName,
+        legacyLeaseName: namesFromConfig(config).legacyLeaseName ?? undefined,
         leaseDurationSeconds: config.election.leaseDurationSeconds,
         renewDeadlineSeconds: config.election.renewDeadlineSeconds,
         retryPeriodSeconds: config.election.retryPeriodSeconds,

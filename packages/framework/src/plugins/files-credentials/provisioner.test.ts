@@ -35,8 +35,21 @@ interface Envelope {
   cborHex: string;
 }
 
+/** A payload of the exact shape of its type (envelope.ts), with random key bytes. */
+function payloadFor(type: string): string {
+  const bytes = (n: number) => randomBytes(n).toString('hex');
+  const kesDepth = /^KesSigningKey_ed25519_kes_2\^(\d+)$/.exec(type)?.[1];
+  if (kesDepth !== undefined) {
+    const length = 32 + 96 * Number(kesDepth);
+    return `59${length.toString(16).padStart(4, '0')}${bytes(length)}`;
+  }
+  if (type === 'NodeOperationalCertificate')
+    return `82845820${bytes(32)}05190748${'5840'}${bytes(64)}5820${bytes(32)}`;
+  return `5840${bytes(64)}`;
+}
+
 function envelope(type: string): Envelope {
-  return { type, description: 'test key', cborHex: `5880${randomBytes(64).toString('hex')}` };
+  return { type, description: 'test key', cborHex: payloadFor(type) };
 }
 
 const kesEnvelope = (): Envelope => envelope('KesSigningKey_ed25519_kes_2^7');
@@ -286,6 +299,105 @@ describe('files credential provisioner', () => {
     const result = await provisioner().provision(never);
     expect(result).toMatchObject({ ok: false, reason: 'InvalidSource' });
     expect(result.message).toContain(`opcert source ${options.source.opCert} has bad cborHex (${expected})`);
+    expect(await targetNames()).toEqual([]);
+  });
+
+  it.each([
+    [
+      'a KES key one byte short',
+      'kes',
+      'KesSigningKey_ed25519_kes_2^6',
+      `590260${'ab'.repeat(607)}`,
+      'has the wrong key length for KesSigningKey_ed25519_kes_2^6: expected a CBOR byte string of 608 bytes, found 608 key bytes, with a length that does not match the data',
+    ],
+    [
+      'a Sum7 key under a Sum6 type',
+      'kes',
+      'KesSigningKey_ed25519_kes_2^6',
+      `5902c0${'ab'.repeat(704)}`,
+      'expected a CBOR byte string of 608 bytes, found 704 key bytes',
+    ],
+    [
+      'a VRF verification-key-sized payload',
+      'vrf',
+      'VrfSigningKey_PraosVrf',
+      `5820${'ab'.repeat(32)}`,
+      'has the wrong key length for VrfSigningKey_PraosVrf: expected a CBOR byte string of 64 bytes, found 32 key bytes',
+    ],
+    [
+      'a VRF key that is not a byte string',
+      'vrf',
+      'VrfSigningKey_PraosVrf',
+      '8201020304',
+      'found not a CBOR byte string',
+    ],
+    [
+      'an opcert that is a bare byte string',
+      'opcert',
+      'NodeOperationalCertificate',
+      `5840${'ab'.repeat(64)}`,
+      'is not a valid operational certificate: not a 2-element CBOR array',
+    ],
+    [
+      'an opcert whose sigma is short',
+      'opcert',
+      'NodeOperationalCertificate',
+      `82845820${'ab'.repeat(32)}0001583f${'ab'.repeat(63)}5820${'ab'.repeat(32)}`,
+      'the signature (sigma) is not 64 bytes',
+    ],
+    [
+      'an opcert without the cold key',
+      'opcert',
+      'NodeOperationalCertificate',
+      `81845820${'ab'.repeat(32)}00015840${'ab'.repeat(64)}`,
+      'not a 2-element CBOR array',
+    ],
+    [
+      'an opcert with a text counter',
+      'opcert',
+      'NodeOperationalCertificate',
+      `82845820${'ab'.repeat(32)}61310158 40${'ab'.repeat(64)}5820${'ab'.repeat(32)}`.replace(' ', ''),
+      'the counter is not an unsigned integer',
+    ],
+  ] as const)(
+    'rejects %s, naming the exact size or structure expected',
+    async (_label, file, type, cborHex, expected) => {
+      await writeValidSources();
+      await writeSource(file, JSON.stringify({ type, description: '', cborHex }));
+      const result = await provisioner().provision(never);
+      expect(result).toMatchObject({ ok: false, changed: false, reason: 'InvalidSource' });
+      expect(result.message).toContain(expected);
+      expect(await targetNames()).toEqual([]);
+      assertNoKeyMaterial(result.message);
+      expect(result.message).not.toContain('abab');
+    },
+  );
+
+  it('says what is wrong with a source that cannot be read: empty, a directory, no permission', async () => {
+    await writeValidSources();
+    await writeSource('kes', '  \n');
+    let result = await provisioner().provision(never);
+    expect(result.message).toContain(
+      `kes source ${options.source.kesKey} is empty (expected a cardano-cli text envelope)`,
+    );
+    await writeValidSources();
+    await rm(options.source.vrfKey);
+    await mkdir(options.source.vrfKey);
+    result = await provisioner().provision(never);
+    expect(result).toMatchObject({ ok: false, reason: 'SourceUnreadable' });
+    expect(result.message).toContain(`vrf source ${options.source.vrfKey} is a directory, not a file`);
+    const denied = Object.assign(new Error('denied'), { code: 'EACCES' });
+    const failing: CredentialFileOps = {
+      ...nodeCredentialFileOps,
+      readFile: (path) =>
+        path === options.source.opCert ? Promise.reject(denied) : nodeCredentialFileOps.readFile(path),
+    };
+    await rm(options.source.vrfKey, { recursive: true });
+    await writeValidSources();
+    result = await provisioner(failing).provision(never);
+    expect(result.message).toContain(
+      `opcert source ${options.source.opCert} is not readable by the sidecar (permission denied, EACCES)`,
+    );
     expect(await targetNames()).toEqual([]);
   });
 

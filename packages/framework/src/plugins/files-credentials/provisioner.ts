@@ -83,6 +83,16 @@ function errorCode(error: unknown): string {
 }
 
 /** Codes that mean "there is no credential file at this path". */
+/** Why a source could not be read, and what to change. */
+function unreadableDetail(code: string): string {
+  if (code === 'EACCES' || code === 'EPERM')
+    return `is not readable by the sidecar (permission denied, ${code}): give its user read access (the Secret volume's defaultMode, or fsGroup)`;
+  if (code === 'EISDIR') return 'is a directory, not a file: point the path at the key file inside it';
+  if (code === 'ENOTDIR') return 'has a path component that is not a directory: check the path';
+  if (code === 'ELOOP') return 'is a symlink loop: check the Secret mount';
+  return `is unreadable (${code})`;
+}
+
 function isAbsentCode(code: string): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
 }
@@ -132,8 +142,14 @@ export function createFilesCredentialProvisioner(
     } catch (error) {
       const code = errorCode(error);
       if (code === 'ENOENT')
-        return { file, path, valid: false, reason: 'SourceMissing', detail: 'is missing' };
-      return { file, path, valid: false, reason: 'SourceUnreadable', detail: `is unreadable (${code})` };
+        return {
+          file,
+          path,
+          valid: false,
+          reason: 'SourceMissing',
+          detail: 'is missing (no such file: check the Secret mount and the path)',
+        };
+      return { file, path, valid: false, reason: 'SourceUnreadable', detail: unreadableDetail(code) };
     }
     const check = checkEnvelope(file, content);
     if (!check.valid)

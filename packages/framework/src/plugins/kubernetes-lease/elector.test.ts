@@ -2,76 +2,21 @@ import type { V1Lease } from '@kubernetes/client-node';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Clock, LeaderElector, LeadershipSnapshot } from '../../contracts/index.js';
+import type { LeaderElector, LeadershipSnapshot } from '../../contracts/index.js';
+import { FakeClock } from '../../testing/manual-clock.js';
 import { createLeaseElector, LeaseReason } from './elector.js';
 import { FakeLeaseStore, type FakeLeaseApi } from './fake-lease-api.js';
 import type { KubernetesLeaseOptions } from './options.js';
 
-interface Timer {
-  at: number;
-  seq: number;
-  resolve: () => void;
-  signal?: AbortSignal | undefined;
-  onAbort?: () => void;
-}
-
-/** A manual clock: sleeps resolve only when the test advances time. */
-class FakeClock implements Clock {
-  #now = 1_000_000;
-  #wallOffsetMs = Date.UTC(2026, 0, 1);
-  #timers: Timer[] = [];
-  #seq = 0;
-
-  monotonicMs(): number {
-    return this.#now;
-  }
-  wallNow(): Date {
-    return new Date(this.#wallOffsetMs + this.#now);
-  }
-  /** Moves only the wall clock (clock skew / NTP step); expiry must not care. */
-  skewWall(ms: number): void {
-    this.#wallOffsetMs += ms;
-  }
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const timer: Timer = { at: this.#now + Math.max(0, ms), seq: this.#seq++, resolve, signal };
-      if (signal) {
-        timer.onAbort = () => {
-          this.#timers = this.#timers.filter((t) => t !== timer);
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', timer.onAbort, { once: true });
-      }
-      this.#timers.push(timer);
-    });
-  }
-  /** Advances time in timer order, letting promise chains run between timers. */
-  async advance(ms: number): Promise<void> {
-    const target = this.#now + ms;
-    await flush();
-    for (;;) {
-      const next = this.#timers.filter((t) => t.at <= target).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
-      if (next === undefined) break;
-      this.#timers = this.#timers.filter((t) => t !== next);
-      this.#now = Math.max(this.#now, next.at);
-      if (next.signal && next.onAbort) next.signal.removeEventListener('abort', next.onAbort);
-      next.resolve();
-      await flush();
-    }
-    this.#now = target;
-    await flush();
-  }
-}
-
-async function flush(): Promise<void> {
-  for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
-}
-
 const silent = pino({ level: 'silent' });
+const INCARNATION = 'inc-1';
+/** The holder identity a test candidate writes: `<name>_<incarnation>`. */
+const id = (name: string): string => `${name}_${INCARNATION}`;
 const timing = { leaseDurationSeconds: 3, renewDeadlineSeconds: 2, retryPeriodSeconds: 0.5 };
 const RENEW_DEADLINE_MS = timing.renewDeadlineSeconds * 1000;
 const LEASE_DURATION_MS = timing.leaseDurationSeconds * 1000;
+/** takeoverMarginMs(3 s) = max(500, 2 × 1 % × 3000). */
+const TAKEOVER_MARGIN_MS = 500;
 
 interface Candidate {
   readonly elector: LeaderElector;
@@ -89,11 +34,12 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     identity: string,
     overrides: Partial<KubernetesLeaseOptions> = {},
     registry?: Registry,
+    incarnationId = INCARNATION,
   ): Candidate {
-    const api = store.api(identity);
+    const api = store.api(incarnationId === INCARNATION ? identity : `${identity}_${incarnationId}`);
     const elector = createLeaseElector(
       api,
-      { clock, logger: silent, registry, random: () => 0.5 },
+      { clock, logger: silent, registry, random: () => 0.5, incarnationId },
       { namespace: 'ns', leaseName: 'forge', identity, ...timing, ...overrides },
     );
     const history: LeadershipSnapshot[] = [];
@@ -109,6 +55,9 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
   }
 
   const leads = (c: Candidate): boolean => c.elector.snapshot().leaderUntilMs > clock.monotonicMs();
+  /** Leads AND past its takeover grace: what decide() lets forge. */
+  const acts = (c: Candidate): boolean =>
+    leads(c) && clock.monotonicMs() >= (c.elector.snapshot().actAfterMs ?? 0);
 
   function setup(): void {
     clock = new FakeClock();
@@ -125,7 +74,7 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     const sendMs = clock.monotonicMs();
     await start(a);
     const s = a.elector.snapshot();
-    expect(s.holder).toBe('a');
+    expect(s.holder).toBe(id('a'));
     expect(s.reason).toBe(LeaseReason.Created);
     expect(s.leaderUntilMs).toBe(sendMs + RENEW_DEADLINE_MS);
     // With API latency, leaderUntil still counts from the SEND time, not the answer.
@@ -136,7 +85,7 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     expect(a.elector.snapshot().reason).toBe(LeaseReason.Renewed);
     expect(a.elector.snapshot().leaderUntilMs).toBe(renewSentAt + RENEW_DEADLINE_MS);
     const lease = store.lease()!;
-    expect(lease.spec?.holderIdentity).toBe('a');
+    expect(lease.spec?.holderIdentity).toBe(id('a'));
     expect(lease.spec?.leaseDurationSeconds).toBe(3);
     expect(String(lease.spec?.renewTime)).toMatch(/\.\d{6}Z$/);
     expect(a.api.calls.filter((c) => c.op === 'create')).toHaveLength(1);
@@ -161,7 +110,7 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     expect(store.lease()!.spec?.leaseTransitions).toBe(5);
   });
 
-  it('actAfterMs: a released lease may be acted on at once; a hand-emptied or missing lease only after renewDeadline', async () => {
+  it('actAfterMs: a released lease may be acted on at once; a hand-emptied or missing lease only after observation + leaseDuration + margin', async () => {
     setup();
     store.edit((l) => {
       l.spec = { holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 2 };
@@ -174,24 +123,24 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
 
     setup();
     // kubectl edit to an empty holder with the normal duration: not a release, so the old holder
-    // (if any) may still forge until its own deadline.
+    // (if any) may still forge until its own last renew + leaseDuration.
     store.edit((l) => {
       l.spec = { holderIdentity: '', leaseDurationSeconds: 3, leaseTransitions: 2 };
     });
     const b = candidate('b');
-    const sendB = clock.monotonicMs();
+    const seenB = clock.monotonicMs();
     await start(b);
     expect(leads(b)).toBe(true);
-    expect(b.elector.snapshot().actAfterMs).toBe(sendB + RENEW_DEADLINE_MS);
+    expect(b.elector.snapshot().actAfterMs).toBe(seenB + LEASE_DURATION_MS + TAKEOVER_MARGIN_MS);
     // Renewals keep the original grace point.
     await clock.advance(600);
-    expect(b.elector.snapshot().actAfterMs).toBe(sendB + RENEW_DEADLINE_MS);
+    expect(b.elector.snapshot().actAfterMs).toBe(seenB + LEASE_DURATION_MS + TAKEOVER_MARGIN_MS);
 
     setup();
     const c = candidate('c');
     const sendC = clock.monotonicMs();
     await start(c); // the lease did not exist: it may have been deleted under a live leader
-    expect(c.elector.snapshot().actAfterMs).toBe(sendC + RENEW_DEADLINE_MS);
+    expect(c.elector.snapshot().actAfterMs).toBe(sendC + LEASE_DURATION_MS + TAKEOVER_MARGIN_MS);
   });
 
   it('renews every retryPeriod, keeping acquireTime and transitions (G24), moving leaderUntil with each send', async () => {
@@ -223,7 +172,7 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
       await clock.advance(250);
       expect([leads(a), leads(b)]).toEqual([true, false]);
     }
-    expect(b.elector.snapshot().holder).toBe('a');
+    expect(b.elector.snapshot().holder).toBe(id('a'));
     expect(b.elector.snapshot().reason).toBe(LeaseReason.HeldByOther);
     expect(store.writes.filter((w) => w.by === 'b')).toHaveLength(0);
   });
@@ -258,7 +207,7 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     // ...and not much later than the next poll after expiry (jitter 1.2 at random 0.5 → 1.1 s).
     expect(acquiredAt! - firstSeen).toBeLessThanOrEqual(LEASE_DURATION_MS + 1100 + 100);
     const spec = store.lease()!.spec!;
-    expect(spec.holderIdentity).toBe('b');
+    expect(spec.holderIdentity).toBe(id('b'));
     expect(spec.leaseTransitions).toBe(3);
     expect(spec.acquireTime).not.toBe(renewTime);
     expect(b.elector.snapshot().acquiredFromRelease).toBe(false);
@@ -452,7 +401,7 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     const writesBefore = store.writes.length;
     await b.elector.release(new AbortController().signal);
     expect(store.writes.length).toBe(writesBefore);
-    expect(store.lease()!.spec?.holderIdentity).toBe('a');
+    expect(store.lease()!.spec?.holderIdentity).toBe(id('a'));
 
     // A concurrent metadata edit between a's read and write forces one 409.
     let edited = false;
@@ -468,7 +417,7 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     };
     await a.elector.release(new AbortController().signal);
     expect(edited).toBe(true);
-    expect(store.lease()!.spec?.holderIdentity).not.toBe('a');
+    expect(store.lease()!.spec?.holderIdentity).not.toBe(id('a'));
   });
 
   it('a non-candidate does not acquire, and withdrawing candidacy stops renewals', async () => {
@@ -569,13 +518,13 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
         expect(ledAt).not.toBeNull();
         expect(ledAt! - seenAt).toBeGreaterThanOrEqual(LEASE_DURATION_MS);
         const written = store.lease()!.spec!;
-        expect(written.holderIdentity).toBe('b');
+        expect(written.holderIdentity).toBe(id('b'));
         expect(written.leaseDurationSeconds).toBe(3);
         expect(String(written.renewTime)).toMatch(/\.\d{6}Z$/);
       },
     );
 
-    it('a spec-less lease and a lease edited to our own name do not crash the leader', async () => {
+    it('a spec-less lease and a lease edited to our own full identity do not crash the leader', async () => {
       setup();
       store.edit((l) => {
         delete l.spec;
@@ -584,7 +533,7 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
       await start(a);
       expect(leads(a)).toBe(true);
       store.edit((l) => {
-        l.spec = { holderIdentity: 'a' } as never;
+        l.spec = { holderIdentity: id('a') } as never;
       });
       await clock.advance(600);
       expect(leads(a)).toBe(true);
@@ -630,5 +579,180 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     expect(text).toMatch(/cardano_forge_lease_is_leader 0/);
     // A second elector on the same registry does not throw on duplicate registration.
     expect(() => candidate('b', {}, registry)).not.toThrow();
+  });
+
+  describe('identity, hand edits, takeover grace, change detection (issue 8)', () => {
+    /** Steps the clock and returns when each candidate first led / acted, asserting no overlap. */
+    async function watchRun(
+      cs: Candidate[],
+      ms: number,
+      stepMs = 50,
+    ): Promise<{ firstLead: Array<number | null>; firstAct: Array<number | null> }> {
+      const firstLead: Array<number | null> = cs.map(() => null);
+      const firstAct: Array<number | null> = cs.map(() => null);
+      for (let t = 0; t < ms; t += stepMs) {
+        await clock.advance(stepMs);
+        cs.forEach((c, i) => {
+          if (firstLead[i] === null && leads(c)) firstLead[i] = clock.monotonicMs();
+          if (firstAct[i] === null && acts(c)) firstAct[i] = clock.monotonicMs();
+        });
+        expect(cs.filter(acts).length).toBeLessThanOrEqual(1);
+      }
+      return { firstLead, firstAct };
+    }
+
+    it('identity is <pod name>_<incarnation>: two processes with the same pod name never lead together', async () => {
+      setup();
+      const first = candidate('pod-0', {}, undefined, 'inc-1');
+      const second = candidate('pod-0', {}, undefined, 'inc-2');
+      await start(first);
+      await clock.advance(130);
+      await start(second);
+      for (let i = 0; i < 20; i++) {
+        await clock.advance(250);
+        expect([leads(first), leads(second)]).toEqual([true, false]);
+      }
+      expect(first.elector.identity).toBe('pod-0_inc-1');
+      expect(first.elector.snapshot().identity).toBe('pod-0_inc-1');
+      expect(store.lease()!.spec?.holderIdentity).toBe('pod-0_inc-1');
+      expect(second.elector.snapshot().holder).toBe('pod-0_inc-1');
+      expect(second.elector.snapshot().reason).toBe(LeaseReason.HeldByOther);
+      // The first dies without releasing: the second waits out the whole lease like anyone else.
+      const lastRenew = first.api.calls.filter((c) => c.op === 'replace').at(-1)!.atMs;
+      await first.elector.stop();
+      const { firstLead, firstAct } = await watchRun([second], 6000);
+      expect(firstLead[0]! - lastRenew).toBeGreaterThanOrEqual(LEASE_DURATION_MS);
+      expect(firstAct[0]! - lastRenew).toBeGreaterThanOrEqual(LEASE_DURATION_MS + TAKEOVER_MARGIN_MS);
+    });
+
+    it('a record naming our pod name but written by another incarnation (e.g. the Python sidecar) is not ours', async () => {
+      setup();
+      store.edit((l) => {
+        l.spec = {
+          holderIdentity: 'pod-0',
+          leaseDurationSeconds: 3,
+          renewTime: '2026-01-01T00:00:00.000000Z' as never,
+          acquireTime: '2026-01-01T00:00:00.000000Z' as never,
+        };
+      });
+      const seenAt = clock.monotonicMs();
+      const a = candidate('pod-0');
+      await start(a);
+      expect(leads(a)).toBe(false);
+      expect(a.elector.snapshot().holder).toBe('pod-0');
+      const { firstLead, firstAct } = await watchRun([a], 5000);
+      expect(firstLead[0]! - seenAt).toBeGreaterThanOrEqual(LEASE_DURATION_MS);
+      expect(firstAct[0]! - seenAt).toBeGreaterThanOrEqual(LEASE_DURATION_MS + TAKEOVER_MARGIN_MS);
+    });
+
+    it('holderIdentity edited by hand to a standby: the standby acts only after the old holder’s last renew + leaseDuration + margin', async () => {
+      setup();
+      const a = candidate('a');
+      const b = candidate('b');
+      await start(a, b);
+      await clock.advance(1000);
+      const aLastRenew = a.api.calls.filter((c) => c.op === 'replace').at(-1)!.atMs;
+      store.edit((l) => {
+        l.spec!.holderIdentity = b.elector.identity;
+      });
+      const editedAt = clock.monotonicMs();
+      const { firstAct } = await watchRun([a, b], 6000);
+      expect(firstAct[0]).toBeNull();
+      expect(firstAct[1]).not.toBeNull();
+      expect(firstAct[1]! - aLastRenew).toBeGreaterThanOrEqual(LEASE_DURATION_MS + TAKEOVER_MARGIN_MS);
+      expect(firstAct[1]! - editedAt).toBeGreaterThanOrEqual(LEASE_DURATION_MS + TAKEOVER_MARGIN_MS);
+      expect(a.history.some((h) => h.reason === LeaseReason.LostToOther)).toBe(true);
+    });
+
+    it('leaseDurationSeconds shortened by hand: expiry uses the longer of configured and recorded', async () => {
+      setup();
+      const a = candidate('a');
+      const b = candidate('b');
+      await start(a, b);
+      await clock.advance(1000);
+      await a.elector.stop(); // stops renewing (e.g. frozen), lease not released
+      store.edit((l) => {
+        l.spec!.leaseDurationSeconds = 1;
+      });
+      const editedAt = clock.monotonicMs();
+      const { firstLead, firstAct } = await watchRun([b], 6000);
+      expect(firstLead[0]! - editedAt).toBeGreaterThanOrEqual(LEASE_DURATION_MS);
+      expect(firstAct[0]! - editedAt).toBeGreaterThanOrEqual(LEASE_DURATION_MS + TAKEOVER_MARGIN_MS);
+    });
+
+    it('takeover after expiry: the new leader acts no earlier than the old holder’s last renew + leaseDuration + margin', async () => {
+      setup();
+      const a = candidate('a');
+      const b = candidate('b');
+      await start(a);
+      await clock.advance(130);
+      await start(b);
+      await clock.advance(1000);
+      const aLastRenew = a.api.calls.filter((c) => c.op === 'replace').at(-1)!.atMs;
+      await a.elector.stop();
+      const { firstLead, firstAct } = await watchRun([b], 6000, 5);
+      expect(firstLead[0]! - aLastRenew).toBeGreaterThanOrEqual(LEASE_DURATION_MS);
+      expect(firstAct[0]! - aLastRenew).toBeGreaterThanOrEqual(LEASE_DURATION_MS + TAKEOVER_MARGIN_MS);
+      // Liveness: not much later than that.
+      expect(firstAct[0]! - aLastRenew).toBeLessThan(LEASE_DURATION_MS + TAKEOVER_MARGIN_MS + 50);
+    });
+
+    it('re-taking our own record after losing leadership keeps the grace of the original takeover', async () => {
+      setup();
+      store.edit((l) => {
+        l.spec = { holderIdentity: '', leaseDurationSeconds: 3 }; // emptied by hand: needs grace
+      });
+      const a = candidate('a');
+      await start(a);
+      const graceEnd = a.elector.snapshot().actAfterMs!;
+      expect(graceEnd).toBeGreaterThan(clock.monotonicMs());
+      a.api.fault = 'network';
+      await clock.advance(RENEW_DEADLINE_MS + 100);
+      expect(leads(a)).toBe(false);
+      a.api.fault = null;
+      await clock.advance(1200);
+      expect(leads(a)).toBe(true);
+      expect(clock.monotonicMs()).toBeLessThan(graceEnd);
+      expect(a.elector.snapshot().actAfterMs).toBe(graceEnd);
+      expect(acts(a)).toBe(false);
+    });
+
+    it('renewals are seen through resourceVersion: a holder whose wall clock stands still is not taken over', async () => {
+      setup();
+      const a = candidate('a');
+      const b = candidate('b');
+      await start(a, b);
+      clock.freezeWall();
+      const { firstLead } = await watchRun([a, b], 3 * LEASE_DURATION_MS);
+      expect(firstLead[1]).toBeNull();
+      expect(leads(a)).toBe(true);
+      // Each renewal wrote a later renewTime than the one before, so it was a real write.
+      const renewTimes = store.writes.filter((w) => w.by === 'a').map((w) => w.resourceVersion);
+      expect(new Set(renewTimes).size).toBe(renewTimes.length);
+      expect(renewTimes.length).toBeGreaterThan(10);
+    });
+
+    it('any write to the record counts as a renewal, even one that leaves the spec as it was', async () => {
+      setup();
+      store.edit((l) => {
+        l.spec = {
+          holderIdentity: 'other',
+          leaseDurationSeconds: 3,
+          renewTime: '2026-01-01T00:00:00.000000Z' as never,
+          acquireTime: '2026-01-01T00:00:00.000000Z' as never,
+        };
+      });
+      const b = candidate('b');
+      await start(b);
+      for (let i = 0; i < 5; i++) {
+        await clock.advance(2000);
+        store.edit((l) => {
+          l.metadata = { ...l.metadata, annotations: { heartbeat: String(i) } };
+        });
+        expect(leads(b)).toBe(false);
+      }
+      await clock.advance(LEASE_DURATION_MS + 2500);
+      expect(leads(b)).toBe(true);
+    });
   });
 });

@@ -9,7 +9,38 @@
  * counted from when it observed the last change. That observation happened after the holder's
  * last successful write was sent (at S), so the takeover is not before S + leaseDuration, while
  * the holder considers itself leader only until S + renewDeadline < S + leaseDuration.
+ *
+ * Identity. The holderIdentity we write is `<pod name>_<incarnation id>` (client-go: hostname +
+ * "_" + UUID), new for every process. A record naming the same pod but another incarnation (a
+ * restarted container, the same pool deployed twice, a pod name shared through a config file) is
+ * someone else's lease: it is waited out or released like any other.
+ *
+ * Change detection. "The record changed" means its resourceVersion (or content) changed, never
+ * that renewTime moved forward, so a holder whose wall clock stands still is still seen renewing;
+ * and our own renewals always move renewTime forward so they are real writes (the API server
+ * drops an update that changes nothing, without a new resourceVersion).
+ *
+ * Takeover grace (actAfterMs, when a new holder may start forging). Let P be any previous holder
+ * and S_P the send time of its last successful write. P acts as leader until S_P + RD_P (Rule F),
+ * then revokes; revoking, signalling and the node's reaction fit in a budget B_P <= LD_P - RD_P
+ * (checked at config time), so P's node has stopped forging by S_P + LD_P. We cannot see S_P, only
+ * an upper bound on it: P's last successful write happened before the record we replace was
+ * written, so S_P <= O, where O is when we first observed that record (changedAtMs) — every later
+ * write by P would have changed the record and failed our compare-and-swap. LD_P is unknown
+ * (a hand edit may have shortened the recorded value), so we use LD' = max(our leaseDuration, the
+ * recorded one). With m = takeoverMarginMs(LD') = max(500 ms, 2 × 1 % × LD') for clock-rate
+ * differences and a late fence tick:
+ *   - taking a lease released by its holder (holder '' and leaseDurationSeconds 1, written only
+ *     after that holder confirmed its node stopped forging): act at once, actAfter = send time;
+ *   - taking anything else (expired holder, holder emptied or changed by hand, a record naming us
+ *     that we did not write): actAfter = max(send, O + LD' + m). After an expiry wait this is at
+ *     most m later than the write, since the write is sent no earlier than O + LD';
+ *   - creating a missing lease (deleted under a live holder?): O is our 404 answer, before the
+ *     create is sent, so actAfter = send + LD' + m;
+ *   - re-taking a record we wrote ourselves (same resourceVersion) after losing leadership: no
+ *     one else wrote since, so the grace of our original acquisition still applies and no more.
  */
+import { randomUUID } from 'node:crypto';
 import { V1MicroTime, type V1Lease, type V1LeaseSpec } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -21,8 +52,10 @@ import {
   assertValidLeaseTiming,
   defaultRequestTimeoutSeconds,
   LEASE_JITTER_FACTOR,
+  takeoverMarginMs,
   type KubernetesLeaseOptions,
 } from './options.js';
+import { parseMicroTime } from '../../kube/time.js';
 import { inspectLease, type LeaseView } from './record.js';
 
 export interface LeaseElectorDeps {
@@ -31,6 +64,17 @@ export interface LeaseElectorDeps {
   readonly registry?: Registry | undefined;
   /** Source of jitter in [0, 1); injectable for deterministic tests. */
   readonly random?: (() => number) | undefined;
+  /**
+   * Unique id of this process incarnation, appended to the pod name to form the holder identity.
+   * Default: a random UUID. Injectable for deterministic tests; electors of one process that
+   * must hold several leases together (MultiLock) share it.
+   */
+  readonly incarnationId?: string | undefined;
+}
+
+/** The holder identity for a candidate name and a process incarnation. */
+export function incarnationIdentity(name: string, incarnationId: string): string {
+  return `${name}_${incarnationId}`;
 }
 
 /** Reasons in snapshots (stable tokens for metrics and status conditions). */
@@ -61,6 +105,9 @@ interface Observation {
   readonly changedAtMs: number;
 }
 
+/** How we came to hold a record we did not hold before (see "takeover grace" above). */
+type Acquisition = 'from-release' | 'own-record' | 'takeover';
+
 interface Leadership {
   readonly leaderUntilMs: number;
   readonly acquiredFromRelease: boolean;
@@ -85,7 +132,10 @@ function createMutex(): <T>(work: () => Promise<T>) => Promise<T> {
 }
 
 export class KubernetesLeaseElector implements LeaderElector {
+  /** The holder identity written into the Lease: `<pod name>_<incarnation id>`. */
   readonly identity: string;
+  /** The readable candidate name (the pod name) the identity starts with. */
+  readonly candidateName: string;
   readonly #api: LeaseApi;
   readonly #clock: Clock;
   readonly #log: Logger;
@@ -114,16 +164,23 @@ export class KubernetesLeaseElector implements LeaderElector {
   #inFlight: AbortController | null = null;
   /** The last request failure logged at warn level; cleared by a success. */
   #lastErrorKey = '';
+  /** resourceVersion of our last successful write: a record naming us with another one is not ours. */
+  #lastWrittenResourceVersion: string | undefined = undefined;
+  /** actAfterMs of our current or last tenure, kept when we re-take our own record. */
+  #lastActAfterMs = 0;
   /** Logged once per distinct problem set, not on every poll. */
   #lastProblemKey = '';
 
   constructor(api: LeaseApi, deps: LeaseElectorDeps, options: KubernetesLeaseOptions) {
     assertValidLeaseTiming(options);
     if (options.identity === '') throw new Error('kubernetes-lease: identity must not be empty');
-    this.identity = options.identity;
+    const incarnationId = deps.incarnationId ?? randomUUID();
+    if (incarnationId === '') throw new Error('kubernetes-lease: incarnationId must not be empty');
+    this.candidateName = options.identity;
+    this.identity = incarnationIdentity(options.identity, incarnationId);
     this.#api = api;
     this.#clock = deps.clock;
-    this.#log = deps.logger.child({ lease: `${api.namespace}/${api.name}`, identity: options.identity });
+    this.#log = deps.logger.child({ lease: `${api.namespace}/${api.name}`, identity: this.identity });
     this.#metrics = createLeaseMetrics(deps.registry);
     this.#random = deps.random ?? Math.random;
     this.#leaseDurationSeconds = options.leaseDurationSeconds;
@@ -134,7 +191,7 @@ export class KubernetesLeaseElector implements LeaderElector {
       (options.requestTimeoutSeconds ?? defaultRequestTimeoutSeconds(options.renewDeadlineSeconds)) * 1000;
     this.#snapshot = {
       lockName: api.name,
-      identity: options.identity,
+      identity: this.identity,
       holder: null,
       leaderUntilMs: 0,
       transitions: 0,
@@ -332,7 +389,14 @@ export class KubernetesLeaseElector implements LeaderElector {
       const body = this.#leaseWithSpec(observed.lease, this.#renewSpec(observed.lease.spec));
       const sendMs = this.#clock.monotonicMs();
       const result = await this.#call((o) => this.#api.replace(body, o), this.#writeBudget(sendMs), signal);
-      if (result.ok) return this.#onWriteSucceeded(result.lease, sendMs, 'renew', false);
+      if (result.ok)
+        return this.#onWriteSucceeded(
+          result.lease,
+          sendMs,
+          'renew',
+          false,
+          Math.max(sendMs, this.#lastActAfterMs),
+        );
       this.#recordError('renew', result.error);
       if (result.error.kind !== 'conflict' && result.error.kind !== 'not-found') return 'failed';
       // Someone else wrote (or deleted) since: fall through and look again.
@@ -371,23 +435,34 @@ export class KubernetesLeaseElector implements LeaderElector {
     const spec = renewing
       ? this.#renewSpec(readResult.lease.spec)
       : this.#acquireSpec(readResult.lease.spec, view);
-    const fromRelease = !renewing && view.holder === '' && view.durationSeconds === 1;
+    const acquisition: Acquisition =
+      view.holder === '' && view.durationSeconds === 1
+        ? 'from-release'
+        : view.holder === this.identity &&
+            view.resourceVersion !== undefined &&
+            view.resourceVersion === this.#lastWrittenResourceVersion
+          ? 'own-record'
+          : 'takeover';
     const takeoverOf = renewing ? null : view.holder;
+    const observedAtMs = this.#observed!.changedAtMs;
     const body = this.#leaseWithSpec(readResult.lease, spec);
     const sendMs = this.#clock.monotonicMs();
     const result = await this.#call((o) => this.#api.replace(body, o), this.#writeBudget(sendMs), signal);
     if (result.ok) {
-      if (takeoverOf !== null && takeoverOf !== '' && takeoverOf !== this.identity)
+      if (takeoverOf === this.identity && acquisition === 'takeover')
+        this.#log.warn('the lease names this candidate but was not written by it (edited by hand?)');
+      else if (takeoverOf !== null && takeoverOf !== '' && takeoverOf !== this.identity)
         this.#log.info({ previousHolder: takeoverOf }, 'taking over an expired lease');
-      // An empty holder that was not written by a release (a hand edit) gives no guarantee that the
-      // previous holder has stopped: it may act until its own deadline, at most renewDeadline away.
-      const needsGrace = !renewing && view.holder === '' && !fromRelease;
+      // A renewal keeps the current tenure's grace (also if leadership was lost meanwhile).
+      const actAfterMs = renewing
+        ? Math.max(sendMs, this.#lastActAfterMs)
+        : this.#acquisitionActAfterMs(acquisition, view, observedAtMs, sendMs);
       return this.#onWriteSucceeded(
         result.lease,
         sendMs,
         renewing ? 'renew' : 'acquire',
-        fromRelease,
-        needsGrace,
+        !renewing && acquisition === 'from-release',
+        actAfterMs,
       );
     }
     this.#recordError(renewing ? 'renew' : 'acquire', result.error);
@@ -429,9 +504,19 @@ export class KubernetesLeaseElector implements LeaderElector {
       },
     };
     const sendMs = this.#clock.monotonicMs();
+    const durationMs =
+      this.#observed === null ? this.#leaseDurationMs : this.#effectiveDurationMs(this.#observed.view);
     const result = await this.#call((o) => this.#api.create(body, o), this.#writeBudget(sendMs), signal);
-    // A missing lease may have been deleted under a live leader: wait out its fencing window too.
-    if (result.ok) return this.#onWriteSucceeded(result.lease, sendMs, 'create', false, true);
+    // A missing lease may have been deleted under a live leader, whose last renew came before our
+    // 404 answer (so before sendMs): wait out its lease duration and the margin too.
+    if (result.ok)
+      return this.#onWriteSucceeded(
+        result.lease,
+        sendMs,
+        'create',
+        false,
+        sendMs + durationMs + takeoverMarginMs(durationMs),
+      );
     this.#recordError('create', result.error);
     if (result.error.kind === 'already-exists' || result.error.kind === 'conflict') {
       this.#publish({
@@ -449,7 +534,7 @@ export class KubernetesLeaseElector implements LeaderElector {
     sendMs: number,
     kind: 'renew' | 'acquire' | 'create',
     acquiredFromRelease: boolean,
-    needsGrace = false,
+    actAfterMs: number,
   ): AttemptOutcome {
     const now = this.#clock.monotonicMs();
     const view = this.#observe(lease);
@@ -471,12 +556,10 @@ export class KubernetesLeaseElector implements LeaderElector {
     this.#leading = {
       leaderUntilMs,
       acquiredFromRelease: wasLeading ? this.#leading!.acquiredFromRelease : acquiredFromRelease,
-      actAfterMs: wasLeading
-        ? this.#leading!.actAfterMs
-        : needsGrace
-          ? sendMs + this.#renewDeadlineMs
-          : sendMs,
+      actAfterMs: wasLeading ? this.#leading!.actAfterMs : actAfterMs,
     };
+    this.#lastWrittenResourceVersion = view.resourceVersion;
+    this.#lastActAfterMs = this.#leading.actAfterMs;
     this.#metrics.observeRenewDuration((now - sendMs) / 1000);
     this.#metrics.setLastRenew(this.#clock.wallNow());
     this.#metrics.setLeader(true);
@@ -712,9 +795,26 @@ export class KubernetesLeaseElector implements LeaderElector {
     return view;
   }
 
-  /** A foreign holder with an unusable duration holds for our configured leaseDuration. */
+  /**
+   * How long a holder's record stays valid: the LONGER of our leaseDuration and the recorded one,
+   * so a record edited to a short duration (or with none) cannot shorten the wait, and a holder
+   * configured with a longer duration than ours is waited out fully.
+   */
   #effectiveDurationMs(view: LeaseView): number {
-    return (view.durationSeconds ?? this.#leaseDurationSeconds) * 1000;
+    return Math.max(view.durationSeconds ?? 0, this.#leaseDurationSeconds) * 1000;
+  }
+
+  /** When a new tenure may start acting; the arithmetic is in the header comment. */
+  #acquisitionActAfterMs(
+    acquisition: Acquisition,
+    view: LeaseView,
+    observedAtMs: number,
+    sendMs: number,
+  ): number {
+    if (acquisition === 'from-release') return sendMs;
+    if (acquisition === 'own-record') return Math.max(sendMs, this.#lastActAfterMs);
+    const durationMs = this.#effectiveDurationMs(view);
+    return Math.max(sendMs, observedAtMs + durationMs + takeoverMarginMs(durationMs));
   }
 
   #readBudget(): number {
@@ -794,7 +894,13 @@ export class KubernetesLeaseElector implements LeaderElector {
   }
 
   #renewSpec(previous: V1LeaseSpec | undefined): V1LeaseSpec {
-    const now = new V1MicroTime(this.#clock.wallNow().getTime());
+    // Always move renewTime forward, even if our wall clock stood still or stepped back: a renewal
+    // that changes nothing is dropped by the API server and looks to standbys like no renewal.
+    const wallMs = this.#clock.wallNow().getTime();
+    const previousRenew = parseMicroTime(previous?.renewTime as unknown as string | Date | undefined);
+    const now = new V1MicroTime(
+      previousRenew !== null && previousRenew.getTime() >= wallMs ? previousRenew.getTime() + 1 : wallMs,
+    );
     const acquire = previous?.acquireTime;
     const acquireOk =
       acquire !== undefined &&

@@ -37,6 +37,23 @@ function copy<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
 
+/** JSON with sorted keys, to compare two objects regardless of key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
+        )
+      : v,
+  );
+}
+
+/** What an update may change: everything but the server-owned resourceVersion. */
+function content(lease: V1Lease): string {
+  const { resourceVersion: _rv, ...metadata } = lease.metadata ?? {};
+  return canonical({ metadata, spec: lease.spec ?? null });
+}
+
 export interface FakeLeaseApi extends LeaseApi {
   /** Fault applied to every call of this view until cleared (set to null). */
   fault: FakeLeaseFault | null;
@@ -154,6 +171,16 @@ export class FakeLeaseStore {
           if (rv !== this.#lease.metadata?.resourceVersion) return this.#error(409, 'conflict', 'Conflict');
           const invalid = this.#validate(body);
           if (invalid !== null) return invalid;
+          // Like the API server: an update that changes nothing is not written (no new
+          // resourceVersion, no watch event).
+          const stored = copy(this.#lease);
+          if (
+            content({
+              ...body,
+              metadata: { ...body.metadata, name: this.name, namespace: this.namespace },
+            }) === content(stored)
+          )
+            return { ok: true, lease: stored };
           this.#store(body, 'replace', label);
           this.#emit('MODIFIED');
           return { ok: true, lease: copy(this.#lease!) };

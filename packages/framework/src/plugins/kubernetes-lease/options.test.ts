@@ -91,3 +91,29 @@ describe('kubernetes-lease timing validation', () => {
     expect(kubernetesLeasePlugin.name).toBe('kubernetes-lease');
   });
 });
+
+describe('kubernetes-lease legacyLeaseName (MultiLock for the upgrade from the Python sidecar)', () => {
+  const timing = { leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 };
+  it('builds one elector holding both leases, with one per-incarnation identity', () => {
+    const elector = createKubernetesLeaseElector(deps, {
+      ...base,
+      ...timing,
+      legacyLeaseName: 'cardano-node-leader',
+    });
+    expect(elector.identity).toMatch(/^pod-0_[0-9a-f-]{36}$/);
+    expect(elector.snapshot().lockName).toBe('forge+cardano-node-leader');
+    expect(elector.snapshot().leaderUntilMs).toBe(0);
+  });
+  it('uses one lease when the legacy name equals the lease name', () => {
+    const elector = createKubernetesLeaseElector(deps, { ...base, ...timing, legacyLeaseName: 'forge' });
+    expect(elector.snapshot().lockName).toBe('forge');
+  });
+  it('rejects a legacy name that is not a Kubernetes object name', () => {
+    const parsed = kubernetesLeaseOptionsSchema.safeParse({
+      leaseName: 'forge',
+      legacyLeaseName: 'Not_A_Name',
+    });
+    expect(parsed.success).toBe(false);
+    expect(JSON.stringify(parsed.error?.issues)).toMatch(/legacyLeaseName/);
+  });
+});

@@ -15,6 +15,24 @@ export interface LeaseTiming {
 export const LEASE_JITTER_FACTOR = 1.2;
 
 /**
+ * Assumed bound on how much two pods' monotonic clocks may differ in RATE (not offset): 1 %.
+ * Real clocks differ by parts per million; 1 % leaves room for a VM whose clock is slewed hard.
+ */
+export const CLOCK_RATE_BOUND = 0.01;
+
+/** The smallest takeover margin: also absorbs a late-starting fence tick on a loaded machine. */
+export const MIN_TAKEOVER_MARGIN_MS = 500;
+
+/**
+ * What a new holder waits beyond `previous holder's last renew + leaseDuration` before acting
+ * (see elector.ts, "takeover grace"): two clocks each off by the rate bound over one lease
+ * duration, and at least MIN_TAKEOVER_MARGIN_MS.
+ */
+export function takeoverMarginMs(leaseDurationMs: number): number {
+  return Math.max(MIN_TAKEOVER_MARGIN_MS, Math.ceil(2 * CLOCK_RATE_BOUND * leaseDurationMs));
+}
+
+/**
  * client-go's rule (leaderelection.go NewLeaderElector): leaseDuration > renewDeadline >
  * 1.2·retryPeriod, all > 0. The margin leaseDuration − renewDeadline is what keeps an old leader
  * that stopped renewing from overlapping a new one. Returns human-readable problems.
@@ -61,6 +79,12 @@ export const kubernetesLeaseOptionsSchema = z
     namespace: z.string().regex(DNS1123_LABEL, 'must be a DNS-1123 label').max(63).optional(),
     identity: z.string().min(1).max(253).optional(),
     leaseName: z.string().regex(DNS1123_SUBDOMAIN, 'must be a DNS-1123 subdomain').max(253),
+    /**
+     * A second Lease this candidate must ALSO hold to lead (client-go MultiLock for migrations):
+     * the Python sidecar's `cardano-node-leader` during an upgrade, so an old pod holding it blocks
+     * every new one. Absent or equal to leaseName = one lease only.
+     */
+    legacyLeaseName: z.string().regex(DNS1123_SUBDOMAIN, 'must be a DNS-1123 subdomain').max(253).optional(),
     // Written to spec.leaseDurationSeconds (int32), so whole seconds.
     leaseDurationSeconds: z.number().int().positive().default(15),
     renewDeadlineSeconds: z.number().positive().default(10),
@@ -79,8 +103,14 @@ export type KubernetesLeasePluginOptions = z.output<typeof kubernetesLeaseOption
 /** What the elector itself needs: namespace and identity resolved. */
 export interface KubernetesLeaseOptions extends LeaseTiming {
   readonly namespace: string;
+  /**
+   * The candidate's readable name (the pod name). The identity written into the Lease is
+   * `<identity>_<incarnation id>`, unique per process (see elector.ts).
+   */
   readonly identity: string;
   readonly leaseName: string;
+  /** See kubernetesLeaseOptionsSchema.legacyLeaseName. */
+  readonly legacyLeaseName?: string | undefined;
 }
 
 export function defaultRequestTimeoutSeconds(renewDeadlineSeconds: number): number {

@@ -17,8 +17,10 @@ export interface LeaseView {
   readonly transitions: number;
   readonly resourceVersion: string | undefined;
   /**
-   * The record as the API server holds it, serialised. A different key = the record changed
-   * (client-go compares the raw record the same way), which restarts the expiry clock.
+   * Identifies this version of the record: its resourceVersion together with the spec as the API
+   * server holds it. A different key = the record changed, which restarts the expiry clock. The
+   * resourceVersion makes every write count, so a holder whose wall clock stands still (the same
+   * renewTime written again) or a write that changes only metadata is still seen as a renewal.
    */
   readonly changeKey: string;
   /** Human-readable notes about fields that are missing or nonsensical. Empty when sane. */
@@ -70,6 +72,7 @@ export function inspectLease(lease: V1Lease): LeaseView {
   }
 
   const changeKey = JSON.stringify([
+    lease.metadata?.resourceVersion ?? null,
     holder,
     rawDuration ?? null,
     rawTime(spec?.acquireTime),
