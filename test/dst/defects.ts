@@ -7,7 +7,7 @@
  * In every scenario pool-0 becomes the leader first (its node and sidecar start first) and forges
  * from about 11 s (the takeover grace after creating the Lease); pool-1 is the standby.
  */
-import { failSafeTargetsFromEnv } from './framework.ts';
+import { failSafeTargetsFromSettings, layerFromText, type FailSafeTargets } from './framework.ts';
 import { podSpec, runScenario, type FaultStep, type RunResult, type Scenario } from './scenario.ts';
 import { LIVENESS_BOUND_MS, World, type SimPod } from './world.ts';
 
@@ -59,15 +59,48 @@ export function scripted(
 
 const leader = (w: World): SimPod => w.pods[0]!;
 
+/** The pod's forge.config.yaml after a bad edit: a tab indent makes it invalid YAML. */
+const BROKEN_CONFIG = [
+  'credentials:',
+  '  source: { kesKey: /secrets/kes.skey, vrfKey: /secrets/vrf.skey, opCert: /secrets/node.cert }',
+  '  target:',
+  '    kesKey: /opt/cardano/keys/kes.skey',
+  '    vrfKey: /opt/cardano/keys/vrf.skey',
+  '    opCert: /opt/cardano/keys/node.cert',
+  'node:',
+  '\tsocketPath: /ipc/node.socket',
+  '  metricsUrl: http://127.0.0.1:12798/metrics',
+].join('\n');
+
+/**
+ * What the CLI's fail-safe resolves from that file: the real lenient text scan (layerFromText) and
+ * failSafeTargetsFromSettings; the merge with the defaults mirrors config/lenient.ts
+ * readFailSafeSettings (which reads the file from disk, outside the simulated world).
+ */
+function brokenConfigTargets(): FailSafeTargets {
+  const layer = layerFromText(BROKEN_CONFIG);
+  const defaults = [
+    '/opt/cardano/secrets/kes.skey',
+    '/opt/cardano/secrets/vrf.skey',
+    '/opt/cardano/secrets/node.cert',
+  ];
+  return failSafeTargetsFromSettings({
+    credentialTargets: [...new Set([...layer.targets, ...defaults])],
+    socketPaths: [...new Set([...(layer.socketPath ? [layer.socketPath] : []), '/ipc/node.socket'])],
+    processName: layer.processName ?? 'cardano-node',
+    pidDiscovery: layer.pidDiscovery ?? 'socket',
+    metricsUrl: layer.metricsUrl,
+    notes: [],
+  });
+}
+
 /** A crash-looping sidecar that cannot load its config: each start runs the CLI's fail-safe and exits. */
 function brokenConfigLoop(w: World, p: SimPod, everyMs: number): void {
   p.killSidecar();
+  const targets = brokenConfigTargets();
   const attempt = (): void => {
-    w.sim.log(
-      p.spec.label,
-      'sidecar starts with a broken forge.config.yaml: fail-safe with env/default targets, exit 1',
-    );
-    void p.failSafe(failSafeTargetsFromEnv({}));
+    w.sim.log(p.spec.label, 'sidecar starts with a broken forge.config.yaml (tab indent): fail-safe, exit 1');
+    void p.failSafe(targets);
     w.sim.at(w.sim.world, everyMs, attempt);
   };
   attempt();
@@ -164,9 +197,11 @@ export const DEFECT_SCENARIOS: readonly DefectScenario[] = [
         { atMs: 40_000, what: 'partition heals', run: (w) => w.api.setPartitioned('pool-0', false) },
         {
           atMs: 25_000,
-          what: 'kubectl edit: holderIdentity = pool-1',
-          run: (w) =>
-            w.api.handEdit('holderIdentity=pool-1', (spec) => void (spec.holderIdentity = 'pool-1')),
+          what: "kubectl edit: holderIdentity = pool-1's identity",
+          run: (w) => {
+            const standby = w.pods[1]!.sidecar?.elector.identity ?? 'pool-1';
+            w.api.handEdit(`holderIdentity=${standby}`, (spec) => void (spec.holderIdentity = standby));
+          },
         },
       ]),
   },

@@ -27,6 +27,13 @@ const ENVELOPE_TYPES = {
   opCert: 'NodeOperationalCertificate',
 };
 
+/** Fixed key material in the exact CBOR shape of each type, as the provisioner validates it. */
+const CBOR_HEX = {
+  kesKey: `590260${'ab'.repeat(608)}`,
+  vrfKey: `5840${'cd'.repeat(64)}`,
+  opCert: `82845820${'11'.repeat(32)}00005840${'22'.repeat(64)}5820${'33'.repeat(32)}`,
+};
+
 function envelope(type: string, hex: string): Buffer {
   return Buffer.from(JSON.stringify({ type, description: '', cborHex: hex }));
 }
@@ -62,7 +69,7 @@ export class SimFilesystem {
     this.who = who;
     for (const [key, path] of Object.entries(SOURCES))
       this.files.set(path, {
-        data: envelope(ENVELOPE_TYPES[key as keyof typeof SOURCES], 'ab'.repeat(16)),
+        data: envelope(ENVELOPE_TYPES[key as keyof typeof SOURCES], CBOR_HEX[key as keyof typeof SOURCES]),
         mode: 0o400,
       });
   }

@@ -23,8 +23,12 @@ export { createNodeController } from '../../packages/framework/dist/node/control
 export type { NodeOs } from '../../packages/framework/dist/node/os.js';
 export type { NodeMetricsScrape } from '../../packages/framework/dist/node/node-metrics.js';
 export type { SocketProbe } from '../../packages/framework/dist/node/socket-probe.js';
-export { failSafeTargetsFromEnv } from '../../packages/framework/dist/manager/fail-safe.js';
+export {
+  failSafeRevoke,
+  failSafeTargetsFromSettings,
+} from '../../packages/framework/dist/manager/fail-safe.js';
 export type { FailSafeTargets } from '../../packages/framework/dist/manager/fail-safe.js';
+export { layerFromText } from '../../packages/framework/dist/config/lenient.js';
 export type {
   Clock,
   CredentialProvisioner,

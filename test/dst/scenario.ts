@@ -250,7 +250,10 @@ export function randomScenario(world: World, profile: Profile): Scenario {
           what: 'hand edit: holderIdentity set to another pod',
           run: (w) => {
             const holder = w.api.holder();
-            const other = w.pods.map((p) => p.spec.name).find((n) => n !== holder) ?? 'someone-else';
+            // The identity another pod's running elector writes (pod name + incarnation id).
+            const other =
+              w.pods.map((p) => p.sidecar?.elector.identity ?? p.spec.name).find((n) => n !== holder) ??
+              'someone-else';
             w.api.handEdit(`holderIdentity=${other}`, (spec) => {
               spec.holderIdentity = other;
             });

@@ -5,9 +5,8 @@
  *
  * The sidecar is assembled like manager/sidecar.ts `startSidecar` and manager/run.ts do it, in a
  * thin mirror: startSidecar also starts an HTTP server and a CardanoLeader status writer on a real
- * KubeConfig, which cannot run on virtual I/O. The fail-safe is mirrored too (failSafeRevoke calls
- * node:fs `rm` and builds its own node controller on the real OS; it has no seam yet): same steps,
- * on the pod's modelled filesystem and node.
+ * KubeConfig, which cannot run on virtual I/O. The fail-safe is the real failSafeRevoke through its
+ * seams (file removal, node controller, sleep, clock).
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
@@ -18,6 +17,7 @@ import {
   createClusterManager,
   createFilesCredentialProvisioner,
   createNodeController,
+  failSafeRevoke,
   KubernetesLeaseElector,
   Reconciler,
   type ClusterPolicySource,
@@ -152,7 +152,13 @@ export class SimPod {
     const abort = new AbortController();
     const elector = new KubernetesLeaseElector(
       api.api(this.spec.name, () => owner),
-      { clock: this.clock, logger, random: () => sim.rng.next() },
+      {
+        clock: this.clock,
+        logger,
+        random: () => sim.rng.next(),
+        // The default is a random UUID; the simulation numbers incarnations so a seed replays.
+        incarnationId: `${this.spec.label}-${incarnation}`,
+      },
       {
         namespace: NAMESPACE,
         identity: this.spec.name,
@@ -307,41 +313,40 @@ export class SimPod {
   }
 
   /**
-   * Mirror of manager/fail-safe.ts failSafeRevoke: remove each credential path (ENOENT is fine),
-   * then SIGHUP the node found by the configured socket, with a node controller on the model.
+   * The real fail-safe (manager/fail-safe.ts failSafeRevoke) on the pod's modelled filesystem and
+   * node: remove every target, SIGHUP, confirm by the metric, stop the node as the last resort.
    */
   async failSafe(targets: FailSafeTargets = this.configuredTargets()): Promise<void> {
     const { sim } = this.world;
-    const removed: string[] = [];
-    const problems: string[] = [];
-    for (const path of targets.credentialPaths) {
-      try {
-        await this.fs.remove(path);
-        removed.push(path);
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code !== 'ENOENT') problems.push(`${path}: ${code ?? String(error)}`);
-      }
-    }
-    const node = createNodeController(
-      { logger: simLogger(sim, this.spec.label), clock: this.clock, os: this.node.os(), ownPid: SIDECAR_PID },
-      { socketPath: targets.socketPath, processName: targets.processName },
-    );
-    const outcome = await node.reload('disable_forging').catch((error: unknown) => ({
-      delivered: false,
-      message: String(error),
-    }));
-    sim.log(
-      this.spec.label,
-      `fail-safe: removed ${removed.length} file(s); ${outcome.delivered ? 'node signalled' : `node not signalled (${outcome.message})`}${problems.length ? `; ${problems.join('; ')}` : ''}`,
-    );
+    const logger = simLogger(sim, this.spec.label).child({ component: 'fail-safe' });
+    const outcome = await failSafeRevoke(targets, {
+      logger,
+      nodeFor: (socketPath, t) =>
+        createNodeController(
+          { logger, clock: this.clock, os: this.node.os(), ownPid: SIDECAR_PID },
+          {
+            socketPath,
+            processName: t.processName,
+            pidDiscovery: t.pidDiscovery,
+            metricsTimeoutMs: 1000,
+            ...(t.metricsUrl ? { metricsUrl: t.metricsUrl } : {}),
+          },
+        ),
+      removeFile: (path) => this.fs.remove(path),
+      sleep: (ms) => this.clock.sleep(ms),
+      monotonicMs: () => this.clock.monotonicMs(),
+    });
+    sim.log(this.spec.label, `fail-safe: ${outcome.message}`);
   }
 
+  /** What failSafeTargetsFromConfig gives for this pod's (valid) configuration. */
   configuredTargets(): FailSafeTargets {
     return {
       credentialPaths: [TARGETS.kesKey, TARGETS.vrfKey, TARGETS.opCert],
-      socketPath: SOCKET_PATH,
+      socketPaths: [SOCKET_PATH],
       processName: 'cardano-node',
+      pidDiscovery: 'socket',
+      metricsUrl: METRICS_URL,
     };
   }
 
