@@ -1,7 +1,8 @@
-// KNOWN TO FAIL ON THE MAIN OF 2026-12-03: the issue-8 defect scenarios, the seeds that once
-// violated the invariant, and the sweep over every fault kind of issue 8. They check the same
-// invariant as the baseline sweep; they pass once the fixes of the `beliefs`, `elector` and
-// `failsafe` work are merged. Replay any of them: npm run sim -- --scenario <id> | --replay <seed>.
+// The issue-8 defect scenarios, the seeds that once violated the invariant, and the sweep over
+// every fault kind of issue 8. Each failed on the main of 2026-12-03 before the issue-8 fixes; some
+// still fail until the remaining fixes (the node-state beliefs: items 2, 4, 8, 10, 11) are merged.
+// They check the same invariant as the baseline sweep. Replay: npm run sim -- --scenario <id> |
+// --replay <seed> --profile <profile>.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DEFECT_SCENARIOS, runDefect } from './defects.ts';
