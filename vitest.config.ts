@@ -20,6 +20,16 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // The deterministic simulation (test/dst): the real sidecar code on a virtual clock, on
+          // the built framework (dist), so `npm test` builds first.
+          name: 'sim',
+          include: ['test/dst/**/*.test.ts'],
+          testTimeout: 1_800_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts', 'plugins/*/test/**/*.test.ts'],
           globalSetup: ['test/controlplane/global-setup.ts'],

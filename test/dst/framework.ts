@@ -1,0 +1,48 @@
+/**
+ * The real framework code the simulation runs. Imported from the build (dist) so the same modules
+ * load under vitest and under plain Node (`npm run sim`), which cannot resolve the sources' `.js`
+ * specifiers; `npm test` and `npm run sim` build first.
+ */
+export { Reconciler } from '../../packages/framework/dist/core/reconciler.js';
+export type { TickRecord } from '../../packages/framework/dist/core/reconciler.js';
+export type { DecisionConfig } from '../../packages/framework/dist/core/decide.js';
+export { KubernetesLeaseElector } from '../../packages/framework/dist/plugins/kubernetes-lease/elector.js';
+export type {
+  LeaseApi,
+  LeaseCallOptions,
+  LeaseCallResult,
+  LeaseWatchEventType,
+  LeaseWatchHandle,
+} from '../../packages/framework/dist/plugins/kubernetes-lease/lease-api.js';
+export { createFilesCredentialProvisioner } from '../../packages/framework/dist/plugins/files-credentials/provisioner.js';
+export type {
+  CredentialFileOps,
+  FileFacts,
+} from '../../packages/framework/dist/plugins/files-credentials/file-ops.js';
+export { createNodeController } from '../../packages/framework/dist/node/controller.js';
+export type { NodeOs } from '../../packages/framework/dist/node/os.js';
+export type { NodeMetricsScrape } from '../../packages/framework/dist/node/node-metrics.js';
+export type { SocketProbe } from '../../packages/framework/dist/node/socket-probe.js';
+export {
+  failSafeRevoke,
+  failSafeTargetsFromSettings,
+} from '../../packages/framework/dist/manager/fail-safe.js';
+export type { FailSafeTargets } from '../../packages/framework/dist/manager/fail-safe.js';
+export { layerFromText } from '../../packages/framework/dist/config/lenient.js';
+export type {
+  Clock,
+  CredentialProvisioner,
+  LeaderElector,
+  NodeController,
+} from '../../packages/framework/dist/contracts/index.js';
+export type { ClassifiedK8sError } from '../../packages/framework/dist/kube/errors.js';
+export { createClusterManager } from '../../packages/framework/dist/cluster/manager.js';
+export type { ClusterPolicySource } from '../../packages/framework/dist/cluster/manager.js';
+export type {
+  ClusterObject,
+  ClusterObjectGateway,
+  GatewayResult,
+  WatchEventType,
+  WatchHandle,
+} from '../../packages/framework/dist/cluster/gateway.js';
+export type { PriorityStrategy } from '../../packages/framework/dist/contracts/index.js';

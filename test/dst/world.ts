@@ -1,0 +1,432 @@
+/**
+ * One simulated pool: pods (a sidecar running the REAL reconciler, lease elector, files
+ * provisioner and node controller, next to a modelled cardano-node and filesystem) sharing one
+ * modelled API server, plus the invariant checker.
+ *
+ * The sidecar is assembled like manager/sidecar.ts `startSidecar` and manager/run.ts do it, in a
+ * thin mirror: startSidecar also starts an HTTP server and a CardanoLeader status writer on a real
+ * KubeConfig, which cannot run on virtual I/O. The fail-safe is the real failSafeRevoke through its
+ * seams (file removal, node controller, sleep, clock).
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import { Registry } from 'prom-client';
+import { LEASE_NAME, NAMESPACE, SimApiServer } from './apiserver.ts';
+import { SimClusterObjects } from './cluster.ts';
+import { SimFilesystem, SOURCES, TARGETS } from './filesystem.ts';
+import {
+  createClusterManager,
+  createFilesCredentialProvisioner,
+  createNodeController,
+  failSafeRevoke,
+  KubernetesLeaseElector,
+  Reconciler,
+  type ClusterPolicySource,
+  type FailSafeTargets,
+  type PriorityStrategy,
+  type TickRecord,
+} from './framework.ts';
+import { METRICS_URL, SIDECAR_PID, SimNode, SOCKET_PATH, type NodeStartOptions } from './node.ts';
+import { Owner, podClock, simLogger, Sim, type PodClock } from './sim.ts';
+
+/** Timing as the defaults of manager/run.ts with the lease defaults 15/10/2. */
+export const TIMING = {
+  leaseDurationSeconds: 15,
+  renewDeadlineSeconds: 10,
+  retryPeriodSeconds: 2,
+  intervalMs: 2000,
+  /** run.ts: min(3000, max(1000, (LD − RD)/2)). */
+  callTimeoutMs: 2500,
+  /** run.ts: max(5000, RD). */
+  shutdownDeadlineMs: 10_000,
+  /** Kubernetes terminationGracePeriodSeconds (default 30 s), then SIGKILL. */
+  terminationGraceMs: 30_000,
+} as const;
+
+/** Clock-rate bound (stated assumption): each pod's clock runs at 1 ± ε of true time. */
+export const CLOCK_RATE_EPSILON = 0.001;
+
+/** Longest time (true ms) a node takes to act on a SIGHUP in the baseline (stated assumption). */
+export const SIGHUP_LATENCY_BOUND_MS = 1000;
+
+/**
+ * Liveness bound after the last fault: a standby may have to wait a full leaseDuration from the
+ * last change it saw, plus the takeover grace (renewDeadline) when the lease went vacant without a
+ * release, two jittered retry periods (2.2·RP each), two reconcile intervals, three call timeouts
+ * (observe, provision, signal), the SIGHUP latency and a node start (≤ 4 s).
+ */
+export const LIVENESS_BOUND_MS =
+  TIMING.leaseDurationSeconds * 1000 +
+  TIMING.renewDeadlineSeconds * 1000 +
+  2 * 2.2 * TIMING.retryPeriodSeconds * 1000 +
+  2 * TIMING.intervalMs +
+  3 * TIMING.callTimeoutMs +
+  SIGHUP_LATENCY_BOUND_MS +
+  4000;
+
+export interface PodSpec {
+  /** POD_NAME (the lease identity); two pods may share it (duplicate identity). */
+  readonly name: string;
+  /** Unique label in the timeline. */
+  readonly label: string;
+  readonly startAsNonProducing: boolean;
+  readonly node: NodeStartOptions;
+  readonly clockRate: number;
+}
+
+export interface Violation {
+  readonly kind: 'safety' | 'liveness' | 'requirement';
+  readonly atMs: number;
+  readonly message: string;
+}
+
+/** Lower number = preferred; health does not change it (no health probes in the simulation). */
+const staticPriority: PriorityStrategy = {
+  compute: (input) => ({
+    effectivePriority: input.basePriority,
+    reason: 'Static',
+    message: `priority ${input.basePriority}`,
+  }),
+};
+
+interface Sidecar {
+  readonly owner: Owner;
+  readonly cluster: ClusterPolicySource | null;
+  readonly reconciler: Reconciler;
+  readonly elector: KubernetesLeaseElector;
+  readonly abort: AbortController;
+  stopping: boolean;
+}
+
+export class SimPod {
+  readonly fs: SimFilesystem;
+  readonly node: SimNode;
+  readonly clock: PodClock;
+  sidecar: Sidecar | null = null;
+  #incarnation = 0;
+  /** Restart the node container when it exits (kubelet); the world turns it off to keep one down. */
+  restartNode = true;
+  nodeRestartDelayMs = 2000;
+  /** Options of the next node (re)start. */
+  nextNodeStart: NodeStartOptions;
+  lastTick: TickRecord | null = null;
+
+  readonly world: World;
+  readonly spec: PodSpec;
+
+  constructor(world: World, spec: PodSpec) {
+    this.world = world;
+    this.spec = spec;
+    const sim = world.sim;
+    this.clock = podClock(sim, () => this.owner, spec.clockRate, sim.rng.between(-2000, 2000));
+    this.fs = new SimFilesystem(sim, () => this.owner, spec.label);
+    this.node = new SimNode(
+      sim,
+      spec.label,
+      this.fs,
+      () => this.owner,
+      (who, forging) => world.onForging(who, forging),
+    );
+    this.nextNodeStart = spec.node;
+    this.node.onExit = () => {
+      if (!this.restartNode) return;
+      sim.at(sim.world, this.nodeRestartDelayMs, () => this.startNode());
+    };
+  }
+
+  /** The current sidecar incarnation (an idle placeholder when none runs). */
+  get owner(): Owner {
+    return this.sidecar?.owner ?? this.world.idleOwner;
+  }
+
+  startNode(): void {
+    this.node.start(this.nextNodeStart);
+  }
+
+  /** Mirrors startSidecar: not a candidate until the first decision, then elector and loop start. */
+  startSidecar(): void {
+    if (this.sidecar !== null) return;
+    const { sim, api } = this.world;
+    const incarnation = ++this.#incarnation;
+    const owner = new Owner(`${this.spec.label}/sidecar#${incarnation}`);
+    const logger = simLogger(sim, this.spec.label);
+    const abort = new AbortController();
+    const elector = new KubernetesLeaseElector(
+      api.api(this.spec.name, () => owner),
+      {
+        clock: this.clock,
+        logger,
+        random: () => sim.rng.next(),
+        // The default is a random UUID; the simulation numbers incarnations so a seed replays.
+        incarnationId: `${this.spec.label}-${incarnation}`,
+      },
+      {
+        namespace: NAMESPACE,
+        identity: this.spec.name,
+        leaseName: LEASE_NAME,
+        leaseDurationSeconds: TIMING.leaseDurationSeconds,
+        renewDeadlineSeconds: TIMING.renewDeadlineSeconds,
+        retryPeriodSeconds: TIMING.retryPeriodSeconds,
+      },
+    );
+    const credentials = createFilesCredentialProvisioner(
+      { logger: logger.child({ component: 'credentials' }), fs: this.fs.ops() },
+      { source: SOURCES, target: TARGETS },
+    );
+    const node = createNodeController(
+      {
+        logger: logger.child({ component: 'node' }),
+        clock: this.clock,
+        os: this.node.os(),
+        ownPid: SIDECAR_PID,
+      },
+      {
+        socketPath: SOCKET_PATH,
+        metricsUrl: METRICS_URL,
+        connectTimeoutMs: Math.min(1000, TIMING.callTimeoutMs / 2),
+        metricsTimeoutMs: Math.max(500, TIMING.callTimeoutMs / 2),
+      },
+    );
+    const cluster =
+      this.world.cluster === null
+        ? null
+        : createClusterManager(
+            {
+              kubeConfig: {} as KubeConfig,
+              clock: this.clock,
+              logger: logger.child({ component: 'cluster' }),
+              registry: new Registry(),
+              priorityStrategy: staticPriority,
+              healthProbes: [],
+              gateway: this.world.cluster.gateway(() => owner),
+            },
+            {
+              namespace: NAMESPACE,
+              names: { clusterName: 'pool-cluster', poolShort: 'pool' },
+              podName: this.spec.name,
+              pool: { id: 'pool' },
+              network: { name: 'mainnet', magic: 764824073 },
+              region: 'eu-west-1',
+              environment: 'production',
+              basePriority: 100,
+              applicationType: 'block-producer',
+              policyStaleAfterSeconds: 60,
+              healthCheck: {
+                intervalSeconds: 10,
+                timeoutSeconds: 5,
+                failureThreshold: 3,
+                recoveryThreshold: 2,
+              },
+              crd: { group: 'cardano.io', version: 'v1' },
+            },
+          );
+    const reconciler = new Reconciler(
+      {
+        clock: this.clock,
+        logger: logger.child({ component: 'reconciler' }),
+        node,
+        credentials,
+        elector,
+        policy: cluster ?? {
+          snapshot: () => ({
+            forgingAllowed: true,
+            reason: 'cluster_management_disabled',
+            message: 'cluster management is disabled',
+          }),
+        },
+        // As startSidecar's onTick: the cluster manager learns about local leadership.
+        onTick: (tick) => {
+          this.lastTick = tick;
+          cluster?.setLocalLeader(tick.decision.leader);
+          void cluster
+            ?.reportLeadership({
+              activeLeader: tick.decision.leader ? this.spec.name : '',
+              forgingEnabled: tick.decision.forge,
+              isLeader: tick.decision.leader,
+            })
+            .catch(() => undefined);
+        },
+      },
+      {
+        intervalMs: TIMING.intervalMs,
+        callTimeoutMs: TIMING.callTimeoutMs,
+        config: { startAsNonProducing: this.spec.startAsNonProducing, disableSocketCheck: false },
+      },
+    );
+    const sidecar: Sidecar = { owner, cluster, reconciler, elector, abort, stopping: false };
+    this.sidecar = sidecar;
+    sim.log(this.spec.label, `sidecar #${incarnation} started (POD_NAME=${this.spec.name})`);
+    // Everything the sidecar does runs as its own tasks, so start it from one of its timers.
+    sim.at(owner, 0, () => {
+      void (async () => {
+        await cluster?.start(abort.signal);
+        elector.setCandidacy(false, 'waiting for the first reconcile');
+        await elector.start(abort.signal);
+        reconciler.start();
+      })();
+    });
+  }
+
+  /** SIGKILL of the sidecar container: its tasks stop with no cleanup; the node keeps running. */
+  killSidecar(): void {
+    const sidecar = this.sidecar;
+    if (sidecar === null) return;
+    this.world.sim.kill(sidecar.owner);
+    this.sidecar = null;
+    this.world.sim.log(this.spec.label, 'sidecar SIGKILLed');
+  }
+
+  /**
+   * SIGTERM of the sidecar: the graceful stop of sidecar.ts (reconciler.shutdown, elector.stop)
+   * and, when that did not converge, run.ts's fail-safe; then the process exits. Kubernetes
+   * SIGKILLs it after the termination grace period.
+   */
+  terminateSidecar(then?: () => void): void {
+    const sidecar = this.sidecar;
+    if (sidecar === null || sidecar.stopping) return;
+    sidecar.stopping = true;
+    const { sim } = this.world;
+    sim.log(this.spec.label, 'sidecar got SIGTERM');
+    const cancelGrace = sim.at(sim.world, TIMING.terminationGraceMs, () => {
+      if (this.sidecar === sidecar) {
+        sim.log(this.spec.label, 'termination grace period over: SIGKILL');
+        this.killSidecar();
+        then?.();
+      }
+    });
+    sim.at(sidecar.owner, 0, () => {
+      void (async () => {
+        const converged = await sidecar.reconciler.shutdown(TIMING.shutdownDeadlineMs);
+        sidecar.abort.abort();
+        await Promise.allSettled([sidecar.elector.stop(), sidecar.cluster?.stop()]);
+        if (!converged) {
+          sim.log(this.spec.label, 'shutdown did not converge: fail-safe');
+          await this.failSafe();
+        }
+        if (this.sidecar !== sidecar) return;
+        cancelGrace();
+        sim.log(this.spec.label, `sidecar exited (${converged ? 0 : 1})`);
+        this.world.sim.kill(sidecar.owner);
+        this.sidecar = null;
+        then?.();
+      })();
+    });
+  }
+
+  /**
+   * The real fail-safe (manager/fail-safe.ts failSafeRevoke) on the pod's modelled filesystem and
+   * node: remove every target, SIGHUP, confirm by the metric, stop the node as the last resort.
+   */
+  async failSafe(targets: FailSafeTargets = this.configuredTargets()): Promise<void> {
+    const { sim } = this.world;
+    const logger = simLogger(sim, this.spec.label).child({ component: 'fail-safe' });
+    const outcome = await failSafeRevoke(targets, {
+      logger,
+      nodeFor: (socketPath, t) =>
+        createNodeController(
+          { logger, clock: this.clock, os: this.node.os(), ownPid: SIDECAR_PID },
+          {
+            socketPath,
+            processName: t.processName,
+            pidDiscovery: t.pidDiscovery,
+            metricsTimeoutMs: 1000,
+            ...(t.metricsUrl ? { metricsUrl: t.metricsUrl } : {}),
+          },
+        ),
+      removeFile: (path) => this.fs.remove(path),
+      sleep: (ms) => this.clock.sleep(ms),
+      monotonicMs: () => this.clock.monotonicMs(),
+    });
+    sim.log(this.spec.label, `fail-safe: ${outcome.message}`);
+  }
+
+  /** What failSafeTargetsFromConfig gives for this pod's (valid) configuration. */
+  configuredTargets(): FailSafeTargets {
+    return {
+      credentialPaths: [TARGETS.kesKey, TARGETS.vrfKey, TARGETS.opCert],
+      socketPaths: [SOCKET_PATH],
+      processName: 'cardano-node',
+      pidDiscovery: 'socket',
+      metricsUrl: METRICS_URL,
+    };
+  }
+
+  freezeSidecar(ms: number): void {
+    const sidecar = this.sidecar;
+    if (sidecar === null) return;
+    const { sim } = this.world;
+    sim.freeze(sidecar.owner);
+    sim.log(this.spec.label, `sidecar frozen (SIGSTOP) for ${Math.round(ms)} ms`);
+    sim.at(sim.world, ms, () => {
+      sim.thaw(sidecar.owner);
+      sim.log(this.spec.label, 'sidecar thawed (SIGCONT)');
+    });
+  }
+}
+
+export class World {
+  readonly sim: Sim;
+  readonly api: SimApiServer;
+  readonly pods: SimPod[] = [];
+  readonly idleOwner = new Owner('idle');
+  /** The CardanoForgeCluster, when cluster management is on. */
+  cluster: SimClusterObjects | null = null;
+  violation: Violation | null = null;
+  /** From this true time on, one node must forge at every instant (liveness). */
+  livenessFromMs = Infinity;
+
+  constructor(seed: number, verbose: boolean) {
+    this.sim = new Sim(seed, verbose);
+    this.api = new SimApiServer(this.sim);
+  }
+
+  addPod(spec: PodSpec): SimPod {
+    const pod = new SimPod(this, spec);
+    this.pods.push(pod);
+    return pod;
+  }
+
+  forgers(): string[] {
+    return this.pods.filter((p) => p.node.forging).map((p) => p.spec.label);
+  }
+
+  #violate(kind: Violation['kind'], message: string): void {
+    if (this.violation !== null) return;
+    this.violation = { kind, atMs: this.sim.now, message };
+    this.sim.log('INVARIANT', `VIOLATED (${kind}): ${message}`);
+    this.sim.stop(message);
+  }
+
+  /** Scenario-specific watchers of the nodes' loaded state. */
+  readonly forgingListeners: Array<(who: string, forging: boolean) => void> = [];
+
+  requirementBroken(message: string): void {
+    this.#violate('requirement', message);
+  }
+
+  /** Called on every change of what a node has loaded: the only instants the answer can change. */
+  onForging(who: string, forging: boolean): void {
+    for (const listener of this.forgingListeners) listener(who, forging);
+    const forgers = this.forgers();
+    if (forgers.length > 1)
+      this.#violate('safety', `${forgers.length} nodes forge at once: ${forgers.join(', ')}`);
+    else if (forgers.length === 0 && this.sim.now >= this.livenessFromMs)
+      this.#violate('liveness', 'no node forges although faults stopped long enough ago');
+  }
+
+  enableClusterManagement(): SimClusterObjects {
+    this.cluster ??= new SimClusterObjects(this.sim);
+    return this.cluster;
+  }
+
+  /** Liveness: from `atMs` on (quiet period start + bound) one node must forge at every instant. */
+  requireLivenessFrom(atMs: number): void {
+    this.livenessFromMs = atMs;
+    this.sim.at(this.sim.world, atMs - this.sim.now, () => {
+      if (this.forgers().length === 0)
+        this.#violate(
+          'liveness',
+          `no node forges ${Math.round(LIVENESS_BOUND_MS / 1000)} s after the last fault (bound ${LIVENESS_BOUND_MS} ms)`,
+        );
+    });
+  }
+}
