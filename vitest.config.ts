@@ -13,6 +13,9 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
+          // Groups run one after another (lowest first): the CPU-heavy simulation sweeps must not
+          // share the 2 cores with the integration tests' timing measurements.
+          sequence: { groupOrder: 0 },
           include: ['packages/*/src/**/*.test.ts', 'plugins/*/src/**/*.test.ts', 'test/unit/**/*.test.ts'],
           testTimeout: 30_000,
         },
@@ -23,6 +26,7 @@ export default defineConfig({
           // The deterministic simulation (test/dst): the real sidecar code on a virtual clock, on
           // the built framework (dist), so `npm test` builds first.
           name: 'sim',
+          sequence: { groupOrder: 1 },
           include: ['test/dst/**/*.test.ts'],
           testTimeout: 1_800_000,
         },
@@ -31,6 +35,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
+          sequence: { groupOrder: 2 },
           include: ['test/integration/**/*.test.ts', 'plugins/*/test/**/*.test.ts'],
           globalSetup: ['test/controlplane/global-setup.ts'],
           // Timing assertions (handoff times) need the CPU: one file at a time on 2 cores.
