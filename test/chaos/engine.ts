@@ -44,6 +44,8 @@ export interface ChaosResult {
   events: SimEvent[];
   startWallMs: number;
   runDir: string | null;
+  /** Overlaps explained by a sidecar that was SIGKILLed or frozen longer than LD − RP (safety.md §8). */
+  residualRiskNotes: string[];
   report: string;
 }
 
@@ -90,6 +92,7 @@ async function runInWorld(
   let violation: Violation | null = null;
   let healthySince: number | null = null;
   let livenessWindows = 0;
+  const residualNotes: string[] = [];
   let countedWindow = false;
   let interrupted = false;
   void options.interrupted?.then(() => {
@@ -113,7 +116,11 @@ async function runInWorld(
       await tail.poll();
       const now = performance.timeOrigin + performance.now();
       if (world.whole()) {
-        healthySince ??= now;
+        const since = Math.max(healthySince ?? now, world.lastDisturbanceMs);
+        if (since !== healthySince) {
+          healthySince = since;
+          countedWindow = false;
+        }
       } else {
         healthySince = null;
         countedWindow = false;
@@ -131,6 +138,7 @@ async function runInWorld(
       if (found !== null && violation === null) {
         violation = found;
         world.stopping = true;
+        if (found.kind === 'overlap') residualNotes.push(...residualRiskNotes(world, found, options.timings));
         log(`chaos: VIOLATION (${found.kind}) at ${formatRel(found.atMs - world.startMs)}`);
         break;
       }
@@ -245,6 +253,7 @@ async function runInWorld(
     events: [...tail.events],
     startWallMs: world.startMs,
     runDir: keepDir ? world.dir : null,
+    residualRiskNotes: residualNotes,
     report: '',
   };
   await world.cleanup(keepDir);
@@ -298,6 +307,7 @@ export function violationReport(result: ChaosResult, options: ChaosOptions): str
     );
     centre = v.atMs;
   }
+  for (const note of result.residualRiskNotes) lines.push(`  note: ${note}`);
   // The whole timeline for short runs; for long ones the last minute before the violation.
   const recent = result.timeline.filter((e) => e.atMs >= centre - result.startWallMs - 60_000);
   const shown = result.timeline.length <= 200 ? result.timeline : recent;
@@ -320,6 +330,31 @@ export function violationReport(result: ChaosResult, options: ChaosOptions): str
   if (result.runDir !== null)
     lines.push('', `kept for diagnosis: ${result.runDir} (sidecar logs in bp-*/sidecar-*.log, events.jsonl)`);
   return lines.join('\n');
+}
+
+/**
+ * A pod whose sidecar was SIGKILLed or frozen and had not come back for longer than LD − RP when the
+ * overlap began: its node kept its keys with nothing able to revoke them, the residual risk that
+ * docs/safety.md §8 states (the window is the sidecar's restart time). Still a violation; labelled so
+ * it is not mistaken for a defect of the running code.
+ */
+function residualRiskNotes(
+  world: ChaosWorld,
+  violation: Extract<Violation, { kind: 'overlap' }>,
+  timings: Timings,
+): string[] {
+  const windowMs = (timings.leaseDuration - timings.retryPeriod) * 1000;
+  const notes: string[] = [];
+  for (const overlap of violation.overlaps) {
+    for (const pod of [overlap.a, overlap.b]) {
+      const since = world.sidecarGoneSince.get(pod);
+      if (since === undefined || overlap.startMs - since <= windowMs) continue;
+      notes.push(
+        `${pod}'s sidecar had been SIGKILLed/frozen for ${((overlap.startMs - since) / 1000).toFixed(1)} s without a working replacement when the overlap began (> LD − RP = ${windowMs / 1000} s): the residual risk of docs/safety.md §8 (a dead sidecar cannot revoke; the window is its restart time)`,
+      );
+    }
+  }
+  return notes;
 }
 
 /** Seeds that once failed, with a note each (test/chaos/regression-seeds.json). */

@@ -62,6 +62,7 @@ async function killSidecar(
     const downMs = ctx.rng.int(downRange[0], downRange[1]);
     ctx.world.record(kind, name, `${signal} sidecar pid ${pod.sidecar?.pid}${forgingNote(ctx, pod)}`);
     if (signal === 'SIGKILL') {
+      ctx.world.sidecarGone(name);
       pod.killSidecar('SIGKILL');
       await pod.sidecarExit;
     } else {
@@ -101,10 +102,12 @@ async function freeze(
     const running = container === 'sidecar' ? ctx.world.sidecarRunning(pod) : ctx.world.nodeRunning(pod);
     if (!running) return;
     const ms = ctx.rng.int(range[0], range[1]);
+    if (container === 'sidecar') ctx.world.sidecarGone(name);
     if (!ctx.world.freeze(pid)) return;
     ctx.world.record(kind, name, `SIGSTOP ${container} pid ${pid} for ${ms} ms${forgingNote(ctx, pod)}`);
     await ctx.world.hold(ms);
     ctx.world.thaw(pid);
+    if (container === 'sidecar') ctx.world.sidecarBack(name);
     ctx.world.record(kind, name, `SIGCONT ${container} pid ${pid}`);
   });
 }
@@ -358,6 +361,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
           name,
           `SIGKILL sidecar pid ${pod.sidecar?.pid}${forgingNote(ctx, pod)}; crash loop with ${broken.what} for ${ms} ms`,
         );
+        ctx.world.sidecarGone(name);
         pod.killSidecar('SIGKILL');
         await pod.sidecarExit;
         const until = Date.now() + ms;

@@ -77,6 +77,11 @@ export class ChaosWorld {
   private restarting = new Set<string>();
   private sourceGeneration = 0;
   stopping = false;
+  /**
+   * When a fault last ended or kubelet last restarted something: a fault that takes and releases
+   * its locks between two monitor ticks (a Lease edit) must still restart the liveness clock.
+   */
+  lastDisturbanceMs = 0;
   log: (line: string) => void;
 
   private constructor(init: {
@@ -166,6 +171,7 @@ export class ChaosWorld {
 
   unlock(keys: readonly string[]): void {
     for (const k of keys) this.locks.delete(k);
+    this.lastDisturbanceMs = wallClockMs();
   }
 
   activeLocks(): number {
@@ -179,6 +185,20 @@ export class ChaosWorld {
   }
 
   // ---- processes ----
+
+  /**
+   * Since when each pod has had no working sidecar because of a SIGKILL or SIGSTOP: its node keeps
+   * whatever keys it has loaded and nothing can revoke them (docs/safety.md §8 residual risk).
+   */
+  readonly sidecarGoneSince = new Map<string, number>();
+
+  sidecarGone(pod: string): void {
+    if (!this.sidecarGoneSince.has(pod)) this.sidecarGoneSince.set(pod, wallClockMs());
+  }
+
+  sidecarBack(pod: string): void {
+    this.sidecarGoneSince.delete(pod);
+  }
 
   freeze(pid: number | undefined): boolean {
     if (pid === undefined || !signalPid(pid, 'SIGSTOP')) return false;
@@ -218,6 +238,7 @@ export class ChaosWorld {
           if (this.sidecarRunning(pod)) return null;
           const code = pod.sidecar?.exitCode ?? pod.sidecar?.signalCode ?? null;
           await pod.startSidecar();
+          this.sidecarBack(pod.options.name);
           return `restarted sidecar (previous exit ${String(code)}), pid ${pod.sidecar?.pid}`;
         }),
         this.restartIfExited(pod, 'node', async () => {
@@ -249,6 +270,7 @@ export class ChaosWorld {
       await sleep(500); // kubelet back-off
     } finally {
       this.restarting.delete(key);
+      this.lastDisturbanceMs = wallClockMs();
     }
   }
 
@@ -282,8 +304,8 @@ export class ChaosWorld {
       lines.find((l) => /^\s+- /.test(l)) ??
       lines.find((l) => /error|invalid|expected|fail-safe/i.test(l)) ??
       lines[0];
-    const failSafe = lines.find((l) => l.includes('fail-safe'));
-    const summary = [errorLine, failSafe].filter((l) => l !== undefined).map((l) => l.trim());
+    const failSafe = lines.filter((l) => l.includes('fail-safe')).map(logMessage);
+    const summary = [errorLine, ...failSafe].filter((l) => l !== undefined).map((l) => l.trim());
     return { ...result, firstError: summary.join(' | ').slice(0, 300) };
   }
 
@@ -440,6 +462,16 @@ async function probeReadOnlyMethod(base: string): Promise<ReadOnlyMethod> {
     // neither works
   }
   return 'none';
+}
+
+/** The `msg` of a JSON log line, else the line. */
+function logMessage(line: string): string {
+  try {
+    const parsed = JSON.parse(line) as { msg?: unknown };
+    return typeof parsed.msg === 'string' ? `fail-safe: ${parsed.msg}` : line;
+  } catch {
+    return line;
+  }
 }
 
 export function formatRel(ms: number): string {
