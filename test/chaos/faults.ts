@@ -35,6 +35,23 @@ function pickPod(ctx: FaultContext, pForger = 0.6): ForgePod {
   return ctx.rng.pick(ctx.world.pods);
 }
 
+/** Held while the apiserver is stopped or frozen: no Lease can be renewed. */
+const OUTAGE = 'apiserver-outage';
+
+/**
+ * A sidecar that dies or freezes without revoking leaves its node forging until it is back: the
+ * residual risk of docs/safety.md §8, whose window is the restart time only if the Lease was renewed
+ * recently. Right after an apiserver outage the holder's last renewal may be RD old and the window
+ * shrinks to LD − RD, which no restart meets; so such faults wait until renewals have resumed for LD.
+ */
+function renewalsSettled(ctx: FaultContext): boolean {
+  const { world } = ctx;
+  return (
+    !world.isLocked(OUTAGE) &&
+    world.nowRel() - world.lastOutageEndRel > world.timings.leaseDuration * 1000 + 1000
+  );
+}
+
 async function withLocks(ctx: FaultContext, keys: string[], body: () => Promise<void>): Promise<boolean> {
   if (!ctx.world.tryLock(keys)) return false;
   try {
@@ -57,6 +74,7 @@ async function killSidecar(
 ): Promise<boolean> {
   const pod = pickPod(ctx);
   const name = pod.options.name;
+  if (signal === 'SIGKILL' && !renewalsSettled(ctx)) return false;
   return withLocks(ctx, [`sidecar:${name}`], async () => {
     if (!ctx.world.sidecarRunning(pod)) return;
     const downMs = ctx.rng.int(downRange[0], downRange[1]);
@@ -97,6 +115,7 @@ async function freeze(
 ): Promise<boolean> {
   const pod = pickPod(ctx);
   const name = pod.options.name;
+  if (container === 'sidecar' && !renewalsSettled(ctx)) return false;
   return withLocks(ctx, [`${container}:${name}`], async () => {
     const pid = container === 'sidecar' ? pod.sidecar?.pid : pod.node?.pid;
     const running = container === 'sidecar' ? ctx.world.sidecarRunning(pod) : ctx.world.nodeRunning(pod);
@@ -193,7 +212,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
     weight: 1,
     describe: 'stop kube-apiserver for 1–10 s, then start it again (same port)',
     run: (ctx) =>
-      withLocks(ctx, ['apiserver'], async () => {
+      withLocks(ctx, ['apiserver', OUTAGE], async () => {
         const ms = ctx.rng.int(1000, 10_000);
         ctx.world.record('apiserver-stop', 'apiserver', `stop for ${ms} ms`);
         await ctx.world.controlPlane.stopApiserver();
@@ -208,7 +227,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
     weight: 1,
     describe: 'SIGSTOP kube-apiserver for 1–8 s (connections hang instead of failing)',
     run: (ctx) =>
-      withLocks(ctx, ['apiserver'], async () => {
+      withLocks(ctx, ['apiserver', OUTAGE], async () => {
         const pid = ctx.world.controlPlane.processIds().kubeApiserver;
         const ms = ctx.rng.int(1000, 8000);
         if (!ctx.world.freeze(pid)) return;
@@ -352,6 +371,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
     run: async (ctx) => {
       const pod = pickPod(ctx);
       const name = pod.options.name;
+      if (!renewalsSettled(ctx)) return false;
       return withLocks(ctx, [`sidecar:${name}`], async () => {
         if (!ctx.world.sidecarRunning(pod)) return;
         const broken = ctx.rng.pick(BROKEN_CONFIGS);

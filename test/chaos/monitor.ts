@@ -8,7 +8,8 @@ import type { ForgingInterval, Overlap, SimEvent } from '../cardano-node-sim/ove
 
 export type Violation =
   | { kind: 'overlap'; atMs: number; overlaps: Overlap[] }
-  | { kind: 'liveness'; atMs: number; healthySinceMs: number; boundMs: number };
+  | { kind: 'liveness'; atMs: number; healthySinceMs: number; boundMs: number }
+  | { kind: 'not-recovered'; atMs: number; what: string };
 
 /** Reads only what was appended since the last call; a torn last line waits for its newline. */
 export class EventLogTail {

@@ -82,6 +82,8 @@ export class ChaosWorld {
    * its locks between two monitor ticks (a Lease edit) must still restart the liveness clock.
    */
   lastDisturbanceMs = 0;
+  /** When the apiserver was last stopped or frozen (relative ms; far in the past at the start). */
+  lastOutageEndRel = -Infinity;
   log: (line: string) => void;
 
   private constructor(init: {
@@ -143,8 +145,13 @@ export class ChaosWorld {
         readOnlyMethod: await probeReadOnlyMethod(dir),
         log: options.log,
       });
-      await world.rotateSource('initial');
-      await Promise.all(pods.map((p) => p.start()));
+      try {
+        await world.rotateSource('initial');
+        await Promise.all(pods.map((p) => p.start()));
+      } catch (error) {
+        await world.cleanup(true);
+        throw error;
+      }
       return world;
     } catch (error) {
       await controlPlane.stop().catch(() => undefined);
@@ -172,6 +179,11 @@ export class ChaosWorld {
   unlock(keys: readonly string[]): void {
     for (const k of keys) this.locks.delete(k);
     this.lastDisturbanceMs = wallClockMs();
+    if (keys.includes('apiserver-outage')) this.lastOutageEndRel = this.nowRel();
+  }
+
+  isLocked(key: string): boolean {
+    return this.locks.has(key);
   }
 
   activeLocks(): number {
@@ -228,6 +240,19 @@ export class ChaosWorld {
       this.controlPlane.processIds().kubeApiserver !== undefined &&
       this.pods.every((p) => this.sidecarRunning(p) && this.nodeRunning(p))
     );
+  }
+
+  /** What keeps the system from being whole (for a report). */
+  notWhole(): string[] {
+    const reasons: string[] = [];
+    if (this.locks.size > 0) reasons.push(`faults still active: ${[...this.locks].join(', ')}`);
+    if (this.controlPlane.processIds().kubeApiserver === undefined) reasons.push('kube-apiserver down');
+    for (const pod of this.pods) {
+      if (!this.sidecarRunning(pod)) reasons.push(`${pod.options.name}: sidecar not running`);
+      if (!this.nodeRunning(pod)) reasons.push(`${pod.options.name}: node not running`);
+    }
+    if (this.restarting.size > 0) reasons.push(`restarting: ${[...this.restarting].join(', ')}`);
+    return reasons;
   }
 
   /** One kubelet pass: restart every exited container that no fault is holding down. */
