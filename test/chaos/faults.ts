@@ -52,14 +52,18 @@ function renewalsSettled(ctx: FaultContext): boolean {
   );
 }
 
-async function withLocks(ctx: FaultContext, keys: string[], body: () => Promise<void>): Promise<boolean> {
+/** Runs body under the locks; false when they are taken or body found nothing to do. */
+async function withLocks(
+  ctx: FaultContext,
+  keys: string[],
+  body: () => Promise<boolean | void>,
+): Promise<boolean> {
   if (!ctx.world.tryLock(keys)) return false;
   try {
-    await body();
+    return (await body()) !== false;
   } finally {
     ctx.world.unlock(keys);
   }
-  return true;
 }
 
 function forgingNote(ctx: FaultContext, pod: ForgePod): string {
@@ -76,7 +80,7 @@ async function killSidecar(
   const name = pod.options.name;
   if (signal === 'SIGKILL' && !renewalsSettled(ctx)) return false;
   return withLocks(ctx, [`sidecar:${name}`], async () => {
-    if (!ctx.world.sidecarRunning(pod)) return;
+    if (!ctx.world.sidecarRunning(pod)) return false;
     const downMs = ctx.rng.int(downRange[0], downRange[1]);
     ctx.world.record(kind, name, `${signal} sidecar pid ${pod.sidecar?.pid}${forgingNote(ctx, pod)}`);
     if (signal === 'SIGKILL') {
@@ -97,7 +101,7 @@ async function signalNode(ctx: FaultContext, signal: 'SIGKILL' | 'SIGTERM', kind
   const name = pod.options.name;
   return withLocks(ctx, [`node:${name}`], async () => {
     const node = pod.node;
-    if (node === null || !node.isRunning()) return;
+    if (node === null || !node.isRunning()) return false;
     const downMs = ctx.rng.int(0, 4000);
     ctx.world.record(kind, name, `${signal} node pid ${node.pid}${forgingNote(ctx, pod)}`);
     if (signal === 'SIGKILL') node.kill('SIGKILL');
@@ -119,10 +123,10 @@ async function freeze(
   return withLocks(ctx, [`${container}:${name}`], async () => {
     const pid = container === 'sidecar' ? pod.sidecar?.pid : pod.node?.pid;
     const running = container === 'sidecar' ? ctx.world.sidecarRunning(pod) : ctx.world.nodeRunning(pod);
-    if (!running) return;
+    if (!running) return false;
     const ms = ctx.rng.int(range[0], range[1]);
     if (container === 'sidecar') ctx.world.sidecarGone(name);
-    if (!ctx.world.freeze(pid)) return;
+    if (!ctx.world.freeze(pid)) return false;
     ctx.world.record(kind, name, `SIGSTOP ${container} pid ${pid} for ${ms} ms${forgingNote(ctx, pod)}`);
     await ctx.world.hold(ms);
     ctx.world.thaw(pid);
@@ -230,7 +234,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
       withLocks(ctx, ['apiserver', OUTAGE], async () => {
         const pid = ctx.world.controlPlane.processIds().kubeApiserver;
         const ms = ctx.rng.int(1000, 8000);
-        if (!ctx.world.freeze(pid)) return;
+        if (!ctx.world.freeze(pid)) return false;
         ctx.world.record('apiserver-freeze', 'apiserver', `SIGSTOP pid ${pid} for ${ms} ms`);
         await ctx.world.hold(ms);
         ctx.world.thaw(pid);
@@ -250,7 +254,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
       return withLocks(ctx, keys, async () => {
         const ms = ctx.rng.int(2000, 10_000);
         const termAfter = ctx.rng.int(0, Math.min(3000, ms));
-        if (!(await ctx.world.makeReadOnly(pod.targetDir))) return;
+        if (!(await ctx.world.makeReadOnly(pod.targetDir))) return false;
         try {
           ctx.world.record(
             'readonly-target',
@@ -299,7 +303,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
       const name = pod.options.name;
       return withLocks(ctx, [`node:${name}`, `sidecar:${name}`], async () => {
         const node = pod.node;
-        if (node === null || !node.isRunning()) return;
+        if (node === null || !node.isRunning()) return false;
         const delay = ctx.rng.int(500, 4000);
         const hold = ctx.rng.int(delay + 1000, delay + 6000);
         const term = ctx.rng.chance(0.7);
@@ -373,7 +377,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
       const name = pod.options.name;
       if (!renewalsSettled(ctx)) return false;
       return withLocks(ctx, [`sidecar:${name}`], async () => {
-        if (!ctx.world.sidecarRunning(pod)) return;
+        if (!ctx.world.sidecarRunning(pod)) return false;
         const broken = ctx.rng.pick(BROKEN_CONFIGS);
         const ms = ctx.rng.int(2000, 10_000);
         ctx.world.record(
