@@ -110,7 +110,7 @@ async function main(argv: readonly string[]): Promise<number> {
     if (parsed.list) {
       for (const f of FAULT_KINDS)
         console.log(
-          `${f.name.padEnd(22)} ${f.optIn === undefined ? 'default' : 'opt-in '} ${f.describe}${f.optIn ? `\n${' '.repeat(31)}(opt-in: ${f.optIn})` : ''}`,
+          `${f.name.padEnd(25)} ${f.optIn === undefined ? 'default' : 'opt-in '} ${f.describe}${f.optIn ? `\n${' '.repeat(34)}(opt-in: ${f.optIn})` : ''}`,
         );
       return 0;
     }

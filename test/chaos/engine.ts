@@ -275,7 +275,7 @@ function rel(result: ChaosResult, wallMs: number): string {
 export function summaryReport(result: ChaosResult, options: ChaosOptions): string {
   const counts = Object.entries(result.faultCounts)
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => `  ${k.padEnd(22)} ${v}`)
+    .map(([k, v]) => `  ${k.padEnd(25)} ${v}`)
     .join('\n');
   const total = Object.values(result.faultCounts).reduce((a, b) => a + b, 0);
   return [
@@ -332,7 +332,7 @@ export function violationReport(result: ChaosResult, options: ChaosOptions): str
       : `fault timeline, last 60 s before the violation (${result.timeline.length - shown.length} earlier entries left out):`,
   );
   for (const e of shown)
-    lines.push(`  ${formatRel(e.atMs)}  ${e.kind.padEnd(22)} ${e.target.padEnd(10)} ${e.what}`);
+    lines.push(`  ${formatRel(e.atMs)}  ${e.kind.padEnd(25)} ${e.target.padEnd(10)} ${e.what}`);
   lines.push(
     '',
     `forging timeline around the violation (${rel(result, centre - 20_000)} .. ${rel(result, centre + 5000)}):`,
@@ -363,7 +363,7 @@ function residualRiskNotes(
       const since = world.sidecarGoneSince.get(pod);
       if (since === undefined || since > overlap.startMs) continue;
       notes.push(
-        `${pod}'s sidecar had been SIGKILLed/frozen for ${((overlap.startMs - since) / 1000).toFixed(1)} s with no working replacement when the overlap began (LD − RP = ${timings.leaseDuration - timings.retryPeriod} s): the residual risk of docs/safety.md §8 (a dead sidecar cannot revoke; the window is its restart time)`,
+        `${pod}'s sidecar had been SIGKILLed/frozen for ${((overlap.startMs - since) / 1000).toFixed(1)} s with no working replacement when the overlap began (LD − RP = ${timings.leaseDuration - timings.retryPeriod} s): the residual risk of docs/safety.md §8 (a dead sidecar cannot revoke; the window is its restart time) — unless a Lease edit in the timeline let the other take over early`,
       );
     }
   }

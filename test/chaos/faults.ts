@@ -53,6 +53,15 @@ function renewalsSettled(ctx: FaultContext): boolean {
 }
 
 /** Runs body under the locks; false when they are taken or body found nothing to do. */
+/**
+ * A slow or frozen node is combined with a planned handoff, never with an apiserver outage or a
+ * Lease edit: those make the leader fence on its own deadline, and the margin for the node to act on
+ * the SIGHUP is then LD − RD (1 s with the short timings) — a node slower than that overlaps whatever
+ * the sidecar does (the node SIGHUP-latency assumption of docs/safety.md). Slow-node faults take the
+ * 'apiserver' lock that outages and Lease edits take too.
+ */
+const SLOW_NODE_EXCLUSIVE = 'apiserver';
+
 async function withLocks(
   ctx: FaultContext,
   keys: string[],
@@ -119,8 +128,11 @@ async function freeze(
 ): Promise<boolean> {
   const pod = pickPod(ctx);
   const name = pod.options.name;
-  if (container === 'sidecar' && !renewalsSettled(ctx)) return false;
-  return withLocks(ctx, [`${container}:${name}`], async () => {
+  if (!renewalsSettled(ctx)) return false;
+  // A frozen node's own sidecar is left alone too: any sidecar exit would have to fence through it.
+  const keys =
+    container === 'node' ? [`node:${name}`, `sidecar:${name}`, SLOW_NODE_EXCLUSIVE] : [`sidecar:${name}`];
+  return withLocks(ctx, keys, async () => {
     const pid = container === 'sidecar' ? pod.sidecar?.pid : pod.node?.pid;
     const running = container === 'sidecar' ? ctx.world.sidecarRunning(pod) : ctx.world.nodeRunning(pod);
     if (!running) return false;
@@ -301,7 +313,8 @@ export const FAULT_KINDS: readonly FaultKind[] = [
     run: async (ctx) => {
       const pod = pickPod(ctx, 0.8);
       const name = pod.options.name;
-      return withLocks(ctx, [`node:${name}`, `sidecar:${name}`], async () => {
+      if (!renewalsSettled(ctx)) return false;
+      return withLocks(ctx, [`node:${name}`, `sidecar:${name}`, SLOW_NODE_EXCLUSIVE], async () => {
         const node = pod.node;
         if (node === null || !node.isRunning()) return false;
         const delay = ctx.rng.int(500, 4000);

@@ -166,7 +166,7 @@ export class ChaosWorld {
   record(kind: string, target: string, what: string): void {
     const entry = { atMs: this.nowRel(), kind, target, what };
     this.timeline.push(entry);
-    this.log(`${formatRel(entry.atMs)}  ${kind.padEnd(22)} ${target.padEnd(10)} ${what}`);
+    this.log(`${formatRel(entry.atMs)}  ${kind.padEnd(25)} ${target.padEnd(10)} ${what}`);
   }
 
   /** Takes every key or none. */
