@@ -179,6 +179,8 @@ function runSimulator(config: SimConfig): void {
     phase: 'starting' as 'starting' | 'running' | 'stopping',
     forging: false,
     lagSlots: 0,
+    /** Injected SIGHUP handling latency: a SIGHUP takes effect this many ms after it arrives. */
+    sighupDelayMs: 0,
     startedAtMs: Date.now(),
   };
   const connections = new Set<Socket>();
@@ -251,6 +253,7 @@ function runSimulator(config: SimConfig): void {
       ],
       ['cardano_node_sim_up', state.phase === 'running' ? 1 : 0, '1 once the node socket is serving'],
       ['cardano_node_sim_lag_slots', state.lagSlots, 'Injected tip lag in slots'],
+      ['cardano_node_sim_sighup_delay_ms', state.sighupDelayMs, 'Injected SIGHUP handling latency in ms'],
     ];
     return gauges
       .map(([name, value, help]) => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${value}\n`)
@@ -312,6 +315,16 @@ function runSimulator(config: SimConfig): void {
         }
         state.lagSlots = slots;
         reply(res, 200, { lagSlots: slots });
+        return;
+      }
+      case '/control/slow-sighup': {
+        const ms = Number(url.searchParams.get('ms'));
+        if (!Number.isInteger(ms) || ms < 0) {
+          reply(res, 400, { error: 'ms must be a non-negative integer' });
+          return;
+        }
+        state.sighupDelayMs = ms;
+        reply(res, 200, { sighupDelayMs: ms });
         return;
       }
       case '/control/catchup':
@@ -398,8 +411,17 @@ function runSimulator(config: SimConfig): void {
       stderrLine('SIGHUP before the node is up: ignored, credentials are read at startup');
       return;
     }
-    // Serialised so that two quick SIGHUPs apply in order.
-    credentialWork = credentialWork.then(() => evaluateCredentials('SIGHUP')).catch(failClosed);
+    // Serialised so that two quick SIGHUPs apply in order. A slow node (injected delay) re-reads the
+    // files when the SIGHUP takes effect, and the forging transition is logged at that moment.
+    const effectiveAtMs = Date.now() + state.sighupDelayMs;
+    if (state.sighupDelayMs > 0) stderrLine(`SIGHUP received; takes effect in ${state.sighupDelayMs} ms`);
+    credentialWork = credentialWork
+      .then(async () => {
+        const waitMs = effectiveAtMs - Date.now();
+        if (waitMs > 0) await new Promise((resolveDelay) => setTimeout(resolveDelay, waitMs));
+        await evaluateCredentials('SIGHUP');
+      })
+      .catch(failClosed);
   });
   process.on('SIGTERM', () => shutdown('SIGTERM', 0));
   process.on('SIGINT', () => shutdown('SIGINT', 0));

@@ -82,6 +82,8 @@ export interface SimNode {
   /** The tip lags the wall-clock slot by `slots`. */
   behind(slots: number): Promise<void>;
   catchup(): Promise<void>;
+  /** Every later SIGHUP takes effect `ms` after it arrives (0 restores prompt handling). */
+  slowSighup(ms: number): Promise<void>;
   metrics(timeoutMs?: number): Promise<SimMetrics>;
   waitForForging(expected: boolean, timeoutMs?: number): Promise<void>;
   /** SIGTERM, then SIGKILL after graceMs (default 5000), both by PID. */
@@ -291,6 +293,9 @@ export async function spawnSimNode(options: SpawnSimNodeOptions): Promise<SimNod
     },
     async catchup() {
       await (await control('catchup')).text();
+    },
+    async slowSighup(ms) {
+      await (await control(`slow-sighup?ms=${ms}`)).text();
     },
     async metrics(timeoutMs = 2_000) {
       const response = await fetch(node.metricsUrl, { signal: AbortSignal.timeout(timeoutMs) });

@@ -203,6 +203,39 @@ describe('simulated cardano-node', () => {
     expect(events.at(-1)?.reason).toContain('observed');
   });
 
+  it('slow-sighup delays the effect of a SIGHUP, and the transition is logged when it takes effect', async () => {
+    const credentials = await writeFakeCredentials(join(dir, 'creds'));
+    const node = await sims.spawn({
+      identity: 'a',
+      pool: 'p1',
+      eventLog: join(dir, 'events.jsonl'),
+      credentials,
+    });
+    await node.waitForForging(true);
+    const bad = await fetch(`${node.controlUrl}/slow-sighup?ms=-5`, { method: 'POST' });
+    expect(bad.status).toBe(400);
+    await node.slowSighup(800);
+    expect((await node.metrics()).raw.get('cardano_node_sim_sighup_delay_ms')).toBe(800);
+    await unlink(credentials.vrfKey);
+    const sentAt = performance.timeOrigin + performance.now();
+    node.hup();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    // Still forging: the SIGHUP has arrived but not taken effect.
+    expect((await node.metrics()).forgingEnabled).toBe(true);
+    await node.waitForForging(false);
+    const off = (await eventsOf(node)).filter((event) => event.event === 'forging-off');
+    expect(off).toHaveLength(1);
+    expect(off[0]!.ts - sentAt).toBeGreaterThanOrEqual(800);
+    // Back to prompt handling: the next SIGHUP takes effect at once.
+    await node.slowSighup(0);
+    await writeFakeCredentials(join(dir, 'creds'));
+    const again = performance.timeOrigin + performance.now();
+    node.hup();
+    await node.waitForForging(true);
+    const on = (await eventsOf(node)).filter((event) => event.event === 'forging-on').at(-1);
+    expect(on!.ts - again).toBeLessThan(500);
+  });
+
   it('behind makes the tip lag by N slots and catchup restores it', async () => {
     const systemStartMs = Date.now() - 1_000_000;
     const wallSlot = (): number => Math.floor((Date.now() - systemStartMs) / 1000);
