@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decide } from '../packages/framework/dist/core/decide.js';
+import { UNKNOWN_BELIEF } from '../packages/framework/dist/core/node-belief.js';
 import { writeFakeCredentials } from '../test/cardano-node-sim/credentials.ts';
 import { wallClockMs } from '../test/cardano-node-sim/events.ts';
 import { computeOverlap, readEvents } from '../test/cardano-node-sim/overlap.ts';
@@ -29,7 +30,10 @@ function benchDecide(): number[] {
     nowMs: 10_000,
     phase: 'running' as const,
     node: { socket: 'up' as const, pid: 1, forgingMetric: null, atTip: null, message: '' },
-    nodeLoaded: { forging: true, fingerprint: 'f' },
+    nodeLoaded: { ...UNKNOWN_BELIEF, forging: true, fingerprint: 'f', source: 'node-metric' as const },
+    credentialsUnrevocable: false,
+    revokeRetryDue: false,
+    fault: null,
     leadership: {
       lockName: 'l',
       identity: 'a',
@@ -49,7 +53,12 @@ function benchDecide(): number[] {
       reason: '',
       message: '',
     },
-    config: { startAsNonProducing: true, disableSocketCheck: false },
+    config: {
+      startAsNonProducing: true,
+      disableSocketCheck: false,
+      confirmTimeoutMs: 3000,
+      handoverHoldDownMs: 30_000,
+    },
   };
   const rates: number[] = [];
   for (let run = 0; run < 5; run++) {

@@ -55,6 +55,8 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   b('NODE_SLOT_REFERENCE_SLOT', 'node.slotReference.slot', 'int'),
   b('NODE_SLOT_REFERENCE_UNIX', 'node.slotReference.unixSeconds', 'int'),
   b('START_AS_NON_PRODUCING', 'node.startAsNonProducing', 'bool'),
+  b('NODE_SIGHUP_LATENCY_BOUND_MS', 'node.sighupLatencyBoundMs', 'int'),
+  b('NODE_HANDOVER_HOLD_DOWN', 'node.handoverHoldDownSeconds', 'int'),
   b('CRD_GROUP', 'crd.group'),
   b('CRD_VERSION', 'crd.version'),
   b('CRD_PLURAL', 'crd.leaderPlural'),

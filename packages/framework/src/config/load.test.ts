@@ -250,6 +250,8 @@ describe('environment mapping (Python sidecar variables)', () => {
     NODE_SLOT_REFERENCE_SLOT: ['86400', (c) => c.node.slotReference?.slot, 86400],
     NODE_SLOT_REFERENCE_UNIX: ['1655769600', (c) => c.node.slotReference?.unixSeconds, 1655769600],
     START_AS_NON_PRODUCING: ['false', (c) => c.node.startAsNonProducing, false],
+    NODE_SIGHUP_LATENCY_BOUND_MS: ['1500', (c) => c.node.sighupLatencyBoundMs, 1500],
+    NODE_HANDOVER_HOLD_DOWN: ['45', (c) => c.node.handoverHoldDownSeconds, 45],
     CRD_GROUP: ['example.io', (c) => c.crd.group, 'example.io'],
     CRD_VERSION: ['v2', (c) => c.crd.version, 'v2'],
     CRD_PLURAL: ['leaders', (c) => c.crd.leaderPlural, 'leaders'],
@@ -351,8 +353,7 @@ describe('election timing defaults follow LEASE_DURATION', () => {
   it.each([
     ['15', 10, 2],
     ['30', 20, 4],
-    ['6', 4, 1],
-    ['4', 3, 1],
+    ['12', 8, 1],
   ])(
     'LEASE_DURATION=%s alone gives renewDeadline %i s and retryPeriod %i s (a valid timing)',
     async (ld, rd, rp) => {
@@ -361,6 +362,17 @@ describe('election timing defaults follow LEASE_DURATION', () => {
       expect(c.election.retryPeriodSeconds).toBe(rp);
     },
   );
+
+  it('a lease too short for the revocation chain is an error naming the fields to change', async () => {
+    // LD 4 s derives RD 3 s: a 1 s margin cannot hold observe + revoke + signal + the SIGHUP latency bound.
+    await expect(loadConfig({ env: { POD_NAME: 'p', LEASE_DURATION: '4' } })).rejects.toThrow(
+      /election\.leaseDurationSeconds − election\.renewDeadlineSeconds = 1000 ms is too short.*node\.sighupLatencyBoundMs/s,
+    );
+    const c = await loadConfig({
+      env: { POD_NAME: 'p', LEASE_DURATION: '4', RENEW_DEADLINE: '2', NODE_SIGHUP_LATENCY_BOUND_MS: '500' },
+    });
+    expect(c.election.renewDeadlineSeconds).toBe(2);
+  });
 
   it('explicit values win, and an impossible combination is still an error naming the field', async () => {
     const c = await loadConfig({ env: { POD_NAME: 'p', LEASE_DURATION: '30', RENEW_DEADLINE: '12' } });

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { ForgePlugin } from '../plugin/define.js';
 import { PLUGIN_BRAND } from '../plugin/define.js';
+import { revocationBudget } from '../core/timing.js';
 
 /** Python logging names (and pino's own) → pino levels. */
 const LOG_LEVEL_ALIASES: Readonly<Record<string, PinoLevel>> = {
@@ -154,6 +155,17 @@ export const ForgeConfigSchema = z
           .strictObject({ slot: z.number().int().min(0), unixSeconds: z.number().int().min(0) })
           .optional(),
         startAsNonProducing: z.boolean().default(true),
+        /**
+         * Assumed bound from a delivered SIGHUP to cardano-node having (un)loaded its credentials. Part
+         * of the revocation budget (LD − RD); without node.metricsUrl it is also how long the sidecar
+         * waits before it takes a SIGHUP as applied (docs/safety.md, "Timing").
+         */
+        sighupLatencyBoundMs: z.number().int().min(1).default(2000),
+        /**
+         * How long a leader whose node cannot forge (PID not found, SIGHUP failing, forging metric
+         * still 0, behind the tip) keeps the lease before handing over to an eligible standby.
+         */
+        handoverHoldDownSeconds: seconds().default(30),
       })
       .prefault({}),
     crd: z
@@ -229,6 +241,16 @@ export const ForgeConfigSchema = z
         path: ['election', 'renewDeadlineSeconds'],
         message: `must be greater than 1.2 × election.retryPeriodSeconds (${e.renewDeadlineSeconds} <= ${1.2 * e.retryPeriodSeconds})`,
       });
+    }
+    // The whole revocation chain must fit in the fencing margin (core/timing.ts).
+    if (e.leaseDurationSeconds > e.renewDeadlineSeconds) {
+      const timing = revocationBudget({
+        leaseDurationSeconds: e.leaseDurationSeconds,
+        renewDeadlineSeconds: e.renewDeadlineSeconds,
+        sighupLatencyBoundMs: config.node.sighupLatencyBoundMs,
+      });
+      if (!timing.ok)
+        ctx.addIssue({ code: 'custom', path: ['election', 'leaseDurationSeconds'], message: timing.message });
     }
   })
   .transform((config) => {

@@ -180,7 +180,8 @@ export interface CredentialProvisioner {
 // NodeController (built-in seam, not a plugin kind yet)
 // ---------------------------------------------------------------------------------------------
 
-export type SocketState = 'up' | 'missing' | 'stale' | 'not-a-socket';
+/** 'unknown': the observation failed or timed out (never a reason to believe the node is down). */
+export type SocketState = 'up' | 'missing' | 'stale' | 'not-a-socket' | 'unknown';
 
 export interface NodeObservation {
   /** 'up' only when a connect() to the node socket succeeded. */
@@ -200,10 +201,19 @@ export interface SignalOutcome extends Explained {
   readonly pid: number | null;
 }
 
+export interface ReloadOptions {
+  readonly proceed?: () => string | null;
+}
+
 export interface NodeController {
   observe(signal: AbortSignal): Promise<NodeObservation>;
-  /** Sends SIGHUP so the node re-reads its credential paths. `reason` is the metric label. */
-  reload(reason: string): Promise<SignalOutcome>;
+  /**
+   * Sends SIGHUP so the node re-reads its credential paths. `reason` is the metric label. Only a
+   * process that has been seen serving its socket is signalled (SIGHUP kills a process that has not
+   * installed its handler yet). `options.proceed` is called immediately before the signal is sent;
+   * when it returns a string the signal is not sent (e.g. the fencing deadline has passed).
+   */
+  reload(reason: string, options?: ReloadOptions): Promise<SignalOutcome>;
   /**
    * The last resort when the node cannot be made to stop forging otherwise (credentials cannot be
    * removed, or the node does not confirm it stopped): SIGTERM, then SIGKILL after `graceMs`.

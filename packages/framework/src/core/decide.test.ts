@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decide } from './decide.js';
 import type { Observation } from './decide.js';
+import { UNKNOWN_BELIEF } from './node-belief.js';
 
 const ME = 'bp-0';
 
@@ -14,7 +15,7 @@ function obs(
     nowMs: 10_000,
     phase: 'running',
     node: { socket: 'up', pid: 42, forgingMetric: null, atTip: null, message: 'ok' },
-    nodeLoaded: { forging: false, fingerprint: null },
+    nodeLoaded: { ...UNKNOWN_BELIEF, forging: false, source: 'node-metric' },
     leadership: {
       lockName: 'lease',
       identity: ME,
@@ -34,7 +35,15 @@ function obs(
       reason: 'Absent',
       message: 'absent',
     },
-    config: { startAsNonProducing: true, disableSocketCheck: false },
+    credentialsUnrevocable: false,
+    revokeRetryDue: false,
+    fault: null,
+    config: {
+      startAsNonProducing: true,
+      disableSocketCheck: false,
+      confirmTimeoutMs: 3000,
+      handoverHoldDownMs: 30_000,
+    },
   };
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(patch)) {
@@ -99,7 +108,7 @@ describe('decide: table', () => {
       obs({
         leadership: { holder: 'bp-1', leaderUntilMs: 0 },
         credentials: { presence: 'all', upToDate: true },
-        nodeLoaded: { forging: null, fingerprint: null },
+        nodeLoaded: { forging: null, fingerprint: null, source: 'unknown' },
       }),
       ['revoke', 'signal:startup_cleanup'],
       false,
@@ -186,6 +195,84 @@ describe('decide: table', () => {
       true,
       'CredentialsInvalid',
     ],
+    [
+      'an observation that failed is not "node down": files go, the holder keeps the lock',
+      obs({
+        node: { socket: 'unknown', pid: null },
+        credentials: { presence: 'all', upToDate: true },
+        nodeLoaded: { forging: null },
+      }),
+      ['revoke'],
+      true,
+      'NodeUnobservable',
+    ],
+    [
+      'leader whose node says it forges with credentials loaded before we watched re-signals (G1)',
+      obs({
+        credentials: { presence: 'all', upToDate: true },
+        nodeLoaded: { forging: true, fingerprint: null },
+      }),
+      ['signal:enable_forging'],
+      true,
+      'Forging',
+    ],
+    [
+      'an enable SIGHUP awaiting confirmation is not re-sent',
+      obs({
+        credentials: { presence: 'all', upToDate: true },
+        nodeLoaded: {
+          forging: null,
+          pending: { forging: true, atMs: 9_000, pid: 42, fingerprint: 'f1' },
+        },
+      }),
+      [],
+      true,
+      'Forging',
+    ],
+    [
+      'a disable SIGHUP awaiting confirmation: nothing to do, and no release yet',
+      obs({
+        phase: 'stopping',
+        nodeLoaded: { forging: true, pending: { forging: false, atMs: 9_000, pid: 42, fingerprint: null } },
+      }),
+      [],
+      true,
+      'ShuttingDown',
+    ],
+    [
+      'a disable SIGHUP never confirmed: the node is stopped as a last resort',
+      obs({
+        phase: 'stopping',
+        nodeLoaded: { forging: true, pending: { forging: false, atMs: 5_000, pid: 42, fingerprint: null } },
+      }),
+      ['terminate'],
+      true,
+      'ShuttingDown',
+    ],
+    [
+      'credentials cannot be removed and the node may forge: terminate, never SIGHUP (it would reload them)',
+      obs({
+        phase: 'stopping',
+        credentials: { presence: 'partial', upToDate: false },
+        credentialsUnrevocable: true,
+        nodeLoaded: { forging: true, fingerprint: 'f1' },
+      }),
+      ['terminate'],
+      true,
+      'ShuttingDown',
+    ],
+    [
+      'credentials cannot be removed but the node is gone: release',
+      obs({
+        phase: 'stopping',
+        credentials: { presence: 'partial', upToDate: false },
+        credentialsUnrevocable: true,
+        nodeLoaded: { forging: false, source: 'process-gone' },
+      }),
+      ['release'],
+      true,
+      'ShuttingDown',
+    ],
   ];
   it.each(cases)('%s', (_name, o, expected, leader, reason) => {
     const d = decide(o);
@@ -202,6 +289,39 @@ describe('decide: table', () => {
     expect(waiting.actions).toEqual([]);
     const after = decide(obs({ nowMs: 12_000, leadership: { actAfterMs: 12_000 } }));
     expect(after.forge).toBe(true);
+  });
+
+  it('a leader in a forging fault reports it, keeps the lease for the hold-down, then hands over', () => {
+    const fault = { reason: 'NodePidUnknown' as const, message: 'pid unknown', sinceMs: 0 };
+    const holding = decide(
+      obs({
+        nowMs: 29_999,
+        leadership: { leaderUntilMs: 40_000 },
+        fault,
+        credentials: { presence: 'all', upToDate: true },
+      }),
+    );
+    expect(holding.forge).toBe(true);
+    expect(holding.reason).toBe('NodePidUnknown');
+    const handing = decide(
+      obs({
+        nowMs: 30_000,
+        leadership: { leaderUntilMs: 40_000 },
+        fault,
+        credentials: { presence: 'all', upToDate: true },
+        nodeLoaded: { forging: null },
+      }),
+    );
+    expect(handing.forge).toBe(false);
+    expect(handing.reason).toBe('NodePidUnknown');
+    expect(handing.candidate).toBe(true); // keeps the lease until its node is confirmed withdrawn
+    expect(handing.actions.map((a) => a.type)).toEqual(['revoke', 'signal']);
+    const done = decide(obs({ nowMs: 31_000, leadership: { leaderUntilMs: 40_000 }, fault }));
+    expect(done.candidate).toBe(false);
+    expect(done.actions).toEqual([{ type: 'release' }]);
+    // A standby with the same fault does not contend.
+    const standby = decide(obs({ leadership: { holder: 'bp-1', leaderUntilMs: 0 }, fault }));
+    expect(standby.candidate).toBe(false);
   });
 
   it('a standby behind the tip does not contend, a leader behind the tip keeps forging', () => {
@@ -221,7 +341,7 @@ const arbObservation: fc.Arbitrary<Observation> = fc
   .record({
     nowMs: fc.integer({ min: 0, max: 100_000 }),
     phase: fc.constantFrom('starting', 'running', 'stopping' as const),
-    socket: fc.constantFrom('up', 'missing', 'stale', 'not-a-socket' as const),
+    socket: fc.constantFrom('up', 'missing', 'stale', 'not-a-socket', 'unknown' as const),
     pid: fc.option(fc.integer({ min: 1, max: 99_999 }), { nil: null }),
     atTip: fc.constantFrom(true, false, null),
     loadedForging: fc.constantFrom(true, false, null),
@@ -236,13 +356,35 @@ const arbObservation: fc.Arbitrary<Observation> = fc
     fp: fc.constantFrom('f1', 'f2', null),
     startAsNonProducing: fc.boolean(),
     disableSocketCheck: fc.boolean(),
+    pending: fc.option(
+      fc.record({
+        forging: fc.boolean(),
+        atMs: fc.integer({ min: 0, max: 100_000 }),
+        pid: fc.constantFrom(42, null),
+        fingerprint: fc.constantFrom('f1', null),
+      }),
+      { nil: null },
+    ),
+    unrevocable: fc.boolean(),
+    revokeRetryDue: fc.boolean(),
+    fault: fc.option(
+      fc.record({
+        reason: fc.constantFrom('NodePidUnknown', 'SignalFailed', 'NodeNotForging', 'BehindTip' as const),
+        message: fc.constant('fault'),
+        sinceMs: fc.integer({ min: 0, max: 100_000 }),
+      }),
+      { nil: null },
+    ),
   })
   .map((r) =>
     obs({
       nowMs: r.nowMs,
       phase: r.phase,
       node: { socket: r.socket, pid: r.pid, atTip: r.atTip },
-      nodeLoaded: { forging: r.loadedForging, fingerprint: r.loadedFp },
+      nodeLoaded: { forging: r.loadedForging, fingerprint: r.loadedFp, pending: r.pending },
+      credentialsUnrevocable: r.unrevocable,
+      revokeRetryDue: r.revokeRetryDue,
+      fault: r.fault,
       leadership: { holder: r.holder, leaderUntilMs: r.leaderUntilMs, actAfterMs: r.actAfterMs },
       policy: { forgingAllowed: r.allowed },
       credentials: {
@@ -254,6 +396,9 @@ const arbObservation: fc.Arbitrary<Observation> = fc
       config: { startAsNonProducing: r.startAsNonProducing, disableSocketCheck: r.disableSocketCheck },
     }),
   );
+
+/** Unknown counts as forging: only a confirmed `false` is "not forging". */
+const mayBeForging = (o: Observation) => o.nodeLoaded.forging !== false;
 
 describe('decide: properties', () => {
   it('never forges or enables without a lease held within its renew deadline', () => {
@@ -295,8 +440,11 @@ describe('decide: properties', () => {
     fc.assert(
       fc.property(arbObservation, (o) => {
         const d = decide(o);
-        if (!d.forge && o.node.socket === 'up' && o.credentials.presence !== 'none')
-          expect(d.actions[0]).toEqual({ type: 'revoke' });
+        if (!d.forge && o.node.socket === 'up' && o.credentials.presence !== 'none') {
+          // Files that could not be removed: the node is stopped first (or the removal retried).
+          if (o.credentialsUnrevocable) expect(['terminate', 'revoke', 'release', undefined]).toContain(d.actions[0]?.type);
+          else expect(d.actions[0]).toEqual({ type: 'revoke' });
+        }
       }),
     );
   });
@@ -328,13 +476,47 @@ describe('decide: properties', () => {
     );
   });
 
-  it('a holder stays a candidate until its node is known to have stopped forging', () => {
+  it('a holder stays a candidate (keeps renewing) while its node may be forging, also when stopping', () => {
+    fc.assert(
+      fc.property(arbObservation, (o) => {
+        if (o.leadership.holder === ME && mayBeForging(o)) expect(decide(o).candidate).toBe(true);
+      }),
+    );
+  });
+
+  it('never releases while the node may be forging (unknown included)', () => {
+    fc.assert(
+      fc.property(arbObservation, (o) => {
+        if (decide(o).actions.some((a) => a.type === 'release')) expect(o.nodeLoaded.forging).toBe(false);
+      }),
+    );
+  });
+
+  it('never signals a node whose credentials could not be removed (the SIGHUP would reload them)', () => {
     fc.assert(
       fc.property(arbObservation, (o) => {
         const d = decide(o);
-        const leader = o.leadership.holder === ME && o.nowMs < o.leadership.leaderUntilMs;
-        if (leader && o.phase !== 'stopping' && o.nodeLoaded.forging !== false)
-          expect(d.candidate).toBe(true);
+        if (o.credentialsUnrevocable && o.credentials.presence !== 'none' && !d.forge)
+          expect(d.actions.some((a) => a.type === 'signal')).toBe(false);
+      }),
+    );
+  });
+
+  it('a node that may be forging and cannot be withdrawn by files is stopped, never left as is', () => {
+    fc.assert(
+      fc.property(arbObservation, (o) => {
+        const d = decide(o);
+        const stuck = o.credentialsUnrevocable && o.credentials.presence !== 'none' && !d.forge;
+        if (stuck && mayBeForging(o) && o.node.pid !== null)
+          expect(d.actions).toEqual([{ type: 'terminate', reason: expect.any(String) }]);
+      }),
+    );
+  });
+
+  it('a standby in a forging fault never contends', () => {
+    fc.assert(
+      fc.property(arbObservation, (o) => {
+        if (o.fault !== null && o.leadership.holder !== ME) expect(decide(o).candidate).toBe(false);
       }),
     );
   });

@@ -6,16 +6,11 @@
  * next observation. The safety argument this encodes is written down in docs/safety.md.
  */
 import type { CredentialState, LeadershipSnapshot, NodeObservation } from '../contracts/index.js';
+import type { ForgingFault, NodeLoaded } from './node-belief.js';
 
 export type Phase = 'starting' | 'running' | 'stopping';
 
-/** What the node has loaded as far as the sidecar knows. `null` = unknown (e.g. we just started and
- * the node was already running, or a SIGHUP could not be delivered). */
-export interface NodeLoaded {
-  readonly forging: boolean | null;
-  /** Source fingerprint of the credentials the node loaded with its last reload (rotation check). */
-  readonly fingerprint: string | null;
-}
+export type { NodeLoaded } from './node-belief.js';
 
 export interface PolicyView {
   readonly forgingAllowed: boolean;
@@ -28,6 +23,12 @@ export interface DecisionConfig {
   readonly startAsNonProducing: boolean;
   /** DISABLE_SOCKET_CHECK: treat the node as up without a socket (local/dev only). */
   readonly disableSocketCheck: boolean;
+  /** How long a delivered SIGHUP may stay unconfirmed before the sidecar gives up on it (re-sends an
+   * enable; stops the node that was told to stop). */
+  readonly confirmTimeoutMs: number;
+  /** How long a leader may stay in a forging fault (PID unknown, SIGHUP failing, node not forging,
+   * behind the tip) before it hands over. */
+  readonly handoverHoldDownMs: number;
 }
 
 export interface Observation {
@@ -39,6 +40,12 @@ export interface Observation {
   readonly leadership: LeadershipSnapshot;
   readonly policy: PolicyView;
   readonly credentials: CredentialState;
+  /** A revoke failed and the files may still be there (they cannot be removed: read-only, EIO, ...). */
+  readonly credentialsUnrevocable: boolean;
+  /** With credentialsUnrevocable: whether another revoke attempt is due (retried at the interval). */
+  readonly revokeRetryDue: boolean;
+  /** A condition in which this pod's node cannot forge or cannot be controlled (node-belief.ts). */
+  readonly fault: ForgingFault | null;
   readonly config: DecisionConfig;
 }
 
@@ -46,6 +53,7 @@ export type Action =
   | { readonly type: 'provision' }
   | { readonly type: 'revoke' }
   | { readonly type: 'signal'; readonly reason: SignalReason; readonly forging: boolean }
+  | { readonly type: 'terminate'; readonly reason: string }
   | { readonly type: 'release' };
 
 /** Metric labels of cardano_sighup_signals_total, as in the Python sidecar. */
@@ -67,6 +75,8 @@ export interface Decision {
 /** Why this pod may not forge, or null when it may (given leadership). */
 function ineligibility(o: Observation): { reason: string; message: string } | null {
   if (o.phase === 'stopping') return { reason: 'ShuttingDown', message: 'the sidecar is shutting down' };
+  if (o.node.socket === 'unknown')
+    return { reason: 'NodeUnobservable', message: `the node could not be observed: ${o.node.message}` };
   if (!o.config.disableSocketCheck && o.node.socket !== 'up') {
     const reason =
       o.node.socket === 'stale'
@@ -87,7 +97,18 @@ function ineligibility(o: Observation): { reason: string; message: string } | nu
       reason: 'CredentialsInvalid',
       message: `forging credentials are not usable: ${o.credentials.message}`,
     };
+  if (o.credentialsUnrevocable)
+    return {
+      reason: 'CredentialsUnrevocable',
+      message: `credentials at the node paths cannot be removed (${o.credentials.message}); make the target writable`,
+    };
   return null;
+}
+
+/** A fault blocks a standby at once and a leader after the hold-down (it then hands over). */
+function faultBlocks(o: Observation, holdsLock: boolean): boolean {
+  if (o.fault === null) return false;
+  return !holdsLock || o.nowMs - o.fault.sinceMs >= o.config.handoverHoldDownMs;
 }
 
 export function decide(o: Observation): Decision {
@@ -96,62 +117,105 @@ export function decide(o: Observation): Decision {
   // Self-fencing: leadership counts only until the deadline derived from the last successful renew,
   // even if the elector has not yet noticed that renewing failed.
   const leader = holdsLock && o.nowMs < o.leadership.leaderUntilMs;
-  const blocked = ineligibility(o);
+  const faulted = faultBlocks(o, holdsLock);
+  const blocked =
+    ineligibility(o) ??
+    (faulted && o.fault !== null
+      ? {
+          reason: o.fault.reason,
+          message: holdsLock
+            ? `${o.fault.message}; handing over (for ${Math.round(o.nowMs - o.fault.sinceMs)} ms)`
+            : o.fault.message,
+        }
+      : null);
   const behindTip = o.node.atTip === false;
   // Taking a lock that was vacant without a release: wait until a previous holder must have fenced.
   const inGrace = leader && o.nowMs < (o.leadership.actAfterMs ?? 0);
   const forge = leader && blocked === null && !inGrace;
+
+  const loaded = o.nodeLoaded;
+  // Unknown counts as forging: only a confirmed `false` lets go of anything.
+  const mayBeForging = loaded.forging !== false;
+  const pending = loaded.pending;
+  const pendingAgeMs = pending === null ? 0 : o.nowMs - pending.atMs;
+  const awaitingEnable = pending?.forging === true && pendingAgeMs <= o.config.confirmTimeoutMs;
+  const awaitingDisable = pending?.forging === false && pendingAgeMs <= o.config.confirmTimeoutMs;
+  const disableUnconfirmed = pending?.forging === false && pendingAgeMs > o.config.confirmTimeoutMs;
 
   // During startup the node needs credential files to start at all; with --start-as-non-producing-node
   // they are not loaded, so a non-leader may keep them until the node is up (docs/safety.md, startup).
   const startupKeep =
     o.config.startAsNonProducing &&
     !o.config.disableSocketCheck &&
-    o.nodeLoaded.forging === false &&
+    loaded.forging === false &&
     o.node.socket !== 'up' &&
+    o.node.socket !== 'unknown' &&
     o.phase !== 'stopping';
-  // Credentials are withdrawn once the node is known not to forge and cannot start forging by itself.
-  const withdrawn = o.nodeLoaded.forging === false && (o.credentials.presence === 'none' || startupKeep);
-  // A holder keeps the lock until its credentials are withdrawn, so nobody else can start forging
-  // while this node may still hold keys; a standby behind the tip does not contend.
+  // Withdrawn: the node is confirmed not forging and nothing will make it start by itself (files gone,
+  // or files it cannot load without a SIGHUP nobody will send).
+  const withdrawn =
+    loaded.forging === false && (o.credentials.presence === 'none' || startupKeep || o.credentialsUnrevocable);
+  // A holder keeps the lock (keeps renewing) until its node is confirmed withdrawn, so nobody else can
+  // start forging while this node may still hold keys; a standby behind the tip does not contend.
   const eligibleToContend = blocked === null && !(behindTip && !holdsLock);
-  const candidate = eligibleToContend || (holdsLock && !withdrawn && o.phase !== 'stopping' && leader);
+  const candidate = eligibleToContend || (holdsLock && !withdrawn);
 
   const actions: Action[] = [];
   if (forge) {
     const needsFiles = o.credentials.presence !== 'all' || !o.credentials.upToDate;
     if (needsFiles) actions.push({ type: 'provision' });
-    const rotated =
-      o.nodeLoaded.fingerprint !== null && o.nodeLoaded.fingerprint !== o.credentials.sourceFingerprint;
-    // Signal whenever the node is not known to forge with the current credentials. This covers a
-    // pod that becomes leader while startup credentials are already on disk (the Python sidecar's G1).
-    if (needsFiles || o.nodeLoaded.forging !== true || rotated)
+    // Signal whenever the node is not confirmed forging with the current credentials (a null
+    // fingerprint: loaded before we watched, e.g. startup files — the Python sidecar's G1).
+    const loadedCurrent = loaded.forging === true && loaded.fingerprint === o.credentials.sourceFingerprint;
+    if (needsFiles || (!loadedCurrent && !awaitingEnable))
       actions.push({ type: 'signal', reason: 'enable_forging', forging: true });
+    const fault = o.fault;
     return {
       candidate: true,
       leader,
       forge,
       actions,
-      reason: 'Forging',
-      message: `leader of ${o.leadership.lockName} (epoch ${o.leadership.transitions}); forging`,
+      ...(fault !== null
+        ? {
+            reason: fault.reason,
+            message: `leader of ${o.leadership.lockName}, but ${fault.message}; hands over after ${Math.ceil((fault.sinceMs + o.config.handoverHoldDownMs - o.nowMs) / 1000)} s unless it clears`,
+          }
+        : {
+            reason: 'Forging',
+            message: `leader of ${o.leadership.lockName} (epoch ${o.leadership.transitions}); ${loadedCurrent ? 'forging (confirmed)' : 'forging requested, not yet confirmed by the node'}`,
+          }),
     };
   }
 
+  const nodeReachable = o.node.socket === 'up' || o.node.pid !== null;
   if (startupKeep) {
     if (o.credentials.presence !== 'all' && o.credentials.sourcesValid) actions.push({ type: 'provision' });
+  } else if (o.credentialsUnrevocable && o.credentials.presence !== 'none') {
+    // The files stay: a SIGHUP would reload them. A node that may forge with them is stopped instead
+    // (it restarts non-producing); the lock is kept until then.
+    if (mayBeForging && o.node.pid !== null)
+      actions.push({ type: 'terminate', reason: 'credentials cannot be removed' });
+    else if (o.revokeRetryDue) actions.push({ type: 'revoke' });
   } else {
     if (o.credentials.presence !== 'none') actions.push({ type: 'revoke' });
-    // The node must re-read (now absent) credentials unless it is known not to forge. A node that is
-    // not up cannot be signalled; it will start without credentials.
-    const nodeReachable = o.node.socket === 'up' || o.node.pid !== null;
-    if (o.nodeLoaded.forging !== false && nodeReachable) {
+    if (mayBeForging && disableUnconfirmed && o.node.pid !== null)
+      actions.push({ type: 'terminate', reason: 'the node did not confirm it stopped forging' });
+    else if (mayBeForging && nodeReachable && !awaitingDisable) {
+      // The node must re-read (now absent) credentials unless it is known not to forge. A node that is
+      // not up cannot be signalled; it will start without credentials.
       const reason: SignalReason =
-        o.phase === 'starting' || o.nodeLoaded.forging === null ? 'startup_cleanup' : 'disable_forging';
+        o.phase === 'starting' || (loaded.source === 'unknown' && pending === null)
+          ? 'startup_cleanup'
+          : 'disable_forging';
       actions.push({ type: 'signal', reason, forging: false });
     }
   }
-  if (holdsLock && !candidate && actions.length === 0) actions.push({ type: 'release' });
+  if (holdsLock && !candidate && withdrawn && actions.length === 0) actions.push({ type: 'release' });
 
+  const waiting =
+    awaitingDisable && mayBeForging
+      ? ` (waiting for the node to confirm it stopped forging, ${Math.round(pendingAgeMs)} ms)`
+      : '';
   const why =
     inGrace && blocked === null
       ? {
@@ -174,5 +238,5 @@ export function decide(o: Observation): Decision {
                     : `lease ${o.leadership.lockName} is not held by this pod (${o.leadership.reason})`,
                 }))
         : (blocked as { reason: string; message: string });
-  return { candidate, leader, forge: false, actions, reason: why.reason, message: why.message };
+  return { candidate, leader, forge: false, actions, reason: why.reason, message: why.message + waiting };
 }

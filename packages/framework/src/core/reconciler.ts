@@ -15,15 +15,17 @@ import type {
 } from '../contracts/index.js';
 import { clockTimeout } from './deadline.js';
 import { decide } from './decide.js';
-import type {
-  Action,
-  Decision,
-  DecisionConfig,
-  NodeLoaded,
-  Observation,
-  Phase,
-  PolicyView,
-} from './decide.js';
+import type { Action, Decision, DecisionConfig, Observation, Phase, PolicyView } from './decide.js';
+import {
+  UNKNOWN_BELIEF,
+  believeObservation,
+  believeSignal,
+  believeTermination,
+  nextFault,
+  unobservable,
+  type ForgingFault,
+  type NodeLoaded,
+} from './node-belief.js';
 
 export interface PolicyFeed {
   snapshot(): PolicyView;
@@ -33,9 +35,15 @@ export interface PolicyFeed {
 export interface ReconcilerOptions {
   /** Periodic re-observation even when nothing signals a change. */
   readonly intervalMs: number;
-  /** Bound on each observation and action call. */
+  /** Bound on each observation and action call (core/timing.ts derives it from the fencing margin). */
   readonly callTimeoutMs: number;
   readonly config: DecisionConfig;
+  /** Whether the node's forging metric is configured (else a delivered SIGHUP counts after the bound). */
+  readonly metricsConfigured: boolean;
+  /** The assumed bound from a delivered SIGHUP to the node having applied it. */
+  readonly sighupLatencyBoundMs: number;
+  /** node.terminate(): SIGTERM → SIGKILL grace (and SIGKILL → gone). */
+  readonly terminateGraceMs: number;
 }
 
 export interface ReconcilerDeps {
@@ -59,8 +67,10 @@ export interface TickRecord {
   readonly observation: Observation;
   readonly decision: Decision;
   readonly results: readonly ActionResult[];
-  /** Whether the node is, as far as we know after this tick, forging. */
+  /** What the node has loaded, as far as we know after this tick. */
   readonly nodeLoaded: NodeLoaded;
+  /** After this tick: a revoke failed and the files may still be at the node's paths. */
+  readonly credentialsUnrevocable: boolean;
   readonly completedAtMs: number;
 }
 
@@ -79,7 +89,10 @@ export class Reconciler {
   private readonly deps: ReconcilerDeps;
   private readonly options: ReconcilerOptions;
   private phase: Phase = 'starting';
-  private nodeLoaded: NodeLoaded = { forging: null, fingerprint: null };
+  private nodeLoaded: NodeLoaded = UNKNOWN_BELIEF;
+  private fault: ForgingFault | null = null;
+  private credentialsUnrevocable = false;
+  private lastRevokeAttemptMs = Number.NEGATIVE_INFINITY;
   /** What the running node's command line says about --start-as-non-producing-node (null = not seen). */
   private nonProducingSeen: boolean | null = null;
   private lastNode: NodeObservation | null = null;
@@ -130,9 +143,11 @@ export class Reconciler {
     while (this.deps.clock.monotonicMs() < end) {
       const record = this.last;
       if (record && record.observation.phase === 'stopping' && record.decision.actions.length === 0) {
-        const holds = record.observation.leadership.holder === record.observation.leadership.identity;
-        if (!holds) {
-          converged = true;
+        const lease = this.deps.elector.snapshot();
+        // Converged: the lease is not ours (released only once the node was confirmed not forging)
+        // and no credentials are stuck at the node's paths.
+        if (lease.holder !== lease.identity) {
+          converged = !record.credentialsUnrevocable;
           break;
         }
       }
@@ -173,8 +188,12 @@ export class Reconciler {
     // While the node is starting, watch for it closely: the moment it is up is when a node that
     // ignored --start-as-non-producing-node would start forging with its startup credentials.
     if (this.last && this.last.observation.phase === 'starting') wait = Math.min(wait, STARTING_POLL_MS);
-    // While converging (actions were taken), re-check soon.
+    // While converging (actions were taken) or a SIGHUP awaits the node's confirmation, re-check soon.
     if (this.last && this.last.decision.actions.length > 0) wait = Math.min(wait, 50);
+    if (this.nodeLoaded.pending !== null) wait = Math.min(wait, 50);
+    // A leader in a forging fault hands over exactly when its hold-down ends.
+    if (this.fault !== null)
+      wait = Math.min(wait, Math.max(1, this.fault.sinceMs + this.options.config.handoverHoldDownMs - now + 1));
     return Math.max(0, wait);
   }
 
@@ -198,8 +217,12 @@ export class Reconciler {
    * Bounds every call, also one that ignores its AbortSignal: the loop must reach the fencing
    * deadline even when a plugin hangs (the abandoned promise is left to settle on its own).
    */
-  private async withTimeout<T>(what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const timeout = clockTimeout(this.deps.clock, this.options.callTimeoutMs, this.abort.signal);
+  private async withTimeout<T>(
+    what: string,
+    fn: (signal: AbortSignal) => Promise<T>,
+    ms = this.options.callTimeoutMs,
+  ): Promise<T> {
+    const timeout = clockTimeout(this.deps.clock, ms, this.abort.signal);
     const signal = timeout.signal;
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
@@ -221,35 +244,57 @@ export class Reconciler {
   private async observe(): Promise<Observation> {
     const { node, credentials, elector, policy, clock, logger } = this.deps;
     const [nodeObs, credState] = await Promise.all([
-      this.withTimeout('node observation', (s) => node.observe(s)).catch((error: Error): NodeObservation => ({
-        socket: 'missing',
-        pid: null,
-        forgingMetric: null,
-        atTip: null,
-        message: error.message,
-      })),
+      this.withTimeout('node observation', (s) => node.observe(s)).catch((error: Error) =>
+        // Unknown, never "down": a node that cannot be observed may still be forging.
+        unobservable(error.message),
+      ),
       this.withTimeout('credential inspection', (s) => credentials.inspect(s)).catch(
         (error: Error): CredentialState => ({ ...UNKNOWN_CREDENTIALS, message: error.message }),
       ),
     ]);
-    this.trackStartFlag(nodeObs);
-    this.trackNodeLifecycle(nodeObs, credState);
+    const nowMs = clock.monotonicMs();
+    if (nodeObs.socket !== 'unknown') this.trackStartFlag(nodeObs);
+    this.nodeLoaded = believeObservation(this.nodeLoaded, this.lastNode, nodeObs, credState, nowMs, {
+      metricsConfigured: this.options.metricsConfigured,
+      sighupLatencyBoundMs: this.options.sighupLatencyBoundMs,
+      startAsNonProducing: this.decisionConfig().startAsNonProducing,
+    });
+    if (nodeObs.socket !== 'unknown') this.lastNode = nodeObs;
+    if (credState.presence === 'none') this.credentialsUnrevocable = false;
     // DISABLE_SOCKET_CHECK means "do not wait for the socket" everywhere, not only at start (Python's G16).
     const nodeUp = nodeObs.socket === 'up' || this.options.config.disableSocketCheck;
-    const phase: Phase = this.phase === 'stopping' ? 'stopping' : nodeUp ? 'running' : 'starting';
+    // An unobservable node does not move the phase: it is not known to be starting.
+    const phase: Phase =
+      this.phase === 'stopping'
+        ? 'stopping'
+        : nodeObs.socket === 'unknown'
+          ? this.phase
+          : nodeUp
+            ? 'running'
+            : 'starting';
     if (phase !== this.phase && this.phase !== 'stopping') {
       logger.info({ from: this.phase, to: phase, socket: nodeObs.socket }, 'phase change');
       this.phase = phase;
     }
+    const config = this.decisionConfig();
+    const fault = nextFault(this.fault, nodeObs, this.nodeLoaded, nowMs, config);
+    if (fault !== null && (this.fault === null || this.fault.reason !== fault.reason))
+      logger.warn({ reason: fault.reason }, `forging fault: ${fault.message}`);
+    else if (fault === null && this.fault !== null)
+      logger.info({ reason: this.fault.reason }, 'forging fault cleared');
+    this.fault = fault;
     return {
-      nowMs: clock.monotonicMs(),
+      nowMs,
       phase,
       node: nodeObs,
       nodeLoaded: this.nodeLoaded,
       leadership: elector.snapshot(),
       policy: policy.snapshot(),
       credentials: credState,
-      config: this.decisionConfig(),
+      credentialsUnrevocable: this.credentialsUnrevocable && credState.presence !== 'none',
+      revokeRetryDue: nowMs - this.lastRevokeAttemptMs >= this.options.intervalMs,
+      fault,
+      config,
     };
   }
 
@@ -271,28 +316,6 @@ export class Reconciler {
         { pid: node.pid },
         'the node runs WITHOUT --start-as-non-producing-node although startAsNonProducing is set: it forges with whatever credentials are on disk at start; startup credentials are no longer provided',
       );
-  }
-
-  /** Keeps `nodeLoaded` true to the node's life: a dead node forges nothing; a freshly started node
-   * forges only if it started as a producer with credentials on disk. */
-  private trackNodeLifecycle(now: NodeObservation, creds: CredentialState): void {
-    const prev = this.lastNode;
-    this.lastNode = now;
-    const down = now.socket !== 'up' && now.pid === null;
-    if (down) {
-      this.nodeLoaded = { forging: false, fingerprint: null };
-      return;
-    }
-    const restarted =
-      prev !== null &&
-      ((prev.socket !== 'up' && now.socket === 'up') ||
-        (prev.pid !== null && now.pid !== null && prev.pid !== now.pid));
-    if (restarted) {
-      const nonProducing = now.startsNonProducing ?? this.decisionConfig().startAsNonProducing;
-      const forging = !nonProducing && creds.presence === 'all';
-      this.nodeLoaded = { forging, fingerprint: forging ? creds.sourceFingerprint : null };
-    }
-    // First observation with a running node: what it loaded is unknown (nodeLoaded stays null).
   }
 
   private async tick(): Promise<void> {
@@ -322,13 +345,16 @@ export class Reconciler {
       const result = await this.act(action, credentials, observation);
       results.push(result.result);
       credentials = result.credentials;
-      if (!result.result.ok && action.type === 'provision') break; // never signal "enable" on a failed provision
+      // Never signal "enable" on a failed provision; never signal at all after a failed revoke (the
+      // files may still be there: a SIGHUP would reload them).
+      if (!result.result.ok && (action.type === 'provision' || action.type === 'revoke')) break;
     }
     this.last = {
       observation,
       decision,
       results,
       nodeLoaded: this.nodeLoaded,
+      credentialsUnrevocable: this.credentialsUnrevocable,
       completedAtMs: clock.monotonicMs(),
     };
     try {
@@ -338,46 +364,115 @@ export class Reconciler {
     }
   }
 
+  /**
+   * Why this pod may not start (or keep starting) to forge right now, or null: re-checked immediately
+   * before every provision and every enable SIGHUP, not only at the start of the tick (a tick can
+   * outlast the fencing deadline).
+   */
+  private fencingBlock(): string | null {
+    const lease = this.deps.elector.snapshot();
+    const now = this.deps.clock.monotonicMs();
+    if (this.phase === 'stopping') return 'the sidecar is shutting down';
+    if (lease.holder !== lease.identity) return 'the lease is no longer held';
+    if (now >= lease.leaderUntilMs)
+      return `the fencing deadline passed ${Math.round(now - lease.leaderUntilMs)} ms ago`;
+    if (now < (lease.actAfterMs ?? 0)) return 'the takeover grace has not ended';
+    return null;
+  }
+
   private async act(
     action: Action,
     credentials: CredentialState,
     observation: Observation,
   ): Promise<{ result: ActionResult; credentials: CredentialState }> {
-    const { logger, credentials: provisioner, node, elector } = this.deps;
+    const { logger, credentials: provisioner, node, elector, clock } = this.deps;
     try {
       switch (action.type) {
         case 'provision': {
+          const fenced = this.fencingBlock();
+          if (fenced !== null && observation.leadership.holder === observation.leadership.identity) {
+            logger.warn(`provision skipped: ${fenced}`);
+            return { result: { action, ok: false, message: `skipped: ${fenced}` }, credentials };
+          }
           const change = await this.withTimeout('provision', (s) => provisioner.provision(s));
           if (!change.ok)
             logger.error({ reason: change.reason }, `provisioning credentials failed: ${change.message}`);
           else if (change.changed) logger.info('credentials provisioned');
+          // A failed provision may have left anything behind: unknown, i.e. "may be present".
           const next: CredentialState = change.ok
             ? { ...credentials, presence: 'all', upToDate: true }
-            : await this.withTimeout('inspect', (s) => provisioner.inspect(s));
+            : { ...UNKNOWN_CREDENTIALS, message: change.message };
           return { result: { action, ok: change.ok, message: change.message }, credentials: next };
         }
         case 'revoke': {
-          const change = await this.withTimeout('revoke', (s) => provisioner.revoke(s));
-          if (!change.ok)
-            logger.error({ reason: change.reason }, `revoking credentials failed: ${change.message}`);
-          else if (change.changed) logger.info('credentials revoked');
-          const next: CredentialState = change.ok
-            ? { ...credentials, presence: 'none', upToDate: false }
-            : await this.withTimeout('inspect', (s) => provisioner.inspect(s));
-          return { result: { action, ok: change.ok, message: change.message }, credentials: next };
+          this.lastRevokeAttemptMs = clock.monotonicMs();
+          let change: { ok: boolean; reason: string; message: string; changed: boolean };
+          try {
+            change = await this.withTimeout('revoke', (s) => provisioner.revoke(s));
+          } catch (error) {
+            if (this.abort.signal.aborted) throw error;
+            change = { ok: false, changed: false, reason: 'Timeout', message: (error as Error).message };
+          }
+          if (!change.ok) {
+            this.credentialsUnrevocable = true;
+            logger.error(
+              { reason: change.reason, alert: 'CredentialsUnrevocable' },
+              `revoking credentials failed: ${change.message}. The node may keep forging with them: this pod keeps the lease so no standby starts, and stops its node (it restarts non-producing) where it must give up forging. Operator: make the credential target writable (read-only mount? disk error?) and restart the pod`,
+            );
+            return {
+              result: { action, ok: false, message: change.message },
+              credentials: { ...UNKNOWN_CREDENTIALS, message: change.message },
+            };
+          }
+          if (change.changed) logger.info('credentials revoked');
+          if (this.credentialsUnrevocable) logger.info('credentials removed after earlier failures');
+          this.credentialsUnrevocable = false;
+          return {
+            result: { action, ok: true, message: change.message },
+            credentials: { ...credentials, presence: 'none', upToDate: false },
+          };
         }
         case 'signal': {
-          const outcome = await this.withTimeout('signal', () => node.reload(action.reason));
-          if (outcome.delivered) {
-            const forging = action.forging && credentials.presence === 'all';
-            this.nodeLoaded = { forging, fingerprint: forging ? credentials.sourceFingerprint : null };
-            logger.info({ pid: outcome.pid, reason: action.reason }, `SIGHUP delivered (${action.reason})`);
-          } else {
-            // Could not tell the node: what it has loaded is unknown, so the next tick signals again.
-            this.nodeLoaded =
-              observation.node.socket === 'up' ? { forging: null, fingerprint: null } : this.nodeLoaded;
-            logger.warn({ reason: outcome.reason }, `SIGHUP not delivered: ${outcome.message}`);
+          let refused: string | null = null;
+          const proceed = action.forging
+            ? () => {
+                refused = this.fencingBlock();
+                return refused;
+              }
+            : undefined;
+          const outcome = await this.withTimeout('signal', () =>
+            node.reload(action.reason, proceed ? { proceed } : undefined),
+          );
+          if (refused !== null) {
+            logger.warn(`enable SIGHUP not sent: ${refused as string}`);
+            return { result: { action, ok: false, message: `skipped: ${refused as string}` }, credentials };
           }
+          this.nodeLoaded = believeSignal(
+            this.nodeLoaded,
+            action.forging,
+            outcome,
+            credentials,
+            clock.monotonicMs(),
+          );
+          if (outcome.delivered)
+            logger.info({ pid: outcome.pid, reason: action.reason }, `SIGHUP delivered (${action.reason})`);
+          else logger.warn({ reason: outcome.reason }, `SIGHUP not delivered: ${outcome.message}`);
+          return { result: { action, ok: outcome.delivered, message: outcome.message }, credentials };
+        }
+        case 'terminate': {
+          const graceMs = this.options.terminateGraceMs;
+          logger.error(
+            { reason: action.reason, pid: observation.node.pid },
+            `stopping the node as a last resort: ${action.reason}; it restarts with --start-as-non-producing-node`,
+          );
+          const outcome = await this.withTimeout(
+            'terminate',
+            (s) => node.terminate(action.reason, graceMs, s),
+            2 * graceMs + this.options.callTimeoutMs,
+          );
+          this.nodeLoaded = believeTermination(this.nodeLoaded, outcome);
+          if (outcome.delivered) logger.warn({ pid: outcome.pid }, `node stopped: ${outcome.message}`);
+          else logger.error({ reason: outcome.reason }, `node could not be stopped: ${outcome.message}`);
           return { result: { action, ok: outcome.delivered, message: outcome.message }, credentials };
         }
         case 'release': {
@@ -393,7 +488,10 @@ export class Reconciler {
         }
       }
     } catch (error) {
-      logger.error({ err: error, action: action.type }, `${action.type} failed`);
+      // A call cut short by shutdown is not a failure worth an error (the next step handles it).
+      if (this.abort.signal.aborted)
+        logger.info({ action: action.type }, `${action.type} interrupted: the reconciler is stopping`);
+      else logger.error({ err: error, action: action.type }, `${action.type} failed`);
       return { result: { action, ok: false, message: (error as Error).message }, credentials };
     }
   }

@@ -6,6 +6,9 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { TickRecord } from '../core/reconciler.js';
+import type { FaultReason } from '../core/node-belief.js';
+
+const FAULT_REASONS: readonly FaultReason[] = ['NodePidUnknown', 'SignalFailed', 'NodeNotForging', 'BehindTip'];
 
 export interface SidecarMetricLabels {
   readonly pod: string;
@@ -34,6 +37,10 @@ export class SidecarMetrics {
   private readonly forgingMismatch: Gauge;
   private readonly lastTick: Gauge;
   private readonly startFlagMissing: Gauge;
+  private readonly revokeFailures: Counter;
+  private readonly credentialsUnrevocable: Gauge;
+  private readonly forgingFault: Gauge<'reason'>;
+  private readonly terminations: Counter<'outcome'>;
   private readonly labels: Record<'pod' | 'network' | 'pool_id' | 'application', string>;
   private wasLeader = false;
   private readonly startAsNonProducingConfigured: boolean;
@@ -124,13 +131,37 @@ export class SidecarMetrics {
       help: '1 when startAsNonProducing is configured but the running node lacks --start-as-non-producing-node',
       registers,
     });
+    this.revokeFailures = new Counter({
+      name: 'cardano_forge_revoke_failures_total',
+      help: 'Credential revocations that failed or timed out (the files may still be at the node paths)',
+      registers,
+    });
+    this.credentialsUnrevocable = new Gauge({
+      name: 'cardano_forge_credentials_unrevocable',
+      help: '1 while credentials cannot be removed from the node paths: the lease is kept and the node is stopped as a last resort; make the target writable',
+      registers,
+    });
+    this.forgingFault = new Gauge({
+      name: 'cardano_forge_forging_fault',
+      help: '1 for the current condition in which this pod cannot forge or control its node (a leader hands over after the hold-down)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.terminations = new Counter({
+      name: 'cardano_forge_node_terminations_total',
+      help: 'Times the sidecar stopped its node as a last resort, by outcome (stopped = confirmed gone)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    for (const reason of FAULT_REASONS) this.forgingFault.set({ reason }, 0);
+    this.credentialsUnrevocable.set(0);
     this.forgingEnabled.set(this.labels, 0);
     this.leaderStatus.set(this.labels, 0);
   }
 
   record(tick: TickRecord, wallNow: Date): void {
     const { decision, observation, results } = tick;
-    // nodeLoaded already reflects a SIGHUP delivered in this tick.
+    // Only what the node confirmed (its metric, or without metrics a SIGHUP past the latency bound).
     const forging = decision.forge && tick.nodeLoaded.forging === true;
     this.forgingEnabled.set(this.labels, forging ? 1 : 0);
     this.leaderStatus.set(this.labels, decision.leader ? 1 : 0);
@@ -148,9 +179,22 @@ export class SidecarMetrics {
     this.credentialsPresent.set(presence === 'all' ? 1 : 0);
     const metric = observation.node.forgingMetric;
     this.nodeForging.set(metric === null ? -1 : metric ? 1 : 0);
-    this.forgingMismatch.set(
-      metric !== null && decision.actions.length === 0 && metric !== decision.forge ? 1 : 0,
-    );
+    // Desired vs what the node has loaded (confirmed), unless a step towards it is under way: a
+    // fresh unconfirmed SIGHUP, or actions that all succeeded in this tick.
+    const loaded = tick.nodeLoaded;
+    const pendingFresh =
+      loaded.pending !== null &&
+      observation.nowMs - loaded.pending.atMs <= observation.config.confirmTimeoutMs;
+    const progressing = pendingFresh || (results.length > 0 && results.every((r) => r.ok));
+    const differs = decision.forge ? loaded.forging !== true : loaded.forging === true;
+    this.forgingMismatch.set((decision.leader && observation.fault !== null) || (differs && !progressing) ? 1 : 0);
+    for (const r of results) {
+      if (r.action.type === 'revoke' && !r.ok) this.revokeFailures.inc();
+      if (r.action.type === 'terminate') this.terminations.inc({ outcome: r.ok ? 'stopped' : 'failed' });
+    }
+    this.credentialsUnrevocable.set(tick.credentialsUnrevocable ? 1 : 0);
+    for (const reason of FAULT_REASONS)
+      this.forgingFault.set({ reason }, observation.fault?.reason === reason ? 1 : 0);
     this.lastTick.set(wallNow.getTime() / 1000);
     // The decision config is the effective one: it turns startAsNonProducing off once the flag is seen missing.
     const flagMissing = observation.node.startsNonProducing === false && this.startAsNonProducingConfigured;

@@ -14,6 +14,7 @@ import type {
 } from '../contracts/index.js';
 import type { ForgePlugin } from '../plugin/define.js';
 import { createSystemClock } from '../core/clock.js';
+import { revocationBudget } from '../core/timing.js';
 import { createRootContainer, Lifecycle } from '../di/index.js';
 import { createLogger } from '../observability/logger.js';
 import { createMetricsRegistry } from '../observability/metrics.js';
@@ -140,10 +141,18 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
     .filter((i) => i.resolved.kind === 'health-probe')
     .map((i) => i.value as HealthProbe);
 
-  // Local calls (socket, /proc, files, node metrics) are bounded well inside the fencing margin
-  // leaseDuration − renewDeadline, so even a hung call cannot delay revocation past it.
-  const marginMs = (config.election.leaseDurationSeconds - config.election.renewDeadlineSeconds) * 1000;
-  const callTimeoutMs = Math.min(3000, Math.max(1000, marginMs / 2));
+  // One budget for the whole revocation chain inside the fencing margin LD − RD (core/timing.ts);
+  // config validation already rejected a combination where it does not fit.
+  const timing = revocationBudget({
+    leaseDurationSeconds: config.election.leaseDurationSeconds,
+    renewDeadlineSeconds: config.election.renewDeadlineSeconds,
+    sighupLatencyBoundMs: config.node.sighupLatencyBoundMs,
+  });
+  if (!timing.ok) {
+    logger.fatal(`invalid configuration: ${timing.message}`);
+    return failClosed(1);
+  }
+  const { callTimeoutMs, terminateGraceMs } = timing.budget;
   // Tip gate: judge the node against the network's wall-clock slot when the network is known.
   const slotReference = slotReferenceFor(config.pool.network, config.node.slotReference);
   if (config.node.maxSlotLag !== undefined && slotReference === null)
@@ -164,8 +173,9 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
       socketPath: config.node.socketPath,
       processName: config.node.processName,
       pidDiscovery: config.node.pidDiscovery,
-      connectTimeoutMs: Math.min(1000, callTimeoutMs / 2),
-      metricsTimeoutMs: Math.max(500, callTimeoutMs / 2),
+      connectTimeoutMs: Math.max(1, Math.floor(Math.min(1000, callTimeoutMs / 2))),
+      metricsTimeoutMs: Math.max(1, Math.floor(callTimeoutMs / 2)),
+      requireServingSocket: !config.node.disableSocketCheck,
       ...(config.node.metricsUrl ? { metricsUrl: config.node.metricsUrl } : {}),
       ...(config.node.maxSlotLag !== undefined ? { maxSlotLag: config.node.maxSlotLag } : {}),
     },
@@ -256,6 +266,14 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
             decision: {
               startAsNonProducing: config.node.startAsNonProducing,
               disableSocketCheck: config.node.disableSocketCheck,
+              // A SIGHUP is confirmed by the next observation after the node applied it.
+              confirmTimeoutMs: config.node.sighupLatencyBoundMs + 2 * callTimeoutMs,
+              handoverHoldDownMs: config.node.handoverHoldDownSeconds * 1000,
+            },
+            node: {
+              metricsConfigured: config.node.metricsUrl !== undefined,
+              sighupLatencyBoundMs: config.node.sighupLatencyBoundMs,
+              terminateGraceMs,
             },
             http: { host: config.http.host, port: config.http.port },
           },

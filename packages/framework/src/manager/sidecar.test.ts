@@ -59,7 +59,13 @@ async function start(clock: Clock) {
       callTimeoutMs: 500,
       shutdownDeadlineMs: 2000,
       socketWaitTimeoutMs: 600_000,
-      decision: { startAsNonProducing: true, disableSocketCheck: false },
+      decision: {
+        startAsNonProducing: true,
+        disableSocketCheck: false,
+        confirmTimeoutMs: 1000,
+        handoverHoldDownMs: 30_000,
+      },
+      node: { metricsConfigured: false, sighupLatencyBoundMs: 50, terminateGraceMs: 200 },
       http: { host: '127.0.0.1', port: 0 },
     },
     {
@@ -107,10 +113,11 @@ describe('sidecar endpoints', () => {
     const status = (await (await t.get('/status')).json()) as Record<string, unknown>;
     expect(status).toMatchObject({ pod: 'bp-0', decision: { reason: 'Forging', leader: true } });
     expect(JSON.stringify(status)).not.toMatch(/cborHex/);
+    // Forging counts once the node confirmed it (no node metrics here: after the SIGHUP latency bound).
+    const forgingLine =
+      'cardano_forging_enabled{pod="bp-0",network="preprod",pool_id="pool1abcde",application="block-producer"} 1';
+    await t.until(async () => (await (await t.get('/metrics')).text()).includes(forgingLine));
     const metrics = await (await t.get('/metrics')).text();
-    expect(metrics).toContain(
-      'cardano_forging_enabled{pod="bp-0",network="preprod",pool_id="pool1abcde",application="block-producer"} 1',
-    );
     expect(metrics).toContain(
       'cardano_leader_status{pod="bp-0",network="preprod",pool_id="pool1abcde",application="block-producer"} 1',
     );

@@ -28,6 +28,12 @@ export interface SidecarSettings {
   /** How long the node socket may stay absent before it is logged as a startup problem. */
   readonly socketWaitTimeoutMs: number;
   readonly decision: DecisionConfig;
+  readonly node: {
+    /** node.metricsUrl is set: the node's forging metric confirms what it loaded. */
+    readonly metricsConfigured: boolean;
+    readonly sighupLatencyBoundMs: number;
+    readonly terminateGraceMs: number;
+  };
   readonly http: { readonly host: string; readonly port: number };
 }
 
@@ -168,8 +174,17 @@ export async function startSidecar(settings: SidecarSettings, parts: SidecarPart
       policy,
       onTick,
     },
-    { intervalMs: settings.intervalMs, callTimeoutMs: settings.callTimeoutMs, config: settings.decision },
+    {
+      intervalMs: settings.intervalMs,
+      callTimeoutMs: settings.callTimeoutMs,
+      config: settings.decision,
+      ...settings.node,
+    },
   );
+  if (!settings.node.metricsConfigured)
+    logger.warn(
+      `node metrics are not configured (node.metricsUrl / NODE_METRICS_URL): the sidecar cannot confirm what the node has loaded and takes a delivered SIGHUP as applied after ${settings.node.sighupLatencyBoundMs} ms (an assumption); configure the node's Prometheus endpoint`,
+    );
 
   const http = createHttpServer({
     host: settings.http.host,
@@ -209,6 +224,8 @@ export async function startSidecar(settings: SidecarSettings, parts: SidecarPart
       policy: t.observation.policy,
       node: t.observation.node,
       nodeLoaded: t.nodeLoaded,
+      fault: t.observation.fault,
+      credentialsUnrevocable: t.credentialsUnrevocable,
       // Presence and fingerprint only: never the key material.
       credentials: {
         presence: t.observation.credentials.presence,

@@ -4,11 +4,17 @@
  */
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
-import type { Clock, NodeController, NodeObservation, SignalOutcome } from '../contracts/index.js';
+import type {
+  Clock,
+  NodeController,
+  NodeObservation,
+  ReloadOptions,
+  SignalOutcome,
+} from '../contracts/index.js';
 import type { NodeMetricsScrape } from './node-metrics.js';
+import { createSystemClock } from '../core/clock.js';
 import { createNodeOs, type NodeOs } from './os.js';
 
 export const SIGHUP_SIGNALS_METRIC = 'cardano_sighup_signals_total';
@@ -28,6 +34,11 @@ export const nodeControllerOptionsSchema = z.strictObject({
   procRoot: z.string().min(1).default('/proc'),
   connectTimeoutMs: z.number().int().positive().default(1000),
   metricsTimeoutMs: z.number().int().positive().default(2000),
+  /**
+   * Only SIGHUP a process that has been seen serving the node socket: SIGHUP's default action kills
+   * a process that has not installed its handler yet. Off only with DISABLE_SOCKET_CHECK (no socket).
+   */
+  requireServingSocket: z.boolean().default(true),
 });
 
 export type NodeControllerOptions = z.input<typeof nodeControllerOptionsSchema>;
@@ -79,16 +90,20 @@ export function createNodeController(
 ): NodeController {
   const config = nodeControllerOptionsSchema.parse(options);
   const { logger } = deps;
+  // Every wait on the injected clock (the deterministic simulation drives it); the system clock otherwise.
+  const systemClock = createSystemClock();
   const clock = deps.clock;
-  const monotonicMs = clock ? () => clock.monotonicMs() : () => performance.now();
+  const monotonicMs = clock ? () => clock.monotonicMs() : () => systemClock.monotonicMs();
   const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-    clock?.sleep ? clock.sleep(ms, signal) : sleepFor(ms, undefined, { signal });
+    clock?.sleep ? clock.sleep(ms, signal) : systemClock.sleep(ms, signal);
   const os = deps.os ?? createNodeOs(config.procRoot, deps.dispatcher);
   const sendSignal = deps.sendSignal ?? ((pid: number, signal: NodeJS.Signals) => os.sendSignal(pid, signal));
   const ownPid = deps.ownPid ?? process.pid;
   const sighups = sighupCounter(deps.registry);
 
   let cachedPid: number | null = null;
+  /** The PID last seen holding the socket while the socket accepted connections. */
+  let servingPid: number | null = null;
   /** The highest projection of this node's tip: (slot, when seen). */
   let slotAnchor: { slot: number; atMs: number } | null = null;
 
@@ -176,6 +191,7 @@ export function createNodeController(
         : os.scrapeMetrics(config.metricsUrl, config.metricsTimeoutMs, signal),
     ]);
     const pid = await findPid();
+    if (socket.state === 'up' && pid.pid !== null) servingPid = pid.pid;
     const tip = judgeTip(metrics.slot);
     const startsNonProducing = pid.pid === null ? null : await os.pidHasArgument(pid.pid, NON_PRODUCING_FLAG);
     const message = [`socket ${socket.state}: ${socket.detail}`, pid.detail, metrics.detail, tip.detail]
@@ -191,7 +207,18 @@ export function createNodeController(
     };
   }
 
-  async function reload(reason: string): Promise<SignalOutcome> {
+  /** Whether `pid` has been seen serving the socket (probing now if it has not been yet). */
+  async function serving(pid: number): Promise<boolean> {
+    if (!config.requireServingSocket || pid === servingPid) return true;
+    const probe = await os.probeSocket(config.socketPath, config.connectTimeoutMs);
+    if (probe.state !== 'up') return false;
+    const again = await findPid();
+    if (again.pid !== pid) return false;
+    servingPid = pid;
+    return true;
+  }
+
+  async function reload(reason: string, options: ReloadOptions = {}): Promise<SignalOutcome> {
     const lookup = await findPid();
     if (lookup.pid === null) {
       sighups?.inc({ reason: `${reason}_skipped` });
@@ -204,12 +231,27 @@ export function createNodeController(
       };
     }
     const pid = lookup.pid;
+    if (!(await serving(pid))) {
+      sighups?.inc({ reason: `${reason}_skipped` });
+      logger.warn({ reason, pid }, 'SIGHUP not sent: the process has not been seen serving its socket yet');
+      return {
+        delivered: false,
+        pid,
+        reason: 'NotServing',
+        message: `SIGHUP not sent: pid ${pid} has not been seen serving ${config.socketPath} yet (it may not handle SIGHUP)`,
+      };
+    }
+    // Checked immediately before the signal: the caller's deadline may have passed during the lookup.
+    const refused = options.proceed?.() ?? null;
+    if (refused !== null)
+      return { delivered: false, pid, reason: 'Refused', message: `SIGHUP not sent: ${refused}` };
     try {
       sendSignal(pid, 'SIGHUP');
     } catch (error) {
       const code = errorCode(error);
       if (code === 'ESRCH') {
         cachedPid = null;
+        servingPid = null;
         sighups?.inc({ reason: `${reason}_cross_container` });
         logger.warn({ reason, pid }, 'SIGHUP not delivered: the process exited');
         return {
@@ -286,6 +328,7 @@ export function createNodeController(
         await sleep(50, signal).catch(() => undefined);
       if (!alive(pid)) {
         cachedPid = null;
+        servingPid = null;
         return { delivered: true, pid, reason: 'ProcessGone', message: `pid ${pid} stopped (${sig})` };
       }
       if (signal.aborted) break;

@@ -8,6 +8,7 @@ import type {
   LeadershipSnapshot,
   NodeController,
   NodeObservation,
+  ReloadOptions,
   SignalOutcome,
 } from '../contracts/index.js';
 
@@ -54,6 +55,8 @@ export class FakeCredentials implements CredentialProvisioner {
   presence: 'all' | 'none' = 'none';
   failInspect = false;
   hangProvision = false;
+  /** A read-only target: revoke fails with this error code and the files stay. */
+  revokeError: string | null = null;
   constructor(private readonly calls: string[]) {}
   async inspect(): Promise<CredentialState> {
     if (this.failInspect) throw new Error('disk on fire');
@@ -66,8 +69,13 @@ export class FakeCredentials implements CredentialProvisioner {
       message: 'ok',
     };
   }
+  /** Each provision takes this long (a slow disk). */
+  provisionDelayMs = 0;
+  /** A revoke that never settles (until the reconciler gives up on it). */
+  hangRevoke = false;
   async provision(): Promise<CredentialChange> {
     this.calls.push('provision');
+    if (this.provisionDelayMs > 0) await new Promise((r) => setTimeout(r, this.provisionDelayMs));
     // A misbehaving plugin that ignores its AbortSignal and never settles.
     if (this.hangProvision) return new Promise<CredentialChange>(() => undefined);
     const changed = this.presence !== 'all';
@@ -76,6 +84,9 @@ export class FakeCredentials implements CredentialProvisioner {
   }
   async revoke(): Promise<CredentialChange> {
     this.calls.push('revoke');
+    if (this.hangRevoke) return new Promise<CredentialChange>(() => undefined);
+    if (this.revokeError !== null)
+      return { ok: false, changed: false, reason: this.revokeError, message: `rm: ${this.revokeError}` };
     const changed = this.presence !== 'none';
     this.presence = 'none';
     return { ok: true, changed, reason: 'Revoked', message: 'ok' };
@@ -89,17 +100,50 @@ export class FakeNode implements NodeController {
     pid: 7,
     startsNonProducing: null,
   };
+  /** What the node's forging metric says; null = metrics not configured/unreachable. */
+  forgingMetric: boolean | null = null;
+  /** A model of the node: what it has loaded (its metric, when `metricsFollowNode`). */
+  metricsFollowNode = false;
+  loaded = false;
+  /** Files the node would load on SIGHUP (set by the test, e.g. from FakeCredentials). */
+  filesPresent: () => boolean = () => false;
+  /** SIGHUPs are applied only after the test calls applyPending() (a node slow to handle them). */
+  slowSighup = false;
+  private pendingLoad: boolean | null = null;
+  /** The observation throws (a hung /proc read, a timeout). */
+  failObserve = false;
+  /** reload() fails with this outcome (EPERM, ESRCH, no PID). */
+  reloadFailure: SignalOutcome | null = null;
   constructor(private readonly calls: string[]) {}
   async observe(): Promise<NodeObservation> {
-    return { ...this.state, forgingMetric: null, atTip: null, message: this.state.socket };
+    if (this.failObserve) throw new Error('observation timed out');
+    const forgingMetric = this.metricsFollowNode ? (this.state.pid === null ? null : this.loaded) : this.forgingMetric;
+    return { ...this.state, forgingMetric, atTip: null, message: this.state.socket };
   }
-  async reload(reason: string): Promise<SignalOutcome> {
+  async reload(reason: string, options: ReloadOptions = {}): Promise<SignalOutcome> {
+    const refused = options.proceed?.() ?? null;
+    if (refused !== null) {
+      this.calls.push(`refused:${reason}`);
+      return { delivered: false, pid: 7, reason: 'Refused', message: refused };
+    }
+    if (this.reloadFailure !== null) {
+      this.calls.push(`failed:${reason}`);
+      return this.reloadFailure;
+    }
     this.calls.push(`signal:${reason}`);
-    return { delivered: true, pid: 7, reason: 'Delivered', message: 'ok' };
+    if (this.slowSighup) this.pendingLoad = this.filesPresent();
+    else this.loaded = this.filesPresent();
+    return { delivered: true, pid: this.state.pid, reason: 'Delivered', message: 'ok' };
+  }
+  /** The slow node finally handles the SIGHUP it got. */
+  applyPending(): void {
+    if (this.pendingLoad !== null) this.loaded = this.pendingLoad;
+    this.pendingLoad = null;
   }
   async terminate(reason: string): Promise<SignalOutcome> {
     this.calls.push(`terminate:${reason}`);
     this.state = { socket: 'missing', pid: null, startsNonProducing: null };
+    this.loaded = false;
     return { delivered: true, pid: 7, reason: 'ProcessGone', message: 'stopped' };
   }
 }
