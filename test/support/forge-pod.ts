@@ -58,7 +58,7 @@ export class ForgePod {
   }
 
   env(): Record<string, string> {
-    const t = this.options.timings ?? { leaseDuration: 4, renewDeadline: 3, retryPeriod: 1 };
+    const t = this.options.timings ?? { leaseDuration: 6, renewDeadline: 3, retryPeriod: 1 };
     return {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: process.env.HOME ?? '/root',
@@ -84,6 +84,8 @@ export class ForgePod {
       CARDANO_NETWORK: 'preprod',
       NETWORK_MAGIC: '1',
       NODE_METRICS_URL: `http://127.0.0.1:${this.nodeMetricsPort}/metrics`,
+      // The simulator applies a SIGHUP within milliseconds (the budget check needs a bound that fits).
+      NODE_SIGHUP_LATENCY_BOUND_MS: '500',
       ...this.options.extraEnv,
     };
   }

@@ -10,8 +10,9 @@ import { computeOverlap, readEvents } from '../cardano-node-sim/overlap.ts';
 import { createTestNamespace } from './cluster.ts';
 import { ForgePod, waitFor } from './forge-pod.ts';
 
-// Short timings keep the suite fast; the ratios are the production ones (LD > RD > 1.2·RP).
-export const TIMINGS = { leaseDuration: 4, renewDeadline: 3, retryPeriod: 1 };
+// Short timings keep the suite fast; the ratios are the production ones (LD > RD > 1.2·RP), and the
+// margin LD − RD holds the revocation budget (core/timing.ts) with the simulator's SIGHUP latency bound.
+export const TIMINGS = { leaseDuration: 6, renewDeadline: 3, retryPeriod: 1 };
 
 export interface Pool {
   pods: ForgePod[];

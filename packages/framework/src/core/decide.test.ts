@@ -442,7 +442,8 @@ describe('decide: properties', () => {
         const d = decide(o);
         if (!d.forge && o.node.socket === 'up' && o.credentials.presence !== 'none') {
           // Files that could not be removed: the node is stopped first (or the removal retried).
-          if (o.credentialsUnrevocable) expect(['terminate', 'revoke', 'release', undefined]).toContain(d.actions[0]?.type);
+          if (o.credentialsUnrevocable)
+            expect(['terminate', 'revoke', 'release', undefined]).toContain(d.actions[0]?.type);
           else expect(d.actions[0]).toEqual({ type: 'revoke' });
         }
       }),

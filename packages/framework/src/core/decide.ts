@@ -154,7 +154,8 @@ export function decide(o: Observation): Decision {
   // Withdrawn: the node is confirmed not forging and nothing will make it start by itself (files gone,
   // or files it cannot load without a SIGHUP nobody will send).
   const withdrawn =
-    loaded.forging === false && (o.credentials.presence === 'none' || startupKeep || o.credentialsUnrevocable);
+    loaded.forging === false &&
+    (o.credentials.presence === 'none' || startupKeep || o.credentialsUnrevocable);
   // A holder keeps the lock (keeps renewing) until its node is confirmed withdrawn, so nobody else can
   // start forging while this node may still hold keys; a standby behind the tip does not contend.
   const eligibleToContend = blocked === null && !(behindTip && !holdsLock);

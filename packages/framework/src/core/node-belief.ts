@@ -12,12 +12,7 @@
 import type { CredentialState, NodeObservation, SignalOutcome } from '../contracts/index.js';
 
 /** Where the current belief comes from (shown on /status). */
-export type BeliefSource =
-  | 'node-metric'
-  | 'process-gone'
-  | 'node-start'
-  | 'sighup-assumed'
-  | 'unknown';
+export type BeliefSource = 'node-metric' | 'process-gone' | 'node-start' | 'sighup-assumed' | 'unknown';
 
 /** A delivered SIGHUP the node has not confirmed yet. */
 export interface PendingSignal {
@@ -204,7 +199,8 @@ export function nextFault(
         reason: 'NodeNotForging',
         message: `told to forge ${Math.round(nowMs - belief.enableUnconfirmedSinceMs)} ms ago, but its forging metric still says 0`,
       };
-    if (node.atTip === false) return { reason: 'BehindTip', message: `node is behind the chain tip: ${node.message}` };
+    if (node.atTip === false)
+      return { reason: 'BehindTip', message: `node is behind the chain tip: ${node.message}` };
     return null;
   })();
   if (found === null) return null;

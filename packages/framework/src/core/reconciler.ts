@@ -193,7 +193,10 @@ export class Reconciler {
     if (this.nodeLoaded.pending !== null) wait = Math.min(wait, 50);
     // A leader in a forging fault hands over exactly when its hold-down ends.
     if (this.fault !== null)
-      wait = Math.min(wait, Math.max(1, this.fault.sinceMs + this.options.config.handoverHoldDownMs - now + 1));
+      wait = Math.min(
+        wait,
+        Math.max(1, this.fault.sinceMs + this.options.config.handoverHoldDownMs - now + 1),
+      );
     return Math.max(0, wait);
   }
 

@@ -46,7 +46,11 @@ export type TimingCheck =
   | { readonly ok: true; readonly budget: RevocationBudget }
   | { readonly ok: false; readonly fields: readonly string[]; readonly message: string };
 
-export function revocationChainMs(callTimeoutMs: number, sighupLatencyBoundMs: number, graceMs: number): number {
+export function revocationChainMs(
+  callTimeoutMs: number,
+  sighupLatencyBoundMs: number,
+  graceMs: number,
+): number {
   return 3 * callTimeoutMs + Math.max(callTimeoutMs + sighupLatencyBoundMs, 2 * graceMs);
 }
 

@@ -8,7 +8,12 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { TickRecord } from '../core/reconciler.js';
 import type { FaultReason } from '../core/node-belief.js';
 
-const FAULT_REASONS: readonly FaultReason[] = ['NodePidUnknown', 'SignalFailed', 'NodeNotForging', 'BehindTip'];
+const FAULT_REASONS: readonly FaultReason[] = [
+  'NodePidUnknown',
+  'SignalFailed',
+  'NodeNotForging',
+  'BehindTip',
+];
 
 export interface SidecarMetricLabels {
   readonly pod: string;
@@ -187,7 +192,9 @@ export class SidecarMetrics {
       observation.nowMs - loaded.pending.atMs <= observation.config.confirmTimeoutMs;
     const progressing = pendingFresh || (results.length > 0 && results.every((r) => r.ok));
     const differs = decision.forge ? loaded.forging !== true : loaded.forging === true;
-    this.forgingMismatch.set((decision.leader && observation.fault !== null) || (differs && !progressing) ? 1 : 0);
+    this.forgingMismatch.set(
+      (decision.leader && observation.fault !== null) || (differs && !progressing) ? 1 : 0,
+    );
     for (const r of results) {
       if (r.action.type === 'revoke' && !r.ok) this.revokeFailures.inc();
       if (r.action.type === 'terminate') this.terminations.inc({ outcome: r.ok ? 'stopped' : 'failed' });

@@ -117,7 +117,11 @@ export class FakeNode implements NodeController {
   constructor(private readonly calls: string[]) {}
   async observe(): Promise<NodeObservation> {
     if (this.failObserve) throw new Error('observation timed out');
-    const forgingMetric = this.metricsFollowNode ? (this.state.pid === null ? null : this.loaded) : this.forgingMetric;
+    const forgingMetric = this.metricsFollowNode
+      ? this.state.pid === null
+        ? null
+        : this.loaded
+      : this.forgingMetric;
     return { ...this.state, forgingMetric, atTip: null, message: this.state.socket };
   }
   async reload(reason: string, options: ReloadOptions = {}): Promise<SignalOutcome> {
