@@ -228,6 +228,38 @@ describe('node controller', () => {
       await second.waitForLine('HUP');
     });
 
+    it('never signals a process that has not been seen serving its socket (SIGHUP would kill it)', async () => {
+      // A cardano-node still initialising: the process exists (found by name) but has installed no
+      // SIGHUP handler and opened no socket yet.
+      const name = `cn-${randomBytes(4).toString('hex')}`;
+      const child = spawn(
+        process.execPath,
+        ['-e', `process.title = '${name}'; setInterval(() => undefined, 1000)`],
+        { stdio: 'ignore' },
+      );
+      children.push(child);
+      await new Promise((r) => setTimeout(r, 300)); // let it set its title
+      const controller = createNodeController(
+        { logger: silent },
+        { socketPath: join(dir, 'not-yet.socket'), pidDiscovery: 'name', processName: name },
+      );
+      const outcome = await controller.reload('startup_cleanup');
+      expect(outcome).toMatchObject({ delivered: false, pid: child.pid, reason: 'NotServing' });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(child.exitCode).toBeNull();
+      expect(child.signalCode).toBeNull();
+    });
+
+    it("checks the caller's deadline immediately before sending: a refused enable is not sent", async () => {
+      const socketPath = join(dir, 'refuse.socket');
+      const node = await startFakeNode(socketPath);
+      const controller = createNodeController({ logger: silent }, { socketPath });
+      const outcome = await controller.reload('enable_forging', { proceed: () => 'deadline passed' });
+      expect(outcome).toMatchObject({ delivered: false, pid: node.pid, reason: 'Refused' });
+      expect((await controller.reload('disable_forging')).delivered).toBe(true);
+      await node.waitForLine('HUP', 1);
+    });
+
     it('skips and counts <reason>_skipped when no node process is found', async () => {
       const registry = new Registry();
       const controller = createNodeController(
