@@ -140,16 +140,22 @@ export async function startSidecar(settings: SidecarSettings, parts: SidecarPart
         `node socket not up after ${settings.socketWaitTimeoutMs} ms; still waiting`,
       );
     }
-    const key = JSON.stringify([decision.leader, decision.forge, decision.reason]);
+    const key = JSON.stringify([
+      decision.leader,
+      decision.forge && tick.nodeLoaded.forging === true,
+      decision.reason,
+    ]);
     if (key !== lastKey) {
       lastKey = key;
       stateSince = clock.wallNow();
     }
     policy.setLocalLeader?.(decision.leader);
+    // "Forging" for people and other pods means the node confirmed it, not that it was told to.
+    const forgingConfirmed = decision.forge && tick.nodeLoaded.forging === true;
     // Status writes are off the fencing path: never block the next tick on the API server.
     pendingStatus = statusWriter.report({
       leader: decision.leader,
-      forging: decision.forge,
+      forging: forgingConfirmed,
       reason: decision.reason,
       message: decision.message,
       transitions: observation.leadership.transitions,
@@ -158,7 +164,7 @@ export async function startSidecar(settings: SidecarSettings, parts: SidecarPart
     void policy
       .reportLeadership?.({
         activeLeader: decision.leader ? settings.info.podName : '',
-        forgingEnabled: decision.forge,
+        forgingEnabled: forgingConfirmed,
         isLeader: decision.leader,
       })
       .catch((error: unknown) => logger.warn({ err: error }, 'cluster status not written'));
