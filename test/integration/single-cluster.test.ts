@@ -40,8 +40,11 @@ describe('single cluster forging on a real kube-apiserver', () => {
     });
     const { existsSync } = await import('node:fs');
     for (const p of pool.pods) expect(existsSync(join(p.targetDir, 'kes.skey'))).toBe(p === leader);
+    // cardano_forging_enabled counts what the node confirmed (its metric, read on the next tick).
+    await waitFor('forging confirmed on the leader', async () =>
+      /cardano_forging_enabled\{[^}]*pod="bp-\d"[^}]*\} 1/.test(await leader.metricsText()),
+    );
     const metrics = await leader.metricsText();
-    expect(metrics).toMatch(/cardano_forging_enabled\{[^}]*pod="bp-\d"[^}]*\} 1/);
     expect(metrics).toMatch(/cardano_leader_status\{[^}]*\} 1/);
     expect(metrics).toMatch(/cardano_sighup_signals_total\{reason="enable_forging"\} 1/);
     // The node's own forging metric confirms the decision (NODE_METRICS_URL is set for every pod).

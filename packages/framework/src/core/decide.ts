@@ -141,6 +141,9 @@ export function decide(o: Observation): Decision {
   const awaitingEnable = pending?.forging === true && pendingAgeMs <= o.config.confirmTimeoutMs;
   const awaitingDisable = pending?.forging === false && pendingAgeMs <= o.config.confirmTimeoutMs;
   const disableUnconfirmed = pending?.forging === false && pendingAgeMs > o.config.confirmTimeoutMs;
+  // A SIGHUP that could not be delivered is retried after a pause, not on every 50 ms tick.
+  const signalBackoff =
+    loaded.signalFailure !== null && o.nowMs - loaded.signalFailure.atMs < o.config.confirmTimeoutMs;
 
   // During startup the node needs credential files to start at all; with --start-as-non-producing-node
   // they are not loaded, so a non-leader may keep them until the node is up (docs/safety.md, startup).
@@ -168,7 +171,7 @@ export function decide(o: Observation): Decision {
     // Signal whenever the node is not confirmed forging with the current credentials (a null
     // fingerprint: loaded before we watched, e.g. startup files — the Python sidecar's G1).
     const loadedCurrent = loaded.forging === true && loaded.fingerprint === o.credentials.sourceFingerprint;
-    if (needsFiles || (!loadedCurrent && !awaitingEnable))
+    if (needsFiles || (!loadedCurrent && !awaitingEnable && !signalBackoff))
       actions.push({ type: 'signal', reason: 'enable_forging', forging: true });
     const fault = o.fault;
     return {
@@ -201,7 +204,7 @@ export function decide(o: Observation): Decision {
     if (o.credentials.presence !== 'none') actions.push({ type: 'revoke' });
     if (mayBeForging && disableUnconfirmed && o.node.pid !== null)
       actions.push({ type: 'terminate', reason: 'the node did not confirm it stopped forging' });
-    else if (mayBeForging && nodeReachable && !awaitingDisable) {
+    else if (mayBeForging && nodeReachable && !awaitingDisable && !signalBackoff) {
       // The node must re-read (now absent) credentials unless it is known not to forge. A node that is
       // not up cannot be signalled; it will start without credentials.
       const reason: SignalReason =

@@ -33,7 +33,7 @@ export interface NodeLoaded {
   /** Since when an enable has been outstanding without the node confirming it (sticky across re-sends). */
   readonly enableUnconfirmedSinceMs: number | null;
   /** The last SIGHUP that could not be delivered, until one is (or the node restarts). */
-  readonly signalFailure: { readonly reason: string; readonly message: string } | null;
+  readonly signalFailure: { readonly reason: string; readonly message: string; readonly atMs: number } | null;
 }
 
 export const UNKNOWN_BELIEF: NodeLoaded = {
@@ -146,7 +146,7 @@ export function believeSignal(
   nowMs: number,
 ): NodeLoaded {
   if (!outcome.delivered)
-    return { ...prev, signalFailure: { reason: outcome.reason, message: outcome.message } };
+    return { ...prev, signalFailure: { reason: outcome.reason, message: outcome.message, atMs: nowMs } };
   const fingerprint = forging && credentials.presence === 'all' ? credentials.sourceFingerprint : null;
   return {
     ...prev,
