@@ -34,8 +34,10 @@ export const TIMING = {
   renewDeadlineSeconds: 10,
   retryPeriodSeconds: 2,
   intervalMs: 2000,
-  /** run.ts: min(3000, max(1000, (LD − RD)/2)). */
-  callTimeoutMs: 2500,
+  /** run.ts: core/timing.ts revocationBudget(LD 15 s, RD 10 s, SIGHUP bound 1000 ms). */
+  callTimeoutMs: 937,
+  /** The same budget's terminate grace (SIGTERM → SIGKILL, SIGKILL → gone). */
+  terminateGraceMs: 969,
   /** run.ts: max(5000, RD). */
   shutdownDeadlineMs: 10_000,
   /** Kubernetes terminationGracePeriodSeconds (default 30 s), then SIGKILL. */
@@ -249,7 +251,16 @@ export class SimPod {
       {
         intervalMs: TIMING.intervalMs,
         callTimeoutMs: TIMING.callTimeoutMs,
-        config: { startAsNonProducing: this.spec.startAsNonProducing, disableSocketCheck: false },
+        config: {
+          startAsNonProducing: this.spec.startAsNonProducing,
+          disableSocketCheck: false,
+          // As run.ts: a SIGHUP is confirmed by the next observation after the node applied it.
+          confirmTimeoutMs: SIGHUP_LATENCY_BOUND_MS + 2 * TIMING.callTimeoutMs,
+          handoverHoldDownMs: 30_000,
+        },
+        metricsConfigured: true,
+        sighupLatencyBoundMs: SIGHUP_LATENCY_BOUND_MS,
+        terminateGraceMs: TIMING.terminateGraceMs,
       },
     );
     const sidecar: Sidecar = { owner, cluster, reconciler, elector, abort, stopping: false };

@@ -48,6 +48,10 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'node.slotReference.unixSeconds': 'The UNIX time at which `node.slotReference.slot` started.',
   'node.startAsNonProducing':
     'Whether the node is started with `--start-as-non-producing-node` (forging only after SIGHUP).',
+  'node.sighupLatencyBoundMs':
+    'Assumed bound from a delivered SIGHUP to the node having (un)loaded its credentials; part of the revocation budget checked against LD − RD, and without `node.metricsUrl` how long a SIGHUP takes to count as applied.',
+  'node.handoverHoldDownSeconds':
+    'How long a leader whose node cannot forge (PID not found, SIGHUP failing, forging metric still 0, behind the tip) keeps the lease before it hands over.',
   'crd.group': 'API group of the CRDs.',
   'crd.version': 'API version of the CRDs.',
   'crd.leaderPlural': 'Plural of the CardanoLeader CRD.',

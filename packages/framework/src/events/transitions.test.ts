@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Action } from '../core/decide.js';
 import type { ActionResult, TickRecord } from '../core/reconciler.js';
+import { UNKNOWN_BELIEF } from '../core/node-belief.js';
 import { transitionsBetween } from './transitions.js';
 
 interface TickInput {
@@ -20,7 +21,7 @@ function tick(input: TickInput = {}): TickRecord {
       nowMs: 0,
       phase: 'running',
       node: { socket: 'up', pid: 42, forgingMetric: null, atTip: null, message: 'up' },
-      nodeLoaded: { forging, fingerprint: null },
+      nodeLoaded: { ...UNKNOWN_BELIEF, forging },
       leadership: {
         lockName: 'cardano-leader-mainnet-pool1abcde',
         identity: 'bp-0',
@@ -47,7 +48,15 @@ function tick(input: TickInput = {}): TickRecord {
         reason: 'Absent',
         message: 'absent',
       },
-      config: { startAsNonProducing: true, disableSocketCheck: false },
+      credentialsUnrevocable: false,
+      revokeRetryDue: false,
+      fault: null,
+      config: {
+        startAsNonProducing: true,
+        disableSocketCheck: false,
+        confirmTimeoutMs: 3000,
+        handoverHoldDownMs: 30_000,
+      },
     },
     decision: {
       candidate: true,
@@ -58,7 +67,8 @@ function tick(input: TickInput = {}): TickRecord {
       message: leader ? 'holds the lease' : 'another pod holds the lease',
     },
     results: input.results ?? [],
-    nodeLoaded: { forging, fingerprint: null },
+    nodeLoaded: { ...UNKNOWN_BELIEF, forging },
+    credentialsUnrevocable: false,
     completedAtMs: 0,
   };
 }
