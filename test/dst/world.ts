@@ -184,8 +184,8 @@ export class SimPod {
       {
         socketPath: SOCKET_PATH,
         metricsUrl: METRICS_URL,
-        connectTimeoutMs: Math.min(1000, TIMING.callTimeoutMs / 2),
-        metricsTimeoutMs: Math.max(500, TIMING.callTimeoutMs / 2),
+        connectTimeoutMs: Math.floor(Math.min(1000, TIMING.callTimeoutMs / 2)),
+        metricsTimeoutMs: Math.floor(TIMING.callTimeoutMs / 2),
       },
     );
     const cluster =

@@ -196,13 +196,13 @@ describe('decide: table', () => {
       'CredentialsInvalid',
     ],
     [
-      'an observation that failed is not "node down": files go, the holder keeps the lock',
+      'an observation that failed is not "node down": files go, the node is still told, the holder keeps the lock',
       obs({
         node: { socket: 'unknown', pid: null },
         credentials: { presence: 'all', upToDate: true },
         nodeLoaded: { forging: null },
       }),
-      ['revoke'],
+      ['revoke', 'signal:disable_forging'],
       true,
       'NodeUnobservable',
     ],

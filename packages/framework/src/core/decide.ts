@@ -191,18 +191,19 @@ export function decide(o: Observation): Decision {
     };
   }
 
-  const nodeReachable = o.node.socket === 'up' || o.node.pid !== null;
+  // A node that could not be observed may still be reachable: the controller looks its PID up itself.
+  const nodeReachable = o.node.socket === 'up' || o.node.socket === 'unknown' || o.node.pid !== null;
   if (startupKeep) {
     if (o.credentials.presence !== 'all' && o.credentials.sourcesValid) actions.push({ type: 'provision' });
   } else if (o.credentialsUnrevocable && o.credentials.presence !== 'none') {
     // The files stay: a SIGHUP would reload them. A node that may forge with them is stopped instead
     // (it restarts non-producing); the lock is kept until then.
-    if (mayBeForging && o.node.pid !== null)
+    if (mayBeForging && (o.node.pid !== null || o.node.socket === 'unknown'))
       actions.push({ type: 'terminate', reason: 'credentials cannot be removed' });
     else if (o.revokeRetryDue) actions.push({ type: 'revoke' });
   } else {
     if (o.credentials.presence !== 'none') actions.push({ type: 'revoke' });
-    if (mayBeForging && disableUnconfirmed && o.node.pid !== null)
+    if (mayBeForging && disableUnconfirmed && (o.node.pid !== null || o.node.socket === 'unknown'))
       actions.push({ type: 'terminate', reason: 'the node did not confirm it stopped forging' });
     else if (mayBeForging && nodeReachable && !awaitingDisable && !signalBackoff) {
       // The node must re-read (now absent) credentials unless it is known not to forge. A node that is
