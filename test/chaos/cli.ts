@@ -20,7 +20,7 @@ export interface CliOptions {
 }
 
 const USAGE = `usage: npm run chaos -- [--minutes N] [--seed S] [--faults kind,kind|default|all]
-       [--lease-duration 4] [--renew-deadline 3] [--retry-period 1] [--liveness-slack 3]
+       [--lease-duration 6] [--renew-deadline 3] [--retry-period 1] [--liveness-slack 3]
        [--concurrency 2] [--keep] [--list-faults]`;
 
 function positiveNumber(
@@ -65,7 +65,7 @@ export function parseCli(
   if (values['list-faults']) return { ok: false, message: '', list: true };
   const numbers = {
     minutes: positiveNumber('minutes', values.minutes, 5, false),
-    leaseDuration: positiveNumber('lease-duration', values['lease-duration'], 4, true),
+    leaseDuration: positiveNumber('lease-duration', values['lease-duration'], 6, true),
     renewDeadline: positiveNumber('renew-deadline', values['renew-deadline'], 3, true),
     retryPeriod: positiveNumber('retry-period', values['retry-period'], 1, true),
     livenessSlackS: positiveNumber('liveness-slack', values['liveness-slack'], 3, false),

@@ -22,7 +22,7 @@ describe('chaos on real processes (short CI run)', () => {
       seed: CI_SEED,
       durationMs: CI_DURATION_MS,
       faults: faults.kinds,
-      timings: { leaseDuration: 4, renewDeadline: 3, retryPeriod: 1 },
+      timings: { leaseDuration: 6, renewDeadline: 3, retryPeriod: 1 },
       livenessSlackS: 3,
       concurrency: 2,
       keep: false,

@@ -152,7 +152,7 @@ describe('chaos command line', () => {
     expect(parsed.options).toMatchObject({
       seed: 42,
       minutes: 5,
-      timings: { leaseDuration: 4, renewDeadline: 3, retryPeriod: 1 },
+      timings: { leaseDuration: 6, renewDeadline: 3, retryPeriod: 1 },
     });
     expect(parsed.options.faults.map((f) => f.name)).toEqual(DEFAULT_FAULTS);
     expect(DEFAULT_FAULTS).not.toContain('sigstop-sidecar-long');

@@ -250,6 +250,16 @@ describe('decide: table', () => {
       'ShuttingDown',
     ],
     [
+      'a leader still holding its lease re-sends an unconfirmed disable instead of stopping the node',
+      obs({
+        policy: { forgingAllowed: false, reason: 'cluster_forge_disabled' },
+        nodeLoaded: { forging: true, pending: { forging: false, atMs: 5_000, pid: 42, fingerprint: null } },
+      }),
+      ['signal:disable_forging'],
+      true,
+      'PolicyDisallows',
+    ],
+    [
       'credentials cannot be removed and the node may forge: terminate, never SIGHUP (it would reload them)',
       obs({
         phase: 'stopping',

@@ -203,7 +203,14 @@ export function decide(o: Observation): Decision {
     else if (o.revokeRetryDue) actions.push({ type: 'revoke' });
   } else {
     if (o.credentials.presence !== 'none') actions.push({ type: 'revoke' });
-    if (mayBeForging && disableUnconfirmed && (o.node.pid !== null || o.node.socket === 'unknown'))
+    // A leader that still holds its lease can wait (and re-send); one that is fenced or stopping cannot.
+    const mustEndNow = !leader || o.phase === 'stopping';
+    if (
+      mayBeForging &&
+      disableUnconfirmed &&
+      mustEndNow &&
+      (o.node.pid !== null || o.node.socket === 'unknown')
+    )
       actions.push({ type: 'terminate', reason: 'the node did not confirm it stopped forging' });
     else if (mayBeForging && nodeReachable && !awaitingDisable && !signalBackoff) {
       // The node must re-read (now absent) credentials unless it is known not to forge. A node that is
