@@ -5,7 +5,8 @@
 // the lease holder, the CardanoForgeCluster priorities and health.
 //
 // Keys: h = planned handoff (SIGTERM the forger's sidecar, restart it like kubelet), k = kill the
-// forger's node (SIGKILL; restarted like kubelet), q or Ctrl-C = quit (every process stopped by PID).
+// forger's node (SIGKILL; restarted like kubelet), q or Ctrl-C = quit (every process stopped by PID;
+// SIGTERM, SIGINT and SIGHUP do the same).
 // Flags: --script handoff runs the planned handoff without keys and exits 0 once another pod forges
 // (1 if not, or if two pods were ever seen forging at once); --no-cluster turns cluster management
 // off; --state-file <path> keeps a JSON file with the event log path and every PID the lab started.
@@ -204,6 +205,7 @@ class Lab {
   private async writeState(extra: Record<string, unknown> = {}): Promise<void> {
     if (this.options.stateFile === null) return;
     const state = {
+      labPid: process.pid,
       eventLog: this.eventLog,
       kubeconfig: this.cp.kubeconfigPath,
       pids: [...this.startedPids],
@@ -361,6 +363,7 @@ async function main(): Promise<number> {
     await lab.start();
     process.once('SIGINT', quit);
     process.once('SIGTERM', quit);
+    process.once('SIGHUP', quit); // the terminal closed: stop everything as on q
     if (stdin.isTTY && options.script === null) {
       stdin.setRawMode(true);
       stdin.setEncoding('utf8');
