@@ -4,6 +4,7 @@
 // Safety is strict: no screen ever shows two forging pods and the simulators' event logs show zero
 // overlap. Liveness waits are generous (the lab starts its own control plane on a loaded machine).
 // Every process the lab started must be gone after `q`, without the test killing any of them.
+// A second test runs `--script handoff` (no terminal) and expects exit 0 with the new forger shown.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -148,5 +149,42 @@ describe('npm start: the lab view in a terminal', () => {
     const left = started.filter(alive);
     expect(left, `processes left behind: ${left.join(', ')}`).toEqual([]);
     labPid = null;
+  });
+
+  it('npm start -- --script handoff hands off without keys and exits 0 once another pod forges', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'forge-lab-script-'));
+    const stateFile = join(dir, 'state.json');
+    try {
+      // Not a terminal: the view is printed (no clear) each time it changes, then the lab exits.
+      const { stdout } = await run(
+        NODE,
+        ['test/lab/start.ts', '--script', 'handoff', '--state-file', stateFile],
+        {
+          cwd: REPO,
+          timeout: 600_000,
+          killSignal: 'SIGTERM',
+          maxBuffer: 64 * 1024 * 1024,
+        },
+      );
+      const done = /handoff done: (\S+) → (\S+)/.exec(stdout);
+      expect(done, stdout.slice(-3000)).not.toBeNull();
+      expect(done?.[1]).not.toBe(done?.[2]);
+      // The last view drawn shows the new forger.
+      const lastView = stdout.slice(stdout.lastIndexOf('cardano-forge lab —'));
+      expect(forgingRows(lastView)).toEqual([done?.[2]]);
+      expect(stdout).toContain('total time with two forgers at once: 0 ms');
+      const state = JSON.parse(await readFile(stateFile, 'utf8')) as LabState;
+      expect(state.maxForgersSeen).toBe(1);
+      expect(state.overlapMs).toBe(0);
+      const started = [state.labPid, ...state.pids];
+      await waitFor(
+        'exited processes to be reaped',
+        async () => started.every((pid) => !alive(pid)),
+        15_000,
+      ).catch(() => undefined);
+      expect(started.filter(alive)).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
