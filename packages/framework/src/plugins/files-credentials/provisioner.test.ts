@@ -38,7 +38,7 @@ interface Envelope {
   cborHex: string;
 }
 
-/** A payload of the exact shape of its type (envelope.ts), with random key bytes. */
+/** A key payload of the exact shape of its type (envelope.ts), with random key bytes. */
 function payloadFor(type: string): string {
   const bytes = (n: number) => randomBytes(n).toString('hex');
   const kesDepth = /^KesSigningKey_ed25519_kes_2\^(\d+)$/.exec(type)?.[1];
@@ -46,8 +46,6 @@ function payloadFor(type: string): string {
     const length = 32 + 96 * Number(kesDepth);
     return `59${length.toString(16).padStart(4, '0')}${bytes(length)}`;
   }
-  if (type === 'NodeOperationalCertificate')
-    return `82845820${bytes(32)}05190748${'5840'}${bytes(64)}5820${bytes(32)}`;
   return `5840${bytes(64)}`;
 }
 

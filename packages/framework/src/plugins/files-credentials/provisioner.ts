@@ -51,6 +51,11 @@ const PATH_KEY: Readonly<Record<CredentialFile, keyof CredentialPaths>> = {
 
 type SourceProblemReason = 'SourceMissing' | 'SourceUnreadable' | 'InvalidSource' | 'CredentialMismatch';
 
+interface SourceProblem {
+  readonly reason: SourceProblemReason;
+  readonly message: string;
+}
+
 type SourceRead =
   | { readonly file: CredentialFile; readonly path: string; readonly valid: true; readonly content: Buffer }
   | {
@@ -162,9 +167,7 @@ export function createFilesCredentialProvisioner(
 
   const readSources = (): Promise<SourceRead[]> => Promise.all(CREDENTIAL_FILES.map(readSource));
 
-  function describeSourceProblems(
-    sources: readonly SourceRead[],
-  ): { reason: SourceProblemReason; message: string } | null {
+  function describeSourceProblems(sources: readonly SourceRead[]): SourceProblem | null {
     const problems = sources.filter((source) => !source.valid);
     const first = problems[0];
     if (first === undefined) return pairProblem(sources);
@@ -175,18 +178,38 @@ export function createFilesCredentialProvisioner(
     return { reason: first.reason, message };
   }
 
+  let lastPairCheck: {
+    readonly digest: string;
+    readonly problem: SourceProblem | null;
+  } | null = null;
+
   /**
    * Valid files can still be an unusable set: a node given a KES key its certificate does not
    * name (a half-done rotation) or a certificate its cold key did not sign forges nothing, and the
    * ledger rejects any block it makes. Checked by the kes module; only verification-key
    * fingerprints are ever shown.
    */
-  function pairProblem(
-    sources: readonly SourceRead[],
-  ): { reason: SourceProblemReason; message: string } | null {
+  function pairProblem(sources: readonly SourceRead[]): SourceProblem | null {
     const kes = sources.find((source) => source.file === 'kes');
     const opcert = sources.find((source) => source.file === 'opcert');
     if (kes?.valid !== true || opcert?.valid !== true) return null;
+    // Sources are read on every tick but rarely change: check each distinct pair once (a digest,
+    // so no copy of the key is kept).
+    const digest = createHash('sha256')
+      .update(`${kes.content.length}:`)
+      .update(kes.content)
+      .update(opcert.content)
+      .digest('hex');
+    if (lastPairCheck?.digest === digest) return lastPairCheck.problem;
+    const problem = checkPair(kes, opcert);
+    lastPairCheck = { digest, problem };
+    return problem;
+  }
+
+  function checkPair(
+    kes: SourceRead & { valid: true },
+    opcert: SourceRead & { valid: true },
+  ): SourceProblem | null {
     const certWhat = `opcert source ${opcert.path}`;
     let check: PairCheck;
     try {
