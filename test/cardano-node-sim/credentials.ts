@@ -1,8 +1,13 @@
 // Cardano text envelopes for the three block-producer credentials, as the simulator validates them.
-// Erasable TypeScript only: this file is loaded by Node directly (type stripping) inside the simulator.
+// Erasable TypeScript only: this file is loaded by Node directly (type stripping) inside the simulator,
+// which is why the framework's kes module comes from the build (dist), as test/dst does.
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { kesExpiry, kesGenesisFor } from '../../packages/framework/dist/kes/expiry.js';
+import { issueOperationalCertificate } from '../../packages/framework/dist/kes/fixtures.js';
+import { kesVerificationKeyOf } from '../../packages/framework/dist/kes/opcert.js';
+import { slotReferenceFor } from '../../packages/framework/dist/node/slot-clock.js';
 
 export const KES_KEY_TYPE = 'KesSigningKey_ed25519_kes_2^6';
 export const VRF_KEY_TYPE = 'VrfSigningKey_PraosVrf';
@@ -115,7 +120,53 @@ export function fakeEnvelope(type: string, description: string): TextEnvelope {
   return { type, description, cborHex: fakeCborHex(type) };
 }
 
-/** Writes a valid (fake) credential set into dir; each call gets fresh random key material. */
+export interface KesAndOpCert {
+  /** The KES signing key envelope (random Sum6 key material), as JSON text. */
+  kesKey: string;
+  /** An operational certificate issued for that key by a fresh cold key, as JSON text. */
+  opCert: string;
+}
+
+/**
+ * The KES period a network is at now, from the framework's built-in genesis values and slot
+ * reference. The test pods run preprod (test/support/forge-pod.ts): a certificate issued for this
+ * period is valid for the network's full KES lifetime, so no KES-expiry alert fires in the lab.
+ */
+export function currentKesPeriod(network = 'preprod', nowMs = Date.now()): number {
+  const genesis = kesGenesisFor(network);
+  const slotReference = slotReferenceFor(network);
+  if (genesis === null || slotReference === null)
+    throw new Error(`no built-in KES genesis values or slot reference for network "${network}"`);
+  return kesExpiry({ kesPeriodStart: 0, genesis, slotReference, nowMs, warnBeforeSeconds: 0 })
+    .currentKesPeriod;
+}
+
+/**
+ * A KES signing key with a real operational certificate for it: the certificate names the key's
+ * verification key (derived by the framework's kes module, as the sidecar checks it) and is signed
+ * by a freshly generated Ed25519 cold key, the way `cardano-cli node issue-op-cert` does. By
+ * default counter 0 and the current preprod KES period.
+ */
+export function freshKesAndOpCert(
+  options: { description?: string; counter?: number; kesPeriod?: number } = {},
+): KesAndOpCert {
+  const kesKey = JSON.stringify(
+    fakeEnvelope(KES_KEY_TYPE, options.description ?? 'KES Signing Key'),
+    null,
+    4,
+  );
+  const opCert = issueOperationalCertificate({
+    kesVerificationKey: kesVerificationKeyOf(kesKey),
+    counter: options.counter ?? 0,
+    kesPeriod: options.kesPeriod ?? currentKesPeriod(),
+  });
+  return { kesKey, opCert };
+}
+
+/**
+ * Writes a valid credential set into dir; each call gets fresh random key material. The KES key
+ * and the opcert belong together (see freshKesAndOpCert); the VRF key is random bytes of its size.
+ */
 export async function writeFakeCredentials(dir: string): Promise<CredentialPaths> {
   await mkdir(dir, { recursive: true });
   const paths: CredentialPaths = {
@@ -123,10 +174,11 @@ export async function writeFakeCredentials(dir: string): Promise<CredentialPaths
     vrfKey: join(dir, 'vrf.skey'),
     opCert: join(dir, 'node.cert'),
   };
+  const pair = freshKesAndOpCert();
   await Promise.all([
-    writeFile(paths.kesKey, JSON.stringify(fakeEnvelope(KES_KEY_TYPE, 'KES Signing Key'), null, 4)),
+    writeFile(paths.kesKey, pair.kesKey),
     writeFile(paths.vrfKey, JSON.stringify(fakeEnvelope(VRF_KEY_TYPE, 'VRF Signing Key'), null, 4)),
-    writeFile(paths.opCert, JSON.stringify(fakeEnvelope(OPCERT_TYPE, ''), null, 4)),
+    writeFile(paths.opCert, pair.opCert),
   ]);
   return paths;
 }

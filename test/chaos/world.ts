@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { KES_KEY_TYPE, OPCERT_TYPE, VRF_KEY_TYPE, fakeEnvelope } from '../cardano-node-sim/credentials.ts';
+import { VRF_KEY_TYPE, fakeEnvelope, freshKesAndOpCert } from '../cardano-node-sim/credentials.ts';
 import { wallClockMs } from '../cardano-node-sim/events.ts';
 import { startControlPlane } from '../controlplane/index.ts';
 import type { ControlPlane } from '../controlplane/index.ts';
@@ -430,12 +430,14 @@ export async function writeSecretGeneration(
   const genDir = join(sourceDir, generation);
   await mkdir(genDir, { recursive: true });
   const previousVrf = await readFile(join(sourceDir, 'vrf.skey'), 'utf8').catch(() => null);
-  await writeFile(join(genDir, 'kes.skey'), JSON.stringify(fakeEnvelope(KES_KEY_TYPE, `KES ${why}`)));
+  // A new KES key with an opcert issued for it: the sidecar refuses a pair that does not match.
+  const pair = freshKesAndOpCert({ description: `KES ${why}` });
+  await writeFile(join(genDir, 'kes.skey'), pair.kesKey);
   await writeFile(
     join(genDir, 'vrf.skey'),
     previousVrf ?? JSON.stringify(fakeEnvelope(VRF_KEY_TYPE, 'VRF Signing Key')),
   );
-  await writeFile(join(genDir, 'node.cert'), JSON.stringify(fakeEnvelope(OPCERT_TYPE, '')));
+  await writeFile(join(genDir, 'node.cert'), pair.opCert);
   const previous = await readLinkOrNull(join(sourceDir, '..data'));
   await rm(join(sourceDir, '..data_tmp'), { force: true });
   await symlink(generation, join(sourceDir, '..data_tmp'));

@@ -4,7 +4,7 @@
  * Faults: a read-only target directory (EROFS), EIO, EACCES, a full disk (ENOSPC), slow fsync.
  */
 import { dirname } from 'node:path';
-import type { CredentialFileOps, FileFacts } from './framework.ts';
+import { PUBLISHED_KES_SKEY, PUBLISHED_OPCERT, type CredentialFileOps, type FileFacts } from './framework.ts';
 import type { Owner, Sim } from './sim.ts';
 
 export type FsFault = 'EROFS' | 'EIO' | 'EACCES' | 'ENOSPC';
@@ -27,11 +27,17 @@ const ENVELOPE_TYPES = {
   opCert: 'NodeOperationalCertificate',
 };
 
-/** Fixed key material in the exact CBOR shape of each type, as the provisioner validates it. */
+const cborHexOf = (envelopeText: string): string => (JSON.parse(envelopeText) as { cborHex: string }).cborHex;
+
+/**
+ * Fixed key material in the exact CBOR shape of each type, as the provisioner validates it. The
+ * KES key and opcert are a published matching pair: the provisioner refuses a pair that does not
+ * belong together.
+ */
 const CBOR_HEX = {
-  kesKey: `590260${'ab'.repeat(608)}`,
+  kesKey: cborHexOf(PUBLISHED_KES_SKEY),
   vrfKey: `5840${'cd'.repeat(64)}`,
-  opCert: `82845820${'11'.repeat(32)}00005840${'22'.repeat(64)}5820${'33'.repeat(32)}`,
+  opCert: cborHexOf(PUBLISHED_OPCERT),
 };
 
 function envelope(type: string, hex: string): Buffer {

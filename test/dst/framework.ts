@@ -46,3 +46,4 @@ export type {
   WatchHandle,
 } from '../../packages/framework/dist/cluster/gateway.js';
 export type { PriorityStrategy } from '../../packages/framework/dist/contracts/index.js';
+export { PUBLISHED_KES_SKEY, PUBLISHED_OPCERT } from '../../packages/framework/dist/kes/fixtures.js';

@@ -10,9 +10,15 @@ import {
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fakeEnvelope, writeFakeCredentials } from '../cardano-node-sim/credentials.ts';
+import {
+  VRF_KEY_TYPE,
+  fakeEnvelope,
+  freshKesAndOpCert,
+  writeFakeCredentials,
+} from '../cardano-node-sim/credentials.ts';
 import { testKubeConfig } from '../support/cluster.ts';
 import { waitFor } from '../support/forge-pod.ts';
+import { writeSecretGeneration } from '../support/secret-mount.ts';
 import {
   assertZeroOverlap,
   cleanupPools,
@@ -161,6 +167,57 @@ describe('bad credential input fails closed', () => {
     expect(await readFile(join(pool.sourceDir, 'kes.skey'), 'utf8')).toContain('zz-not-hex');
     await writeFakeCredentials(pool.sourceDir);
     await waitForSingleForger(pool, undefined, 15_000);
+    await assertZeroOverlap(pool);
+  });
+
+  it('a Secret rotation to a KES key the opcert was not issued for: the forging leader withdraws, nobody forges; the matching opcert → forging again', async () => {
+    const first = freshKesAndOpCert();
+    const vrf = JSON.stringify(fakeEnvelope(VRF_KEY_TYPE, 'VRF Signing Key'), null, 4);
+    const pool = await startPool(testKubeConfig(), inject('forgeKubeconfig'), {
+      size: 2,
+      writeSources: (dir) =>
+        writeSecretGeneration(dir, 'gen1', {
+          'kes.skey': first.kesKey,
+          'vrf.skey': vrf,
+          'node.cert': first.opCert,
+        }),
+    });
+    const leader = await waitForSingleForger(pool);
+    await waitConverged(pool);
+    // Half a rotation: the Secret gets a new KES key but keeps the old certificate.
+    const rotated = freshKesAndOpCert();
+    await writeSecretGeneration(pool.sourceDir, 'gen2', {
+      'kes.skey': rotated.kesKey,
+      'vrf.skey': vrf,
+      'node.cert': first.opCert,
+    });
+    await waitFor('forging stopped', async () => (await forgers(pool)).length === 0, 10_000);
+    const s = await leader.status();
+    expect(s?.decision.reason).toBe('CredentialsInvalid');
+    const creds = s?.credentials as { sourcesValid: boolean; message: string };
+    expect(creds.sourcesValid).toBe(false);
+    expect(creds.message).toContain(
+      `the KES key ${join(pool.sourceDir, 'kes.skey')} does not belong to the operational certificate ${join(pool.sourceDir, 'node.cert')}`,
+    );
+    expect(creds.message).toContain('issue a new opcert for this KES key (cardano-cli node issue-op-cert)');
+    const rotatedHex = (JSON.parse(rotated.kesKey) as { cborHex: string }).cborHex;
+    expect(creds.message).not.toContain(rotatedHex.slice(6, 22)); // no signing-key bytes
+    for (const p of pool.pods)
+      for (const f of ['kes.skey', 'vrf.skey', 'node.cert'])
+        expect([p.options.name, f, existsSync(join(p.targetDir, f))]).toEqual([p.options.name, f, false]);
+    // Nobody takes over with the mismatched set.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await forgers(pool)).length).toBe(0);
+
+    // The operator completes the rotation: the certificate issued for the new KES key.
+    await writeSecretGeneration(pool.sourceDir, 'gen3', {
+      'kes.skey': rotated.kesKey,
+      'vrf.skey': vrf,
+      'node.cert': rotated.opCert,
+    });
+    const next = await waitForSingleForger(pool, undefined, 15_000);
+    expect(await readFile(join(next.targetDir, 'kes.skey'), 'utf8')).toBe(rotated.kesKey);
+    expect(await readFile(join(next.targetDir, 'node.cert'), 'utf8')).toBe(rotated.opCert);
     await assertZeroOverlap(pool);
   });
 });

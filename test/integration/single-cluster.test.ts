@@ -3,14 +3,15 @@
 // and prints the handoff time it measured.
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFakeCredentials } from '../cardano-node-sim/credentials.ts';
+import { VRF_KEY_TYPE, fakeEnvelope, freshKesAndOpCert } from '../cardano-node-sim/credentials.ts';
 import { readEvents } from '../cardano-node-sim/overlap.ts';
 import { wallClockMs } from '../cardano-node-sim/events.ts';
 import { startControlPlane, type ControlPlane } from '../controlplane/index.ts';
 import { testKubeConfig } from '../support/cluster.ts';
 import { waitFor, type ForgePod } from '../support/forge-pod.ts';
+import { writeSecretGeneration } from '../support/secret-mount.ts';
 import {
   TIMINGS,
   assertZeroOverlap,
@@ -139,7 +140,16 @@ describe('single cluster forging on a real kube-apiserver', () => {
   });
 
   it('KES rotation in the Secret: re-provisioned and signalled on the leader only', async () => {
-    const pool = await startPool(testKubeConfig(), inject('forgeKubeconfig'));
+    const initial = freshKesAndOpCert();
+    const vrf = JSON.stringify(fakeEnvelope(VRF_KEY_TYPE, 'VRF Signing Key'), null, 4);
+    const pool = await startPool(testKubeConfig(), inject('forgeKubeconfig'), {
+      writeSources: (dir) =>
+        writeSecretGeneration(dir, 'initial', {
+          'kes.skey': initial.kesKey,
+          'vrf.skey': vrf,
+          'node.cert': initial.opCert,
+        }),
+    });
     const leader = await waitForSingleForger(pool);
     await waitFor('followers quiet', async () => {
       const s = await Promise.all(pool.pods.map((p) => p.status()));
@@ -148,11 +158,16 @@ describe('single cluster forging on a real kube-apiserver', () => {
     const before = await readEvents([pool.eventLog]);
     const hupsBefore = (id: string) => before.filter((e) => e.event === 'sighup' && e.identity === id).length;
     const counts = Object.fromEntries(pool.pods.map((p) => [p.options.name, hupsBefore(p.options.name)]));
-    // Kubelet updates a Secret volume by swapping the files: write a new KES key (same type, new bytes).
-    const fresh = await writeFakeCredentials(join(pool.dir, 'rotated'));
-    const { readFile } = await import('node:fs/promises');
-    await writeFile(join(pool.sourceDir, 'kes.skey'), await readFile(fresh.kesKey));
+    // Kubelet updates a Secret volume by swapping the files: a new KES key (same type, new bytes)
+    // with the operational certificate issued for it.
+    const fresh = freshKesAndOpCert();
+    await writeSecretGeneration(pool.sourceDir, 'rotated', {
+      'kes.skey': fresh.kesKey,
+      'vrf.skey': vrf,
+      'node.cert': fresh.opCert,
+    });
     const newKes = await readFile(join(pool.sourceDir, 'kes.skey'), 'utf8');
+    expect(newKes).toBe(fresh.kesKey);
     await waitFor(
       'leader re-provisioned the new KES',
       async () => (await readFile(join(leader.targetDir, 'kes.skey'), 'utf8')) === newKes,

@@ -6,10 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '../../..');
 
-export const PENDING_METRICS: Readonly<Record<string, string>> = {
-  cardano_forge_kes_seconds_until_expiry:
-    'exported by the KES/opcert module (issue 11 item 5); absent until that module is merged and an opcert is parsed',
-};
+export const PENDING_METRICS: Readonly<Record<string, string>> = {};
 
 /** cardano_* metric names in a PromQL expression; histogram series suffixes folded to the family. */
 export function metricNamesIn(expr: string): string[] {

@@ -163,23 +163,44 @@ export function kesVerificationKeyOf(text: string, what = 'KES signing key'): Ui
 
 export type PairCheck =
   | { readonly ok: true }
-  | { readonly ok: false; readonly reason: 'KesKeyMismatch' | 'BadSignature'; readonly message: string };
+  | { readonly ok: false; readonly reason: 'BadSignature'; readonly message: string }
+  | {
+      readonly ok: false;
+      readonly reason: 'KesKeyMismatch';
+      readonly message: string;
+      /** Short fingerprints of the two KES VERIFICATION keys (public), to tell them apart in a report. */
+      readonly certificateKesKey: string;
+      readonly signingKeyKesKey: string;
+    };
+
+const VKEY_FINGERPRINT_HEX_CHARS = 8;
+
+/** The first bytes of a verification key (public material), enough to tell two keys apart. */
+export function verificationKeyFingerprint(vkey: Uint8Array): string {
+  return Buffer.from(vkey).toString('hex').slice(0, VKEY_FINGERPRINT_HEX_CHARS);
+}
 
 /** Whether a KES signing key and an operational certificate belong together, and the cert is signed. */
-export function checkCredentialPair(kesKeyText: string, cert: OperationalCertificate): PairCheck {
+export function checkCredentialPair(
+  kesKeyText: string,
+  cert: OperationalCertificate,
+  what = 'KES signing key',
+): PairCheck {
   if (!opCertSignatureValid(cert))
     return {
       ok: false,
       reason: 'BadSignature',
       message: 'the operational certificate is not signed by its cold key (corrupt or edited certificate)',
     };
-  const vkey = kesVerificationKeyOf(kesKeyText);
+  const vkey = kesVerificationKeyOf(kesKeyText, what);
   if (!Buffer.from(vkey).equals(Buffer.from(cert.kesVerificationKey)))
     return {
       ok: false,
       reason: 'KesKeyMismatch',
       message:
         'the KES signing key does not belong to the operational certificate (its verification key differs from the one the certificate names); issue a new certificate for this KES key or deploy the matching key',
+      certificateKesKey: verificationKeyFingerprint(cert.kesVerificationKey),
+      signingKeyKesKey: verificationKeyFingerprint(vkey),
     };
   return { ok: true };
 }

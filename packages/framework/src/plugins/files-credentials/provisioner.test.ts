@@ -12,10 +12,13 @@ import {
   rename as fsRename,
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { decode, encode } from 'cborg';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { Registry, type Counter } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { issueOperationalCertificate } from '../../kes/fixtures.js';
+import { kesVerificationKeyOf } from '../../kes/opcert.js';
 import { pluginShapeProblems } from '../../plugin/define.js';
 import {
   CREDENTIAL_OPERATIONS_METRIC,
@@ -35,7 +38,7 @@ interface Envelope {
   cborHex: string;
 }
 
-/** A payload of the exact shape of its type (envelope.ts), with random key bytes. */
+/** A key payload of the exact shape of its type (envelope.ts), with random key bytes. */
 function payloadFor(type: string): string {
   const bytes = (n: number) => randomBytes(n).toString('hex');
   const kesDepth = /^KesSigningKey_ed25519_kes_2\^(\d+)$/.exec(type)?.[1];
@@ -43,8 +46,6 @@ function payloadFor(type: string): string {
     const length = 32 + 96 * Number(kesDepth);
     return `59${length.toString(16).padStart(4, '0')}${bytes(length)}`;
   }
-  if (type === 'NodeOperationalCertificate')
-    return `82845820${bytes(32)}05190748${'5840'}${bytes(64)}5820${bytes(32)}`;
   return `5840${bytes(64)}`;
 }
 
@@ -52,9 +53,20 @@ function envelope(type: string): Envelope {
   return { type, description: 'test key', cborHex: payloadFor(type) };
 }
 
-const kesEnvelope = (): Envelope => envelope('KesSigningKey_ed25519_kes_2^7');
 const vrfEnvelope = (): Envelope => envelope('VrfSigningKey_PraosVrf');
-const opcertEnvelope = (): Envelope => envelope('NodeOperationalCertificate');
+
+/** A random KES key and an operational certificate issued for it by a fresh cold key. */
+function kesAndOpcert(depth = 7, cert: { counter?: number; kesPeriod?: number } = {}) {
+  const kes = envelope(`KesSigningKey_ed25519_kes_2^${depth}`);
+  const opcert = JSON.parse(
+    issueOperationalCertificate({
+      kesVerificationKey: kesVerificationKeyOf(JSON.stringify(kes)),
+      counter: cert.counter ?? 3,
+      kesPeriod: cert.kesPeriod ?? 1864,
+    }),
+  ) as Envelope;
+  return { kes, opcert };
+}
 
 function captureLogger(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
@@ -131,10 +143,11 @@ describe('files credential provisioner', () => {
   });
 
   async function writeValidSources(): Promise<{ kes: string; vrf: string; opcert: string }> {
+    const pair = kesAndOpcert();
     return {
-      kes: await writeSource('kes', kesEnvelope()),
+      kes: await writeSource('kes', pair.kes),
       vrf: await writeSource('vrf', vrfEnvelope()),
-      opcert: await writeSource('opcert', opcertEnvelope()),
+      opcert: await writeSource('opcert', pair.opcert),
     };
   }
 
@@ -181,7 +194,9 @@ describe('files credential provisioner', () => {
     await p.provision(never);
     const fingerprintBefore = (await p.inspect(never)).sourceFingerprint;
     const oldTarget = await readFile(options.target.kesKey, 'utf8');
-    const rotated = await writeSource('kes', kesEnvelope()); // same length, different bytes
+    const fresh = kesAndOpcert(); // a KES rotation: new key, new opcert for it
+    const rotated = await writeSource('kes', fresh.kes); // same length, different bytes
+    await writeSource('opcert', fresh.opcert);
     expect(rotated.length).toBe(oldTarget.length);
 
     const pending = await p.inspect(never);
@@ -207,13 +222,12 @@ describe('files credential provisioner', () => {
     const generation = async (name: string): Promise<string> => {
       const dir = join(mount, name);
       await mkdir(dir, { recursive: true });
-      const kes = kesEnvelope();
+      const { kes, opcert } = kesAndOpcert();
       secrets.push(kes.cborHex);
       await writeFile(join(dir, 'kes.skey'), JSON.stringify(kes));
       const vrf = vrfEnvelope();
       secrets.push(vrf.cborHex);
       await writeFile(join(dir, 'vrf.skey'), JSON.stringify(vrf));
-      const opcert = opcertEnvelope();
       secrets.push(opcert.cborHex);
       await writeFile(join(dir, 'opcert.skey'), JSON.stringify(opcert));
       return JSON.stringify(kes);
@@ -240,6 +254,78 @@ describe('files credential provisioner', () => {
     await fsRename(join(mount, '..data_tmp'), join(mount, '..data')); // atomic swap, as kubelet does
     expect(await p.provision(never)).toMatchObject({ ok: true, changed: true });
     expect(await readFile(options.target.kesKey, 'utf8')).toBe(secondKes);
+  });
+
+  it('provisions a KES key together with the opcert issued for it, of any KES depth', async () => {
+    for (const depth of [6, 7]) {
+      const pair = kesAndOpcert(depth);
+      await writeSource('kes', pair.kes);
+      await writeSource('vrf', vrfEnvelope());
+      await writeSource('opcert', pair.opcert);
+      const p = provisioner();
+      expect(await p.inspect(never)).toMatchObject({ sourcesValid: true });
+      expect(await p.provision(never)).toMatchObject({ ok: true, changed: true, reason: 'Provisioned' });
+    }
+  });
+
+  it('refuses a KES key that does not belong to the opcert, naming both files and both verification keys', async () => {
+    const first = await writeValidSources();
+    const p = provisioner();
+    expect(await p.provision(never)).toMatchObject({ ok: true, changed: true });
+    // A half-done rotation: a new KES key, the old certificate still in place.
+    const stray = kesAndOpcert().kes;
+    await writeSource('kes', stray);
+    const certKesVkey = Buffer.from(
+      (decode(Buffer.from(JSON.parse(first.opcert).cborHex as string, 'hex')) as [[Uint8Array]])[0][0],
+    ).toString('hex');
+    const strayKesVkey = Buffer.from(kesVerificationKeyOf(JSON.stringify(stray))).toString('hex');
+
+    const state = await p.inspect(never);
+    expect(state).toMatchObject({
+      sourcesValid: false,
+      sourceFingerprint: null,
+      reason: 'CredentialMismatch',
+    });
+    expect(state.message).toBe(
+      `the KES key ${options.source.kesKey} does not belong to the operational certificate ${options.source.opCert}: ` +
+        `the certificate's KES verification key is ${certKesVkey.slice(0, 8)}…, the key's is ${strayKesVkey.slice(0, 8)}…; ` +
+        'issue a new opcert for this KES key (cardano-cli node issue-op-cert) or deploy the KES key the certificate was issued for',
+    );
+    const result = await p.provision(never);
+    expect(result).toMatchObject({ ok: false, changed: false, reason: 'CredentialMismatch' });
+    // Nothing of the mismatched set reaches the node: the targets keep the last good set.
+    expect(await readFile(options.target.kesKey, 'utf8')).toBe(first.kes);
+    assertNoKeyMaterial(result.message, state.message);
+    expect(state.message).not.toContain(certKesVkey.slice(0, 9));
+    expect(state.message).not.toContain(strayKesVkey.slice(0, 9));
+  });
+
+  it.each([
+    ['its counter was edited', (body: unknown[]) => [body[0], 4, body[2], body[3]]],
+    ['its KES period was edited', (body: unknown[]) => [body[0], body[1], 1865, body[3]]],
+    [
+      'its signature was altered',
+      (body: unknown[]) => {
+        const sigma = Uint8Array.from(body[3] as Uint8Array);
+        sigma[10] = sigma[10]! ^ 0x01;
+        return [body[0], body[1], body[2], sigma];
+      },
+    ],
+  ] as const)('refuses an opcert whose cold-key signature does not verify (%s)', async (_label, edit) => {
+    const sources = await writeValidSources();
+    const parsed = JSON.parse(sources.opcert) as Envelope;
+    const [body, cold] = decode(Buffer.from(parsed.cborHex, 'hex')) as [unknown[], Uint8Array];
+    const edited = { ...parsed, cborHex: Buffer.from(encode([edit(body), cold])).toString('hex') };
+    await writeSource('opcert', edited);
+    const p = provisioner();
+    const state = await p.inspect(never);
+    expect(state).toMatchObject({ sourcesValid: false, reason: 'InvalidSource' });
+    expect(state.message).toBe(
+      `opcert source ${options.source.opCert} is not signed by its cold key (the signature over its KES key, counter and KES period does not verify: a corrupt or edited certificate); issue it again with cardano-cli node issue-op-cert`,
+    );
+    expect(await p.provision(never)).toMatchObject({ ok: false, changed: false, reason: 'InvalidSource' });
+    expect(await targetNames()).toEqual([]);
+    assertNoKeyMaterial(state.message);
   });
 
   it('rejects a source that is not JSON and writes nothing, without quoting the file', async () => {
@@ -278,7 +364,9 @@ describe('files credential provisioner', () => {
 
   it('accepts any KES depth but rejects a KES verification key', async () => {
     await writeValidSources();
-    await writeSource('kes', envelope('KesSigningKey_ed25519_kes_2^6'));
+    const sum6 = kesAndOpcert(6);
+    await writeSource('kes', sum6.kes);
+    await writeSource('opcert', sum6.opcert);
     expect((await provisioner().provision(never)).ok).toBe(true);
     await writeSource('kes', envelope('KesVerificationKey_ed25519_kes_2^7'));
     const result = await provisioner().provision(never);
@@ -402,7 +490,7 @@ describe('files credential provisioner', () => {
   });
 
   it('reports every missing source and writes nothing', async () => {
-    await writeSource('kes', kesEnvelope());
+    await writeSource('kes', kesAndOpcert().kes);
     const result = await provisioner().provision(never);
     expect(result).toMatchObject({ ok: false, changed: false, reason: 'SourceMissing' });
     expect(result.message).toContain(`vrf source ${options.source.vrfKey} is missing`);

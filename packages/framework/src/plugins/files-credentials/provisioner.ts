@@ -3,7 +3,9 @@
  * from their source files (a Secret mount) to the paths cardano-node reads, or removes them.
  *
  * Guarantees (docs: fixes G21 of the Python sidecar):
- *  - sources are validated as text envelopes of the right type before anything is written;
+ *  - sources are validated as text envelopes of the right type before anything is written, and
+ *    the KES key and operational certificate must belong together (the certificate signed by its
+ *    cold key, for this KES key): a mismatched set is refused like any invalid source;
  *  - each write is atomic (O_EXCL temp file with mode 0600 in the target directory, fsync,
  *    rename, fsync of the directory), so the node never reads a half-written key;
  *  - identical targets are detected by content, never by mtime;
@@ -21,6 +23,7 @@ import type {
   CredentialProvisioner,
   CredentialState,
 } from '../../contracts/index.js';
+import { checkCredentialPair, parseOperationalCertificate, type PairCheck } from '../../kes/opcert.js';
 import { CREDENTIAL_FILES, checkEnvelope, type CredentialFile } from './envelope.js';
 import { nodeCredentialFileOps, type CredentialFileOps } from './file-ops.js';
 import type { CredentialPaths, FilesCredentialsOptions } from './options.js';
@@ -46,7 +49,12 @@ const PATH_KEY: Readonly<Record<CredentialFile, keyof CredentialPaths>> = {
   opcert: 'opCert',
 };
 
-type SourceProblemReason = 'SourceMissing' | 'SourceUnreadable' | 'InvalidSource';
+type SourceProblemReason = 'SourceMissing' | 'SourceUnreadable' | 'InvalidSource' | 'CredentialMismatch';
+
+interface SourceProblem {
+  readonly reason: SourceProblemReason;
+  readonly message: string;
+}
 
 type SourceRead =
   | { readonly file: CredentialFile; readonly path: string; readonly valid: true; readonly content: Buffer }
@@ -159,16 +167,74 @@ export function createFilesCredentialProvisioner(
 
   const readSources = (): Promise<SourceRead[]> => Promise.all(CREDENTIAL_FILES.map(readSource));
 
-  function describeSourceProblems(
-    sources: readonly SourceRead[],
-  ): { reason: SourceProblemReason; message: string } | null {
+  function describeSourceProblems(sources: readonly SourceRead[]): SourceProblem | null {
     const problems = sources.filter((source) => !source.valid);
     const first = problems[0];
-    if (first === undefined || first.valid) return null;
+    if (first === undefined) return pairProblem(sources);
+    if (first.valid) return null;
     const message = problems
       .map((source) => (source.valid ? '' : `${source.file} source ${source.path} ${source.detail}`))
       .join('; ');
     return { reason: first.reason, message };
+  }
+
+  let lastPairCheck: {
+    readonly digest: string;
+    readonly problem: SourceProblem | null;
+  } | null = null;
+
+  /**
+   * Valid files can still be an unusable set: a node given a KES key its certificate does not
+   * name (a half-done rotation) or a certificate its cold key did not sign forges nothing, and the
+   * ledger rejects any block it makes. Checked by the kes module; only verification-key
+   * fingerprints are ever shown.
+   */
+  function pairProblem(sources: readonly SourceRead[]): SourceProblem | null {
+    const kes = sources.find((source) => source.file === 'kes');
+    const opcert = sources.find((source) => source.file === 'opcert');
+    if (kes?.valid !== true || opcert?.valid !== true) return null;
+    // Sources are read on every tick but rarely change: check each distinct pair once (a digest,
+    // so no copy of the key is kept).
+    const digest = createHash('sha256')
+      .update(`${kes.content.length}:`)
+      .update(kes.content)
+      .update(opcert.content)
+      .digest('hex');
+    if (lastPairCheck?.digest === digest) return lastPairCheck.problem;
+    const problem = checkPair(kes, opcert);
+    lastPairCheck = { digest, problem };
+    return problem;
+  }
+
+  function checkPair(
+    kes: SourceRead & { valid: true },
+    opcert: SourceRead & { valid: true },
+  ): SourceProblem | null {
+    const certWhat = `opcert source ${opcert.path}`;
+    let check: PairCheck;
+    try {
+      const cert = parseOperationalCertificate(opcert.content.toString('utf8'), certWhat);
+      check = checkCredentialPair(kes.content.toString('utf8'), cert, `kes source ${kes.path}`);
+    } catch (error) {
+      // The kes module's errors name the file and never carry key bytes; anything else is shown
+      // by its name only.
+      const detail =
+        error instanceof Error && error.name === 'CredentialFormatError' ? error.message : errorCode(error);
+      return {
+        reason: 'InvalidSource',
+        message: `the KES key ${kes.path} and the operational certificate ${opcert.path} cannot be checked against each other: ${detail}`,
+      };
+    }
+    if (check.ok) return null;
+    if (check.reason === 'BadSignature')
+      return {
+        reason: 'InvalidSource',
+        message: `${certWhat} is not signed by its cold key (the signature over its KES key, counter and KES period does not verify: a corrupt or edited certificate); issue it again with cardano-cli node issue-op-cert`,
+      };
+    return {
+      reason: 'CredentialMismatch',
+      message: `the KES key ${kes.path} does not belong to the operational certificate ${opcert.path}: the certificate's KES verification key is ${check.certificateKesKey}…, the key's is ${check.signingKeyKesKey}…; issue a new opcert for this KES key (cardano-cli node issue-op-cert) or deploy the KES key the certificate was issued for`,
+    };
   }
 
   /** Reads a target; null when there is no credential file at its path. */
