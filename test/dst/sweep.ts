@@ -1,5 +1,6 @@
 /** A sweep of consecutive seeds: the figures `npm test` prints and the failures with their timelines. */
 import { describeFailure, runSeed, type Profile, type RunResult } from './scenario.ts';
+import { expect, it } from 'vitest';
 
 export interface SweepReport {
   readonly seeds: number;
@@ -32,4 +33,17 @@ export async function explainFirst(report: SweepReport, profile: Profile): Promi
   if (first === undefined) return '';
   const replay = await runSeed(first.seed, profile, true);
   return `${describeFailure(replay)}\n(replay: npm run sim -- --replay ${first.seed} --profile ${profile})`;
+}
+
+/** One vitest case for the baseline half starting at `from` (two files so vitest uses two workers). */
+export function baselineHalf(from: number): void {
+  const seeds = Number(process.env.DST_SEEDS ?? 10_000) / 2;
+  it(`baseline faults: at most one node forges at every instant and one forges after the faults (seeds ${from}..${from + seeds - 1})`, async () => {
+    const report = await sweep(from, seeds, 'baseline');
+    console.log(summarize('baseline', from, report));
+    expect(
+      report.failures.map((f) => f.seed),
+      await explainFirst(report, 'baseline'),
+    ).toEqual([]);
+  }, 1_800_000);
 }
