@@ -89,7 +89,7 @@ async function killSidecar(
   const name = pod.options.name;
   if (signal === 'SIGKILL' && !renewalsSettled(ctx)) return false;
   return withLocks(ctx, [`sidecar:${name}`], async () => {
-    if (!ctx.world.sidecarRunning(pod)) return false;
+    if (!ctx.world.sidecarSettled(pod)) return false;
     const downMs = ctx.rng.int(downRange[0], downRange[1]);
     ctx.world.record(kind, name, `${signal} sidecar pid ${pod.sidecar?.pid}${forgingNote(ctx, pod)}`);
     if (signal === 'SIGKILL') {
@@ -134,7 +134,7 @@ async function freeze(
     container === 'node' ? [`node:${name}`, `sidecar:${name}`, SLOW_NODE_EXCLUSIVE] : [`sidecar:${name}`];
   return withLocks(ctx, keys, async () => {
     const pid = container === 'sidecar' ? pod.sidecar?.pid : pod.node?.pid;
-    const running = container === 'sidecar' ? ctx.world.sidecarRunning(pod) : ctx.world.nodeRunning(pod);
+    const running = container === 'sidecar' ? ctx.world.sidecarSettled(pod) : ctx.world.nodeRunning(pod);
     if (!running) return false;
     const ms = ctx.rng.int(range[0], range[1]);
     if (container === 'sidecar') ctx.world.sidecarGone(name);
@@ -147,12 +147,20 @@ async function freeze(
   });
 }
 
+/** The pod's LEASE_DURATION (its env, as the sidecar reads it). */
+function leaseDurationOf(pod: ForgePod): number {
+  return Number(pod.env()['LEASE_DURATION'] ?? 15);
+}
+
 const BROKEN_CONFIGS: ReadonlyArray<{
   what: string;
   env: (pod: ForgePod) => Promise<Record<string, string>>;
 }> = [
   { what: 'LEASE_DURATION=abc', env: async () => ({ LEASE_DURATION: 'abc' }) },
-  { what: 'RENEW_DEADLINE=9 (> LEASE_DURATION)', env: async () => ({ RENEW_DEADLINE: '9' }) },
+  {
+    what: 'RENEW_DEADLINE > LEASE_DURATION',
+    env: async (pod) => ({ RENEW_DEADLINE: String(leaseDurationOf(pod) + 3) }),
+  },
   {
     what: 'FORGE_CONFIG with a tab-indented YAML file',
     env: async (pod) => {
@@ -273,7 +281,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
             name,
             `target dir read-only (${ctx.world.readOnlyMethod}) for ${ms} ms${forgingNote(ctx, pod)}`,
           );
-          if (alsoTerm && ctx.world.sidecarRunning(pod)) {
+          if (alsoTerm && ctx.world.sidecarSettled(pod)) {
             await ctx.world.hold(termAfter);
             ctx.world.record(
               'readonly-target',
@@ -326,7 +334,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
           name,
           `node pid ${node.pid} handles SIGHUP ${delay} ms late${forgingNote(ctx, pod)}`,
         );
-        if (term && ctx.world.sidecarRunning(pod)) {
+        if (term && ctx.world.sidecarSettled(pod)) {
           ctx.world.record('slow-sighup', name, `SIGTERM sidecar pid ${pod.sidecar?.pid}`);
           const code = await pod.stopSidecar(15_000);
           ctx.world.record('slow-sighup', name, `sidecar exited with ${String(code)}`);
@@ -390,7 +398,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
       const name = pod.options.name;
       if (!renewalsSettled(ctx)) return false;
       return withLocks(ctx, [`sidecar:${name}`], async () => {
-        if (!ctx.world.sidecarRunning(pod)) return false;
+        if (!ctx.world.sidecarSettled(pod)) return false;
         const broken = ctx.rng.pick(BROKEN_CONFIGS);
         const ms = ctx.rng.int(2000, 10_000);
         ctx.world.record(

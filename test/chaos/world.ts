@@ -228,6 +228,19 @@ export class ChaosWorld {
     return pod.sidecar !== null && pod.sidecar.exitCode === null && pod.sidecar.signalCode === null;
   }
 
+  /**
+   * Running, and not in the middle of a kubelet restart or back from an ungraceful fault that has
+   * not been replaced yet: a second sidecar fault on a pod whose sidecar has not come back only
+   * stretches the dead-sidecar window of docs/safety.md §11 (a SIGTERM to a process still starting
+   * kills it before its handlers exist), which no sidecar code can close.
+   */
+  sidecarSettled(pod: ForgePod): boolean {
+    const name = pod.options.name;
+    return (
+      this.sidecarRunning(pod) && !this.restarting.has(`sidecar:${name}`) && !this.sidecarGoneSince.has(name)
+    );
+  }
+
   nodeRunning(pod: ForgePod): boolean {
     return pod.node?.isRunning() === true;
   }
