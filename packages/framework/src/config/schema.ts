@@ -8,6 +8,9 @@ import type { ForgePlugin } from '../plugin/define.js';
 import { PLUGIN_BRAND } from '../plugin/define.js';
 import { revocationBudget } from '../core/timing.js';
 
+/** The node's SIGHUP latency bound L when none is configured (docs/safety.md §9). */
+export const DEFAULT_SIGHUP_LATENCY_BOUND_MS = 2000;
+
 /** Python logging names (and pino's own) → pino levels. */
 const LOG_LEVEL_ALIASES: Readonly<Record<string, PinoLevel>> = {
   trace: 'trace',
@@ -160,7 +163,7 @@ export const ForgeConfigSchema = z
          * of the revocation budget (LD − RD); without node.metricsUrl it is also how long the sidecar
          * waits before it takes a SIGHUP as applied (docs/safety.md, "Timing").
          */
-        sighupLatencyBoundMs: z.number().int().min(1).default(2000),
+        sighupLatencyBoundMs: z.number().int().min(1).default(DEFAULT_SIGHUP_LATENCY_BOUND_MS),
         /**
          * How long a leader whose node cannot forge (PID not found, SIGHUP failing, forging metric
          * still 0, behind the tip) keeps the lease before handing over to an eligible standby.

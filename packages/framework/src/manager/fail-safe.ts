@@ -9,7 +9,7 @@
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { ResolvedConfig } from '../config/schema.js';
+import { DEFAULT_SIGHUP_LATENCY_BOUND_MS, type ResolvedConfig } from '../config/schema.js';
 import { layerFromObject, type LenientNodeAndCredentials, type PidDiscovery } from '../config/lenient.js';
 import type { NodeController, SignalOutcome } from '../contracts/index.js';
 import { createNodeController } from '../node/index.js';
@@ -36,7 +36,7 @@ export interface FailSafeDeps {
 export interface FailSafeTimings {
   /** How long the node's forging metric may take to read 0 after the SIGHUP before it is stopped. */
   readonly confirmTimeoutMs: number;
-  /** Without a metrics URL nothing can confirm: this bounded wait stands in for it. */
+  /** Without a metrics URL nothing can confirm: the node's SIGHUP latency bound stands in for it. */
   readonly unconfirmedWaitMs: number;
   /** SIGTERM → SIGKILL grace of the last resort. */
   readonly terminateGraceMs: number;
@@ -44,7 +44,7 @@ export interface FailSafeTimings {
 
 export const DEFAULT_FAIL_SAFE_TIMINGS: FailSafeTimings = {
   confirmTimeoutMs: 3000,
-  unconfirmedWaitMs: 1000,
+  unconfirmedWaitMs: DEFAULT_SIGHUP_LATENCY_BOUND_MS,
   terminateGraceMs: 3000,
 };
 
