@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   SIGHUP_SIGNALS_METRIC,
   createNodeController,
+  createNodeOs,
   probeUnixSocket,
   type NodeControllerDeps,
 } from './index.js';
@@ -302,6 +303,41 @@ describe('node controller', () => {
       expect(await sighupCount(registry, 'enable_forging')).toBe(0);
       expect(await sighupCount(registry, 'enable_forging_cross_container')).toBe(1);
       expect(sent).toEqual([node.pid, node.pid]);
+    });
+  });
+
+  describe('an unknown node is never taken for gone', () => {
+    const realOs = (dir: string) => createNodeOs(join(dir, 'no-such-proc'));
+    it('reports socket unknown when process discovery fails and the socket does not answer', async () => {
+      const os = {
+        ...realOs(dir),
+        probeSocket: async () => ({ state: 'stale' as const, detail: 'connect timed out' }),
+        listeningSocketInodes: async () => {
+          throw Object.assign(new Error('EIO reading /proc/net/unix'), { code: 'EIO' });
+        },
+      };
+      const controller = createNodeController({ logger: silent, os }, { socketPath: join(dir, 'n.socket') });
+      const seen = await controller.observe(never);
+      expect(seen).toMatchObject({ socket: 'unknown', pid: null });
+      expect(seen.message).toContain('process discovery failed (EIO)');
+    });
+
+    it('reports socket unknown when two processes hold the socket and it does not answer', async () => {
+      const os = {
+        ...realOs(dir),
+        probeSocket: async () => ({ state: 'stale' as const, detail: 'connect refused' }),
+        listeningSocketInodes: async () => new Set(['42']),
+        pidHoldsSocket: async () => false,
+        pidsHoldingSocket: async () => [101, 102],
+        pidHasName: async () => true,
+      };
+      const controller = createNodeController({ logger: silent, os }, { socketPath: join(dir, 'n.socket') });
+      expect(await controller.observe(never)).toMatchObject({ socket: 'unknown', pid: null });
+    });
+
+    it('still reports a node that is positively absent as such (no listener, no socket)', async () => {
+      const controller = createNodeController({ logger: silent }, { socketPath: join(dir, 'none.socket') });
+      expect(await controller.observe(never)).toMatchObject({ socket: 'missing', pid: null });
     });
   });
 

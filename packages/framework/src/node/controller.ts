@@ -65,6 +65,9 @@ export interface NodeControllerDeps {
 interface PidLookup {
   readonly pid: number | null;
   readonly detail: string;
+  /** No PID, but not because the node is known to be absent (discovery failed, ambiguous, or a
+   * listener we cannot see): the node may be running, so it must not be taken for gone. */
+  readonly uncertain?: boolean;
 }
 
 function sighupCounter(registry: Registry | undefined): Counter<'reason'> | null {
@@ -121,6 +124,7 @@ export function createNodeController(
       return {
         pid: null,
         detail: `the socket ${config.socketPath} is listened on by no visible process (no shared PID namespace?)`,
+        uncertain: true,
       };
     }
     // Inherited fds (a fork) can share the listener; prefer the one that has the node's name.
@@ -128,7 +132,11 @@ export function createNodeController(
     for (const pid of holders) if (await os.pidHasName(pid, config.processName)) named.push(pid);
     if (named.length === 1)
       return { pid: named[0] ?? null, detail: `pid ${named[0]} listens on ${config.socketPath}` };
-    return { pid: null, detail: `ambiguous: pids ${holders.join(', ')} all hold ${config.socketPath}` };
+    return {
+      pid: null,
+      detail: `ambiguous: pids ${holders.join(', ')} all hold ${config.socketPath}`,
+      uncertain: true,
+    };
   }
 
   async function lookupByName(): Promise<PidLookup> {
@@ -140,7 +148,11 @@ export function createNodeController(
       return { pid: matches[0] ?? null, detail: `pid ${matches[0]} is ${config.processName}` };
     if (matches.length === 0)
       return { pid: null, detail: `no process named ${config.processName} is visible` };
-    return { pid: null, detail: `ambiguous: pids ${matches.join(', ')} are all named ${config.processName}` };
+    return {
+      pid: null,
+      detail: `ambiguous: pids ${matches.join(', ')} are all named ${config.processName}`,
+      uncertain: true,
+    };
   }
 
   async function findPid(): Promise<PidLookup> {
@@ -148,7 +160,7 @@ export function createNodeController(
     try {
       lookup = config.pidDiscovery === 'socket' ? await lookupBySocket() : await lookupByName();
     } catch (error) {
-      lookup = { pid: null, detail: `process discovery failed (${errorCode(error)})` };
+      lookup = { pid: null, detail: `process discovery failed (${errorCode(error)})`, uncertain: true };
     }
     if (lookup.pid !== cachedPid)
       logger.debug({ pid: lookup.pid, previous: cachedPid }, `node pid: ${lookup.detail}`);
@@ -197,8 +209,12 @@ export function createNodeController(
     const message = [`socket ${socket.state}: ${socket.detail}`, pid.detail, metrics.detail, tip.detail]
       .filter((part) => part !== '')
       .join('; ');
+    // A node we cannot find but may not be gone (discovery failed, ambiguous, invisible listener) is
+    // unknown unless its socket serves: never report "no socket, no process" = not forging on a guess.
+    const state =
+      pid.pid === null && pid.uncertain === true && socket.state !== 'up' ? 'unknown' : socket.state;
     return {
-      socket: socket.state,
+      socket: state,
       pid: pid.pid,
       forgingMetric: metrics.forging,
       atTip: tip.atTip,

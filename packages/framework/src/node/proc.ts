@@ -26,12 +26,8 @@ export async function listeningSocketInodes(procRoot: string, socketPath: string
   } catch {
     // the socket may be gone; the given path is all we can match
   }
-  let table: string;
-  try {
-    table = await readFile(join(procRoot, 'net', 'unix'), 'utf8');
-  } catch {
-    return new Set();
-  }
+  // An unreadable table is an error, not "nobody listens": the caller must not conclude the node is gone.
+  const table = await readFile(join(procRoot, 'net', 'unix'), 'utf8');
   const inodes = new Set<string>();
   for (const line of table.split('\n')) {
     const match = UNIX_LINE.exec(line);
