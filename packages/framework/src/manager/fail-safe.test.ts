@@ -116,6 +116,8 @@ describe('fail-safe', () => {
     expect(out.node).toBe('terminated');
     expect(out.message).toContain('could NOT remove');
     expect(node.state.terminated).toBe(1);
+    // Rule N: never a SIGHUP over files that stay (a node restarted non-producing would load them).
+    expect(node.state.sighups).toBe(0);
   });
 
   it('says the node may still be forging when it can be neither confirmed nor stopped', async () => {

@@ -148,6 +148,23 @@ export async function failSafeRevoke(
   const notFound: string[] = [];
   for (const socketPath of targets.socketPaths) {
     const candidate = nodeFor(socketPath, targets);
+    if (stuck.length > 0) {
+      // Rule N (docs/safety.md): the files stay, so a SIGHUP would make the node (re)load them — a
+      // node restarted non-producing would start forging. Locate it without signalling; stop it below.
+      const seen = await candidate.observe(AbortSignal.timeout(2000)).catch(() => null);
+      if (seen !== null && seen.pid === null && (seen.socket === 'missing' || seen.socket === 'stale')) {
+        notFound.push(`no node process behind ${socketPath} (${seen.message})`);
+        continue;
+      }
+      node = candidate;
+      sighup = {
+        delivered: false,
+        pid: seen?.pid ?? null,
+        reason: 'NotSignalled',
+        message: 'not signalled: its credential files could not be removed',
+      };
+      break;
+    }
     const outcome = await candidate.reload('disable_forging').catch((error: unknown): SignalOutcome => ({
       delivered: false,
       pid: null,
