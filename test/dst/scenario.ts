@@ -236,7 +236,10 @@ export function randomScenario(world: World, profile: Profile): Scenario {
           atMs,
           what: `a second sidecar+node with POD_NAME=${pods[target]!.name} starts`,
           run: (w) => {
-            const twin = w.addPod(podSpec(w, pods[target]!.name, { label: `${pods[target]!.name}-twin` }));
+            // Labels (and so incarnation ids) stay unique when the fault repeats: two real processes never
+            // draw the same UUID.
+            const label = `${pods[target]!.name}-twin${w.pods.length}`;
+            const twin = w.addPod(podSpec(w, pods[target]!.name, { label }));
             twin.startNode();
             twin.startSidecar();
           },
