@@ -203,6 +203,12 @@ export interface SignalOutcome extends Explained {
 
 export interface ReloadOptions {
   readonly proceed?: () => string | null;
+  /**
+   * For a revoke only: when finding the node's process takes longer than this (a /proc read that
+   * hangs) or fails, signal the PID last seen serving the socket instead of giving up. A node that
+   * may still be forging must be told to stop even when it cannot be looked up again.
+   */
+  readonly lookupBudgetMs?: number;
 }
 
 export interface NodeController {
@@ -220,5 +226,10 @@ export interface NodeController {
    * `delivered` is true only once the process is confirmed gone; its container restarts it
    * (non-producing). `reason` is a label for logs and metrics.
    */
-  terminate(reason: string, graceMs: number, signal: AbortSignal): Promise<SignalOutcome>;
+  terminate(
+    reason: string,
+    graceMs: number,
+    signal: AbortSignal,
+    options?: Pick<ReloadOptions, 'lookupBudgetMs'>,
+  ): Promise<SignalOutcome>;
 }
