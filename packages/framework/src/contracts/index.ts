@@ -47,7 +47,8 @@ export interface HealthResult extends Explained {
 }
 
 /**
- * Answers "is this cluster (or node) fit to forge?". Called periodically by the health loop.
+ * Answers "is this cluster (or node) fit to forge?". Called periodically by the health loop of the
+ * pod that holds the lease (with cluster management enabled); failures raise the effective priority.
  * A probe must never throw for an unhealthy target: it returns `healthy: false` with a reason
  * such as `Timeout`, `ConnectionRefused`, `UnexpectedStatus`, `QueryFailed`.
  */
@@ -82,7 +83,8 @@ export interface PriorityResult extends Explained {
 
 /**
  * Turns a cluster's base priority and health into an effective priority. Pure and synchronous:
- * it is called inside the decision core. Cross-cluster arbitration compares effective priorities.
+ * the cluster policy (cluster/policy.ts) calls it whenever it recomputes the policy. It does not
+ * decide which pod forges; cross-cluster arbitration compares effective priorities.
  */
 export interface PriorityStrategy {
   compute(input: PriorityInput): PriorityResult;
