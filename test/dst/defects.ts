@@ -134,6 +134,16 @@ export const DEFECT_SCENARIOS: readonly DefectScenario[] = [
             leader(w).node.metricsHung = true;
           },
         },
+        // A node that stays unobservable for ever keeps its pod's lease with nothing forging (the
+        // stated residual risk): liveness is checked from its recovery on.
+        {
+          atMs: 60_000,
+          what: "pool-0's /proc and node metrics answer again",
+          run: (w) => {
+            leader(w).node.procHangMs = 0;
+            leader(w).node.metricsHung = false;
+          },
+        },
       ]),
   },
   {

@@ -230,7 +230,8 @@ export function createNodeController(
    * left forging next to a new leader (docs/safety.md §11).
    */
   async function findPidForRevoke(budgetMs: number | undefined): Promise<PidLookup> {
-    if (budgetMs === undefined) return findPid();
+    // Without a PID to fall back on, waiting for the lookup is the only way to an answer.
+    if (budgetMs === undefined || servingPid === null) return findPid();
     const timer = new AbortController();
     const lookup = await Promise.race([
       findPid(),
@@ -242,7 +243,6 @@ export function createNodeController(
     timer.abort();
     if (lookup !== null && !(lookup.pid === null && lookup.uncertain === true)) return lookup;
     const why = lookup === null ? `process lookup did not answer within ${budgetMs} ms` : lookup.detail;
-    if (servingPid === null) return { pid: null, detail: why, uncertain: true };
     logger.warn({ pid: servingPid }, `${why}; using pid ${servingPid}, last seen serving the socket`);
     return { pid: servingPid, detail: `${why}; pid ${servingPid} last served ${config.socketPath}` };
   }
