@@ -144,7 +144,7 @@ async function runWithHandlers(
   };
   const plugins = resolved.value;
   const created = await instantiatePlugins(
-    [plugins.leaderElector, plugins.credentialProvisioner, plugins.priority, ...plugins.health] as never[],
+    [plugins.leaderElector, plugins.credentialProvisioner, plugins.priority, ...plugins.health],
     host,
   );
   if (!created.ok) {
