@@ -263,7 +263,7 @@ export class SimNode {
           error.code = 'ESRCH';
           throw error;
         }
-        if ((sig as unknown) === 0) return;
+        if (sig === 0) return;
         if (this.signalDenied && proc.comm === 'cardano-node') {
           const error = new Error('kill EPERM') as NodeJS.ErrnoException;
           error.code = 'EPERM';

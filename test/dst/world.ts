@@ -344,8 +344,7 @@ export class SimPod {
           },
         ),
       removeFile: (path) => this.fs.remove(path),
-      sleep: (ms) => this.clock.sleep(ms),
-      monotonicMs: () => this.clock.monotonicMs(),
+      clock: this.clock,
     });
     sim.log(this.spec.label, `fail-safe: ${outcome.message}`);
   }

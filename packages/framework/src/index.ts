@@ -1,4 +1,8 @@
 export * from './contracts/index.js';
+// Timers on the injected clock, backoff and mutual exclusion, for plugins as for the core.
+export * from './core/deadline.js';
+export * from './core/backoff.js';
+export * from './core/mutex.js';
 export * from './plugin/define.js';
 export * from './kube/index.js';
 export * from './plugins/kubernetes-lease/index.js';

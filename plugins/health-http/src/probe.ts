@@ -1,7 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { Agent, request, type Dispatcher } from 'undici';
-import type { HealthProbe, HealthResult, PluginContext } from '@cardano-forge/framework';
+import {
+  clockTimeout,
+  type HealthProbe,
+  type HealthResult,
+  type PluginContext,
+} from '@cardano-forge/framework';
 import type { HealthHttpOptions } from './options.js';
 import { classifyRequestError, type HttpProbeReason } from './classify.js';
 import { lookupJsonPath, shortJson } from './json-path.js';
@@ -97,9 +102,10 @@ export class HttpHealthProbe implements HealthProbe {
       return fail('RequestFailed', error instanceof Error ? error.message : String(error));
     }
 
-    const deadline = AbortSignal.timeout(o.timeoutMs);
-    const combined = AbortSignal.any([signal, deadline]);
-    const timedOut = (): boolean => deadline.aborted && !signal.aborted;
+    // On the injected clock, so simulated time drives it too; also aborts when the host does.
+    const deadline = clockTimeout(this.#context.clock, o.timeoutMs, signal);
+    const combined = deadline.signal;
+    const timedOut = (): boolean => combined.aborted && !signal.aborted;
     try {
       const response = await request(o.url, { method: o.method, headers, dispatcher, signal: combined });
       const status = response.statusCode;
@@ -173,6 +179,8 @@ export class HttpHealthProbe implements HealthProbe {
       }
       const classified = classifyRequestError(error, false);
       return fail(classified.reason, classified.detail);
+    } finally {
+      deadline.cancel();
     }
   }
 

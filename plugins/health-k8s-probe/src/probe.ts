@@ -1,5 +1,10 @@
-import { AppsV1Api, CoreV1Api, Observable, type ConfigurationOptions } from '@kubernetes/client-node';
-import type { HealthProbe, HealthResult, PluginContext } from '@cardano-forge/framework';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import {
+  withTimeout,
+  type HealthProbe,
+  type HealthResult,
+  type PluginContext,
+} from '@cardano-forge/framework';
 import type { HealthK8sProbeOptions } from './options.js';
 import {
   classifyKubeError,
@@ -11,23 +16,6 @@ import {
 
 type ProbeContext = Pick<PluginContext, 'instanceId' | 'logger' | 'kube' | 'clock' | 'identity'>;
 type CheckName = 'pods' | 'workload' | 'nodes';
-
-/** Per-call options that make @kubernetes/client-node honour an AbortSignal (see the reference, §2.4). */
-function withSignal(signal: AbortSignal): ConfigurationOptions {
-  return {
-    middleware: [
-      {
-        pre: (request) => {
-          request.setSignal(signal);
-          return new Observable(Promise.resolve(request));
-        },
-        post: (response) => new Observable(Promise.resolve(response)),
-      },
-    ],
-    // 'replace' (the default) would drop the client's own middleware.
-    middlewareMergeStrategy: 'append',
-  };
-}
 
 /**
  * Kubernetes health probe (the seed's "Option B"): the configured checks run in parallel and the
@@ -55,9 +43,9 @@ export class KubernetesHealthProbe implements HealthProbe {
     const clock = this.#context.clock;
     const started = clock.monotonicMs();
     const o = this.#options;
-    const deadline = AbortSignal.timeout(o.timeoutMs);
-    const combined = AbortSignal.any([signal, deadline]);
-    const call = withSignal(combined);
+    // The framework's per-request options: aborted after timeoutMs, or earlier with the host's signal.
+    const call = withTimeout(o.timeoutMs, signal);
+    const timedOut = (): boolean => !signal.aborted && clock.monotonicMs() - started >= o.timeoutMs;
 
     const guarded = async (
       name: CheckName,
@@ -66,7 +54,7 @@ export class KubernetesHealthProbe implements HealthProbe {
       try {
         return [name, await body()];
       } catch (error) {
-        return [name, this.#failure(name, error, deadline.aborted && !signal.aborted, signal)];
+        return [name, this.#failure(name, error, timedOut(), signal)];
       }
     };
 

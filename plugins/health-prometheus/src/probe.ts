@@ -3,7 +3,12 @@
  * for the round) and folds the verdicts into one HealthResult.
  */
 import { readFile } from 'node:fs/promises';
-import type { HealthProbe, HealthResult, PluginContext } from '@cardano-forge/framework';
+import {
+  clockTimeout,
+  type HealthProbe,
+  type HealthResult,
+  type PluginContext,
+} from '@cardano-forge/framework';
 import { combineVerdicts, evaluateCheck, failedCheck, type QueryOutcome } from './evaluate.js';
 import type { CheckSpec, HealthPrometheusOptions } from './options.js';
 import { presetChecks } from './preset.js';
@@ -52,13 +57,8 @@ export function createPrometheusProbe(
 
   async function check(signal: AbortSignal): Promise<HealthResult> {
     const started = clock.monotonicMs();
-    const deadline = new AbortController();
-    const stopTimer = new AbortController();
     // The deadline runs on the injected clock so simulated time drives it too.
-    clock.sleep(options.timeoutMs, stopTimer.signal).then(
-      () => deadline.abort(new Error('timeout')),
-      () => undefined,
-    );
+    const deadline = clockTimeout(clock, options.timeoutMs);
     try {
       const resolvedHeaders = await headers();
       const verdicts =
@@ -94,7 +94,7 @@ export function createPrometheusProbe(
         details: { prometheus: redactedUrl(options.url), checks: verdicts },
       };
     } finally {
-      stopTimer.abort();
+      deadline.cancel();
     }
   }
 

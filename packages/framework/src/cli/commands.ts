@@ -14,6 +14,7 @@ import { createLogger } from '../observability/logger.js';
 import { createMetricsRegistry } from '../observability/metrics.js';
 import type { ForgePlugin } from '../plugin/define.js';
 import { createSystemClock } from '../core/clock.js';
+import { withDeadline } from '../core/deadline.js';
 import {
   closeInstances,
   formatPluginProblem,
@@ -276,7 +277,10 @@ async function probe(io: CliIo, cli: ParsedCli, deps: CliDeps): Promise<number> 
     for (const instance of created.value) {
       const began = performance.now();
       try {
-        const r = await instance.value.check(AbortSignal.timeout(timeoutMs));
+        // Bounded also when a probe ignores its signal: `probe` must not hang.
+        const r = await withDeadline(createSystemClock(), timeoutMs, (signal) =>
+          instance.value.check(signal),
+        );
         results.push({
           path: instance.resolved.configPath,
           plugin: instance.resolved.plugin.name,

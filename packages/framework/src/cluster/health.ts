@@ -4,6 +4,7 @@
  * cluster; an "any healthy" rule would hide a dead node behind a live dashboard).
  */
 import type { Clock, HealthProbe, HealthResult } from '../contracts/index.js';
+import { withDeadline } from '../core/deadline.js';
 
 export interface HealthCounters {
   /** Consecutive failed rounds, held until the recovery hysteresis is satisfied. */
@@ -58,41 +59,31 @@ async function runOne(
   timeoutMs: number,
   parent: AbortSignal,
 ): Promise<ProbeOutcome> {
-  const controller = new AbortController();
-  const onParentAbort = (): void => controller.abort(parent.reason);
-  parent.addEventListener('abort', onParentAbort, { once: true });
   const began = clock.monotonicMs();
-  const timer = new AbortController();
-  try {
-    // The race protects the loop from a probe that ignores its signal.
-    const timedOut = clock.sleep(timeoutMs, timer.signal).then(
-      (): ProbeOutcome => {
-        controller.abort(new Error(`timed out after ${timeoutMs} ms`));
-        return {
-          probeId: probe.id,
-          healthy: false,
-          reason: 'Timeout',
-          message: `no answer within ${timeoutMs} ms`,
-          latencyMs: timeoutMs,
-        };
-      },
-      () => new Promise<ProbeOutcome>(() => undefined),
-    );
-    const checked = probe.check(controller.signal).then(
-      (result): ProbeOutcome => ({ ...result, probeId: probe.id }),
-      (error: unknown): ProbeOutcome => ({
+  const failed = (error: unknown): ProbeOutcome => ({
+    probeId: probe.id,
+    healthy: false,
+    reason: 'ProbeError',
+    message: `probe threw: ${error instanceof Error ? error.message : String(error)}`,
+    latencyMs: clock.monotonicMs() - began,
+  });
+  // The deadline also ends the wait for a probe that ignores its signal.
+  return withDeadline(
+    clock,
+    timeoutMs,
+    (signal) =>
+      probe.check(signal).then((result): ProbeOutcome => ({ ...result, probeId: probe.id }), failed),
+    {
+      parent,
+      onTimeout: (): ProbeOutcome => ({
         probeId: probe.id,
         healthy: false,
-        reason: 'ProbeError',
-        message: `probe threw: ${error instanceof Error ? error.message : String(error)}`,
-        latencyMs: clock.monotonicMs() - began,
+        reason: 'Timeout',
+        message: `no answer within ${timeoutMs} ms`,
+        latencyMs: timeoutMs,
       }),
-    );
-    return await Promise.race([checked, timedOut]);
-  } finally {
-    timer.abort();
-    parent.removeEventListener('abort', onParentAbort);
-  }
+    },
+  ).catch(failed);
 }
 
 export async function runHealthRound(

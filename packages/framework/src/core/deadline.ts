@@ -1,6 +1,8 @@
 /**
  * Timeouts on the injected Clock instead of AbortSignal.timeout/setTimeout, so the deterministic
- * simulation (test/dst) controls every deadline the control loop has.
+ * simulation (test/dst) controls every deadline the sidecar has. The one place that turns "at most
+ * this long" into a signal (`clockTimeout`), a bounded call (`withDeadline`) or a stoppable pause
+ * (`sleepUnlessAborted`).
  */
 import type { Clock } from '../contracts/index.js';
 
@@ -28,4 +30,57 @@ export function clockTimeout(clock: Clock, ms: number, parent?: AbortSignal): Cl
       parent?.removeEventListener('abort', onParentAbort);
     },
   };
+}
+
+export interface DeadlineOptions<T> {
+  /** Aborting it aborts the call's signal and ends the wait at once, rejecting with its reason. */
+  readonly parent?: AbortSignal | undefined;
+  /** What the call yields when the deadline passes first; without it the call rejects with a TimeoutError. */
+  readonly onTimeout?: (() => T) | undefined;
+}
+
+function asError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(String(reason));
+}
+
+/**
+ * Runs `call` with a signal that aborts after `ms` on the clock (or when `options.parent` aborts)
+ * and settles no later than that, also when the call ignores its signal: the loop that waits must
+ * reach its own deadlines even when a plugin hangs (the abandoned promise settles on its own).
+ */
+export async function withDeadline<T>(
+  clock: Clock,
+  ms: number,
+  call: (signal: AbortSignal) => Promise<T>,
+  options: DeadlineOptions<T> = {},
+): Promise<T> {
+  const timeout = clockTimeout(clock, ms, options.parent);
+  const { signal } = timeout;
+  const { onTimeout } = options;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<T>((resolve, reject) => {
+    onAbort = () => {
+      const timedOut = options.parent?.aborted !== true;
+      if (timedOut && onTimeout) resolve(onTimeout());
+      else reject(asError(signal.reason));
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([call(signal), aborted]);
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+    timeout.cancel();
+  }
+}
+
+/** Sleeps `ms` on the clock; false when `signal` aborted first (the caller should stop). */
+export async function sleepUnlessAborted(clock: Clock, ms: number, signal: AbortSignal): Promise<boolean> {
+  try {
+    await clock.sleep(ms, signal);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,36 +1,22 @@
 /**
- * The act layer around the pure decision core: observe → decide → act, level-triggered.
+ * The control loop around the pure decision core: observe → decide → act, level-triggered.
  * A tick runs on a timer, whenever the elector or the policy changes, and exactly at the
  * self-fencing deadline (leaderUntilMs), so a leader that cannot renew revokes its credentials
- * before any standby may take the lease (docs/safety.md).
+ * before any standby may take the lease (docs/safety.md). The halves of a tick live next door:
+ * observe.ts (gathering the observation), act.ts (running the actions), node-tracking.ts (what is
+ * remembered about the node between ticks, pure).
  */
 import type { Logger } from 'pino';
-import type {
-  Clock,
-  CredentialProvisioner,
-  CredentialState,
-  LeaderElector,
-  NodeController,
-  NodeObservation,
-} from '../contracts/index.js';
-import { clockTimeout } from './deadline.js';
+import type { Clock, CredentialProvisioner, LeaderElector, NodeController } from '../contracts/index.js';
+import { executeAction, type ActContext, type ActionResult } from './act.js';
 import { decide } from './decide.js';
-import type { Action, Decision, DecisionConfig, Observation, Phase, PolicyView } from './decide.js';
-import {
-  UNKNOWN_BELIEF,
-  believeObservation,
-  believeSignal,
-  believeTermination,
-  nextFault,
-  unobservable,
-  type ForgingFault,
-  type NodeLoaded,
-} from './node-belief.js';
+import type { Decision, DecisionConfig, Observation } from './decide.js';
+import type { NodeLoaded } from './node-belief.js';
+import { INITIAL_TRACKING, type NodeTracking } from './node-tracking.js';
+import { observe, type ObserveContext, type PolicyFeed } from './observe.js';
 
-export interface PolicyFeed {
-  snapshot(): PolicyView;
-  subscribe?(listener: () => void): () => void;
-}
+export type { ActionResult } from './act.js';
+export type { PolicyFeed } from './observe.js';
 
 export interface ReconcilerOptions {
   /** Periodic re-observation even when nothing signals a change. */
@@ -57,12 +43,6 @@ export interface ReconcilerDeps {
   readonly onTick?: (tick: TickRecord) => void | Promise<void>;
 }
 
-export interface ActionResult {
-  readonly action: Action;
-  readonly ok: boolean;
-  readonly message: string;
-}
-
 export interface TickRecord {
   readonly observation: Observation;
   readonly decision: Decision;
@@ -74,38 +54,52 @@ export interface TickRecord {
   readonly completedAtMs: number;
 }
 
-const UNKNOWN_CREDENTIALS: CredentialState = {
-  presence: 'partial',
-  upToDate: false,
-  sourcesValid: false,
-  sourceFingerprint: null,
-  reason: 'InspectFailed',
-  message: 'credential state unknown',
-};
-
 const STARTING_POLL_MS = 200;
+/** How soon to look again while converging (actions were taken) or a SIGHUP awaits confirmation. */
+const CONVERGING_POLL_MS = 50;
 
 export class Reconciler {
   private readonly deps: ReconcilerDeps;
   private readonly options: ReconcilerOptions;
-  private phase: Phase = 'starting';
-  private nodeLoaded: NodeLoaded = UNKNOWN_BELIEF;
-  private fault: ForgingFault | null = null;
-  private credentialsUnrevocable = false;
-  private lastRevokeAttemptMs = Number.NEGATIVE_INFINITY;
-  /** What the running node's command line says about --start-as-non-producing-node (null = not seen). */
-  private nonProducingSeen: boolean | null = null;
-  private lastNode: NodeObservation | null = null;
+  private tracking: NodeTracking = INITIAL_TRACKING;
   private last: TickRecord | null = null;
   private wake: (() => void) | null = null;
   private pending = false;
   private loop: Promise<void> | null = null;
   private readonly abort = new AbortController();
   private unsubscribers: Array<() => void> = [];
+  private readonly observeContext: ObserveContext;
+  private readonly actContext: ActContext;
 
   constructor(deps: ReconcilerDeps, options: ReconcilerOptions) {
     this.deps = deps;
     this.options = options;
+    const tracking = () => this.tracking;
+    this.observeContext = {
+      deps,
+      settings: {
+        callTimeoutMs: options.callTimeoutMs,
+        revokeRetryMs: options.intervalMs,
+        decision: options.config,
+        metricsConfigured: options.metricsConfigured,
+        sighupLatencyBoundMs: options.sighupLatencyBoundMs,
+      },
+      signal: this.abort.signal,
+      tracking,
+      setTracking: (next) => {
+        this.tracking = next;
+      },
+    };
+    this.actContext = {
+      deps,
+      settings: { callTimeoutMs: options.callTimeoutMs, terminateGraceMs: options.terminateGraceMs },
+      signal: this.abort.signal,
+      phase: () => this.tracking.phase,
+      tracking,
+      updateTracking: (change) => {
+        this.tracking = change(this.tracking);
+      },
+    };
   }
 
   current(): TickRecord | null {
@@ -136,7 +130,7 @@ export class Reconciler {
    * Returns whether everything converged in time.
    */
   async shutdown(deadlineMs: number): Promise<boolean> {
-    this.phase = 'stopping';
+    this.tracking = { ...this.tracking, phase: 'stopping' };
     const end = this.deps.clock.monotonicMs() + deadlineMs;
     let converged = false;
     this.trigger();
@@ -188,15 +182,12 @@ export class Reconciler {
     // While the node is starting, watch for it closely: the moment it is up is when a node that
     // ignored --start-as-non-producing-node would start forging with its startup credentials.
     if (this.last && this.last.observation.phase === 'starting') wait = Math.min(wait, STARTING_POLL_MS);
-    // While converging (actions were taken) or a SIGHUP awaits the node's confirmation, re-check soon.
-    if (this.last && this.last.decision.actions.length > 0) wait = Math.min(wait, 50);
-    if (this.nodeLoaded.pending !== null) wait = Math.min(wait, 50);
+    if (this.last && this.last.decision.actions.length > 0) wait = Math.min(wait, CONVERGING_POLL_MS);
+    const { nodeLoaded, fault } = this.tracking;
+    if (nodeLoaded.pending !== null) wait = Math.min(wait, CONVERGING_POLL_MS);
     // A leader in a forging fault hands over exactly when its hold-down ends.
-    if (this.fault !== null)
-      wait = Math.min(
-        wait,
-        Math.max(1, this.fault.sinceMs + this.options.config.handoverHoldDownMs - now + 1),
-      );
+    if (fault !== null)
+      wait = Math.min(wait, Math.max(1, fault.sinceMs + this.options.config.handoverHoldDownMs - now + 1));
     return Math.max(0, wait);
   }
 
@@ -216,118 +207,9 @@ export class Reconciler {
     }
   }
 
-  /**
-   * Bounds every call, also one that ignores its AbortSignal: the loop must reach the fencing
-   * deadline even when a plugin hangs (the abandoned promise is left to settle on its own).
-   */
-  private lookupBudgetMs(): number {
-    return Math.floor(this.options.callTimeoutMs / 2);
-  }
-
-  private async withTimeout<T>(
-    what: string,
-    fn: (signal: AbortSignal) => Promise<T>,
-    ms = this.options.callTimeoutMs,
-  ): Promise<T> {
-    const timeout = clockTimeout(this.deps.clock, ms, this.abort.signal);
-    const signal = timeout.signal;
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () =>
-        reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    });
-    try {
-      return await Promise.race([fn(signal), aborted]);
-    } catch (error) {
-      throw new Error(`${what} failed: ${(error as Error).message}`, { cause: error });
-    } finally {
-      if (onAbort) signal.removeEventListener('abort', onAbort);
-      timeout.cancel();
-    }
-  }
-
-  private async observe(): Promise<Observation> {
-    const { node, credentials, elector, policy, clock, logger } = this.deps;
-    const [nodeObs, credState] = await Promise.all([
-      this.withTimeout('node observation', (s) => node.observe(s)).catch((error: Error) =>
-        // Unknown, never "down": a node that cannot be observed may still be forging.
-        unobservable(error.message),
-      ),
-      this.withTimeout('credential inspection', (s) => credentials.inspect(s)).catch(
-        (error: Error): CredentialState => ({ ...UNKNOWN_CREDENTIALS, message: error.message }),
-      ),
-    ]);
-    const nowMs = clock.monotonicMs();
-    if (nodeObs.socket !== 'unknown') this.trackStartFlag(nodeObs);
-    this.nodeLoaded = believeObservation(this.nodeLoaded, this.lastNode, nodeObs, credState, nowMs, {
-      metricsConfigured: this.options.metricsConfigured,
-      sighupLatencyBoundMs: this.options.sighupLatencyBoundMs,
-      startAsNonProducing: this.decisionConfig().startAsNonProducing,
-    });
-    if (nodeObs.socket !== 'unknown') this.lastNode = nodeObs;
-    if (credState.presence === 'none') this.credentialsUnrevocable = false;
-    // DISABLE_SOCKET_CHECK means "do not wait for the socket" everywhere, not only at start (Python's G16).
-    const nodeUp = nodeObs.socket === 'up' || this.options.config.disableSocketCheck;
-    // An unobservable node does not move the phase: it is not known to be starting.
-    const phase: Phase =
-      this.phase === 'stopping'
-        ? 'stopping'
-        : nodeObs.socket === 'unknown'
-          ? this.phase
-          : nodeUp
-            ? 'running'
-            : 'starting';
-    if (phase !== this.phase && this.phase !== 'stopping') {
-      logger.info({ from: this.phase, to: phase, socket: nodeObs.socket }, 'phase change');
-      this.phase = phase;
-    }
-    const config = this.decisionConfig();
-    const fault = nextFault(this.fault, nodeObs, this.nodeLoaded, nowMs, config);
-    if (fault !== null && (this.fault === null || this.fault.reason !== fault.reason))
-      logger.warn({ reason: fault.reason }, `forging fault: ${fault.message}`);
-    else if (fault === null && this.fault !== null)
-      logger.info({ reason: this.fault.reason }, 'forging fault cleared');
-    this.fault = fault;
-    return {
-      nowMs,
-      phase,
-      node: nodeObs,
-      nodeLoaded: this.nodeLoaded,
-      leadership: elector.snapshot(),
-      policy: policy.snapshot(),
-      credentials: credState,
-      credentialsUnrevocable: this.credentialsUnrevocable && credState.presence !== 'none',
-      revokeRetryDue: nowMs - this.lastRevokeAttemptMs >= this.options.intervalMs,
-      fault,
-      config,
-    };
-  }
-
-  /** Startup credentials rely on --start-as-non-producing-node: once the running node is seen
-   * without it, they are no longer handed out (safety.md §5). */
-  private decisionConfig(): DecisionConfig {
-    const { config } = this.options;
-    return config.startAsNonProducing && this.nonProducingSeen === false
-      ? { ...config, startAsNonProducing: false }
-      : config;
-  }
-
-  private trackStartFlag(node: NodeObservation): void {
-    const seen = node.startsNonProducing ?? null;
-    if (seen === null || seen === this.nonProducingSeen) return;
-    this.nonProducingSeen = seen;
-    if (!seen && this.options.config.startAsNonProducing)
-      this.deps.logger.error(
-        { pid: node.pid },
-        'the node runs WITHOUT --start-as-non-producing-node although startAsNonProducing is set: it forges with whatever credentials are on disk at start; startup credentials are no longer provided',
-      );
-  }
-
   private async tick(): Promise<void> {
     const { elector, logger, clock } = this.deps;
-    const observation = await this.observe();
+    const observation = await observe(this.observeContext);
     const decision = decide(observation);
     elector.setCandidacy(decision.candidate, decision.reason);
     const previous = this.last?.decision;
@@ -349,159 +231,25 @@ export class Reconciler {
     const results: ActionResult[] = [];
     let credentials = observation.credentials;
     for (const action of decision.actions) {
-      const result = await this.act(action, credentials, observation);
-      results.push(result.result);
-      credentials = result.credentials;
+      const acted = await executeAction(this.actContext, action, credentials, observation);
+      results.push(acted.result);
+      credentials = acted.credentials;
       // Never signal "enable" on a failed provision; never signal at all after a failed revoke (the
       // files may still be there: a SIGHUP would reload them).
-      if (!result.result.ok && (action.type === 'provision' || action.type === 'revoke')) break;
+      if (!acted.result.ok && (action.type === 'provision' || action.type === 'revoke')) break;
     }
     this.last = {
       observation,
       decision,
       results,
-      nodeLoaded: this.nodeLoaded,
-      credentialsUnrevocable: this.credentialsUnrevocable,
+      nodeLoaded: this.tracking.nodeLoaded,
+      credentialsUnrevocable: this.tracking.credentialsUnrevocable,
       completedAtMs: clock.monotonicMs(),
     };
     try {
       await this.deps.onTick?.(this.last);
     } catch (error) {
       logger.warn({ err: error }, 'tick listener failed');
-    }
-  }
-
-  /**
-   * Why this pod may not start (or keep starting) to forge right now, or null: re-checked immediately
-   * before every provision and every enable SIGHUP, not only at the start of the tick (a tick can
-   * outlast the fencing deadline).
-   */
-  private fencingBlock(): string | null {
-    const lease = this.deps.elector.snapshot();
-    const now = this.deps.clock.monotonicMs();
-    if (this.phase === 'stopping') return 'the sidecar is shutting down';
-    if (lease.holder !== lease.identity) return 'the lease is no longer held';
-    if (now >= lease.leaderUntilMs)
-      return `the fencing deadline passed ${Math.round(now - lease.leaderUntilMs)} ms ago`;
-    if (now < (lease.actAfterMs ?? 0)) return 'the takeover grace has not ended';
-    return null;
-  }
-
-  private async act(
-    action: Action,
-    credentials: CredentialState,
-    observation: Observation,
-  ): Promise<{ result: ActionResult; credentials: CredentialState }> {
-    const { logger, credentials: provisioner, node, elector, clock } = this.deps;
-    try {
-      switch (action.type) {
-        case 'provision': {
-          const fenced = this.fencingBlock();
-          if (fenced !== null && observation.leadership.holder === observation.leadership.identity) {
-            logger.warn(`provision skipped: ${fenced}`);
-            return { result: { action, ok: false, message: `skipped: ${fenced}` }, credentials };
-          }
-          const change = await this.withTimeout('provision', (s) => provisioner.provision(s));
-          if (!change.ok)
-            logger.error({ reason: change.reason }, `provisioning credentials failed: ${change.message}`);
-          else if (change.changed) logger.info('credentials provisioned');
-          // A failed provision may have left anything behind: unknown, i.e. "may be present".
-          const next: CredentialState = change.ok
-            ? { ...credentials, presence: 'all', upToDate: true }
-            : { ...UNKNOWN_CREDENTIALS, message: change.message };
-          return { result: { action, ok: change.ok, message: change.message }, credentials: next };
-        }
-        case 'revoke': {
-          this.lastRevokeAttemptMs = clock.monotonicMs();
-          let change: { ok: boolean; reason: string; message: string; changed: boolean };
-          try {
-            change = await this.withTimeout('revoke', (s) => provisioner.revoke(s));
-          } catch (error) {
-            if (this.abort.signal.aborted) throw error;
-            change = { ok: false, changed: false, reason: 'Timeout', message: (error as Error).message };
-          }
-          if (!change.ok) {
-            this.credentialsUnrevocable = true;
-            logger.error(
-              { reason: change.reason, alert: 'CredentialsUnrevocable' },
-              `revoking credentials failed: ${change.message}. The node may keep forging with them: this pod keeps the lease so no standby starts, and stops its node (it restarts non-producing) where it must give up forging. Operator: make the credential target writable (read-only mount? disk error?) and restart the pod`,
-            );
-            return {
-              result: { action, ok: false, message: change.message },
-              credentials: { ...UNKNOWN_CREDENTIALS, message: change.message },
-            };
-          }
-          if (change.changed) logger.info('credentials revoked');
-          if (this.credentialsUnrevocable) logger.info('credentials removed after earlier failures');
-          this.credentialsUnrevocable = false;
-          return {
-            result: { action, ok: true, message: change.message },
-            credentials: { ...credentials, presence: 'none', upToDate: false },
-          };
-        }
-        case 'signal': {
-          let refused: string | null = null;
-          const proceed = action.forging
-            ? () => {
-                refused = this.fencingBlock();
-                return refused;
-              }
-            : undefined;
-          // A revoke may not wait on a hung process lookup: half the call budget, then the PID
-          // last seen serving the socket.
-          const outcome = await this.withTimeout('signal', () =>
-            node.reload(action.reason, proceed ? { proceed } : { lookupBudgetMs: this.lookupBudgetMs() }),
-          );
-          if (refused !== null) {
-            logger.warn(`enable SIGHUP not sent: ${refused as string}`);
-            return { result: { action, ok: false, message: `skipped: ${refused as string}` }, credentials };
-          }
-          this.nodeLoaded = believeSignal(
-            this.nodeLoaded,
-            action.forging,
-            outcome,
-            credentials,
-            clock.monotonicMs(),
-          );
-          if (outcome.delivered)
-            logger.info({ pid: outcome.pid, reason: action.reason }, `SIGHUP delivered (${action.reason})`);
-          else logger.warn({ reason: outcome.reason }, `SIGHUP not delivered: ${outcome.message}`);
-          return { result: { action, ok: outcome.delivered, message: outcome.message }, credentials };
-        }
-        case 'terminate': {
-          const graceMs = this.options.terminateGraceMs;
-          logger.error(
-            { reason: action.reason, pid: observation.node.pid },
-            `stopping the node as a last resort: ${action.reason}; it restarts with --start-as-non-producing-node`,
-          );
-          const outcome = await this.withTimeout(
-            'terminate',
-            (s) => node.terminate(action.reason, graceMs, s, { lookupBudgetMs: this.lookupBudgetMs() }),
-            2 * graceMs + this.options.callTimeoutMs,
-          );
-          this.nodeLoaded = believeTermination(this.nodeLoaded, outcome);
-          if (outcome.delivered) logger.warn({ pid: outcome.pid }, `node stopped: ${outcome.message}`);
-          else logger.error({ reason: outcome.reason }, `node could not be stopped: ${outcome.message}`);
-          return { result: { action, ok: outcome.delivered, message: outcome.message }, credentials };
-        }
-        case 'release': {
-          await this.withTimeout('release', (s) => elector.release(s));
-          const after = elector.snapshot();
-          const released = after.holder !== after.identity;
-          if (released) logger.info('lease released');
-          else logger.warn(`lease not released (${after.reason}): ${after.message}`);
-          return {
-            result: { action, ok: released, message: released ? 'released' : after.message },
-            credentials,
-          };
-        }
-      }
-    } catch (error) {
-      // A call cut short by shutdown is not a failure worth an error (the next step handles it).
-      if (this.abort.signal.aborted)
-        logger.info({ action: action.type }, `${action.type} interrupted: the reconciler is stopping`);
-      else logger.error({ err: error, action: action.type }, `${action.type} failed`);
-      return { result: { action, ok: false, message: (error as Error).message }, credentials };
     }
   }
 }

@@ -3,6 +3,8 @@
  * each stop bounded by a timeout so one stuck component cannot keep the others (in particular the
  * credential revocation that must precede the lease release) from running.
  */
+import { createSystemClock } from '../core/clock.js';
+import { withDeadline } from '../core/deadline.js';
 
 export interface LifecycleComponent {
   readonly name: string;
@@ -41,31 +43,20 @@ export class LifecycleStartError extends Error {
 
 type Outcome = { kind: 'ok' } | { kind: 'error'; error: unknown } | { kind: 'timeout' };
 
+/** Runs one start/stop step, bounded on the clock also when it ignores its signal. */
 async function runBounded(
   fn: (signal: AbortSignal) => Promise<void> | void,
   timeoutMs: number,
 ): Promise<Outcome> {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<Outcome>((resolve) => {
-    timer = setTimeout(() => {
-      controller.abort(new Error(`timed out after ${timeoutMs} ms`));
-      resolve({ kind: 'timeout' });
-    }, timeoutMs);
-  });
-  const work = (async (): Promise<Outcome> => {
+  const step = async (signal: AbortSignal): Promise<Outcome> => {
     try {
-      await fn(controller.signal);
+      await fn(signal);
       return { kind: 'ok' };
     } catch (error) {
       return { kind: 'error', error };
     }
-  })();
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  };
+  return withDeadline(createSystemClock(), timeoutMs, step, { onTimeout: () => ({ kind: 'timeout' }) });
 }
 
 function describe(error: unknown): string {

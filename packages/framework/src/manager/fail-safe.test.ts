@@ -6,6 +6,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NodeController, NodeObservation, SignalOutcome } from '../contracts/index.js';
 import { parseConfig } from '../config/load.js';
+import { createSystemClock } from '../core/clock.js';
 import {
   failSafeRevoke,
   failSafeTargetsFromConfig,
@@ -254,19 +255,21 @@ describe('on a fatal error', () => {
       return 70;
     };
     // The bound elapses (modelled sleep) while the stop never settles.
-    await stopLoopThenFailClosed(
-      () => new Promise(() => undefined),
-      100,
-      revoke('revoked'),
-      async (ms) => {
+    const system = createSystemClock();
+    await stopLoopThenFailClosed(() => new Promise(() => undefined), 100, revoke('revoked'), {
+      ...system,
+      sleep: async (ms) => {
         order.push(`bound ${ms} ms elapsed`);
       },
-    );
+    });
     await stopLoopThenFailClosed(
       () => Promise.reject(new Error('stop failed')),
       10_000,
       revoke('revoked again'),
-      () => new Promise(() => undefined),
+      {
+        ...system,
+        sleep: () => new Promise(() => undefined),
+      },
     );
     expect(order).toEqual(['bound 100 ms elapsed', 'revoked', 'revoked again']);
   });

@@ -7,11 +7,12 @@
  * confirm, the node process is stopped (its container restarts it non-producing). docs/safety.md §7.
  */
 import { rm } from 'node:fs/promises';
-import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { DEFAULT_SIGHUP_LATENCY_BOUND_MS, type ResolvedConfig } from '../config/schema.js';
 import { layerFromObject, type LenientNodeAndCredentials, type PidDiscovery } from '../config/lenient.js';
-import type { NodeController, SignalOutcome } from '../contracts/index.js';
+import type { Clock, NodeController, SignalOutcome } from '../contracts/index.js';
+import { createSystemClock } from '../core/clock.js';
+import { withDeadline } from '../core/deadline.js';
 import { createNodeController } from '../node/index.js';
 
 export interface FailSafeTargets {
@@ -29,8 +30,8 @@ export interface FailSafeDeps {
   /** A node controller for one candidate socket (the simulation and unit tests model the node). */
   readonly nodeFor?: (socketPath: string, targets: FailSafeTargets) => NodeController;
   readonly removeFile?: (path: string) => Promise<void>;
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly monotonicMs?: () => number;
+  /** Every wait and deadline (the simulation's virtual clock); the system clock by default. */
+  readonly clock?: Clock;
 }
 
 export interface FailSafeTimings {
@@ -107,9 +108,14 @@ export async function stopLoopThenFailClosed(
   stopLoop: () => Promise<unknown>,
   boundMs: number,
   failClosed: () => Promise<number>,
-  sleep: (ms: number) => Promise<void> = (ms) => sleepFor(ms),
+  clock: Clock = createSystemClock(),
 ): Promise<number> {
-  await Promise.race([stopLoop().catch(() => undefined), sleep(boundMs)]);
+  const stopped = (): Promise<void> =>
+    stopLoop().then(
+      () => undefined,
+      () => undefined,
+    );
+  await withDeadline(clock, boundMs, stopped, { onTimeout: () => undefined });
   return failClosed();
 }
 
@@ -126,8 +132,10 @@ export async function failSafeRevoke(
 ): Promise<FailSafeOutcome> {
   const { logger } = deps;
   const removeFile = deps.removeFile ?? ((p: string) => rm(p));
-  const sleep = deps.sleep ?? ((ms: number) => sleepFor(ms));
-  const now = deps.monotonicMs ?? (() => performance.now());
+  const clock = deps.clock ?? createSystemClock();
+  // A node call that hangs (a stuck /proc read, a metrics endpoint that never answers) ends at its bound.
+  const observeWithin = (candidate: NodeController, ms: number) =>
+    withDeadline(clock, ms, (signal) => candidate.observe(signal));
   const nodeFor = deps.nodeFor ?? defaultNodeFor(logger);
 
   const removed: string[] = [];
@@ -151,7 +159,7 @@ export async function failSafeRevoke(
     if (stuck.length > 0) {
       // Rule N (docs/safety.md): the files stay, so a SIGHUP would make the node (re)load them — a
       // node restarted non-producing would start forging. Locate it without signalling; stop it below.
-      const seen = await candidate.observe(AbortSignal.timeout(2000)).catch(() => null);
+      const seen = await observeWithin(candidate, 2000).catch(() => null);
       if (seen !== null && seen.pid === null && (seen.socket === 'missing' || seen.socket === 'stale')) {
         notFound.push(`no node process behind ${socketPath} (${seen.message})`);
         continue;
@@ -181,22 +189,21 @@ export async function failSafeRevoke(
   }
 
   const terminate = async (why: string): Promise<SignalOutcome> =>
-    (node as NodeController)
-      .terminate(why, timings.terminateGraceMs, AbortSignal.timeout(timings.terminateGraceMs * 2 + 1000))
-      .catch((error: unknown) => ({
-        delivered: false,
-        pid: null,
-        reason: 'SignalFailed',
-        message: String(error),
-      }));
+    withDeadline(clock, timings.terminateGraceMs * 2 + 1000, (signal) =>
+      (node as NodeController).terminate(why, timings.terminateGraceMs, signal),
+    ).catch((error: unknown) => ({
+      delivered: false,
+      pid: null,
+      reason: 'SignalFailed',
+      message: String(error),
+    }));
 
   let end: NodeEnd;
   const detail: string[] = [];
   if (node === null || sighup === null) {
     // No process visible. If its metric still says forging, the node runs where we cannot see it.
     const metric = targets.metricsUrl
-      ? await nodeFor(targets.socketPaths[0] ?? '', targets)
-          .observe(AbortSignal.timeout(2000))
+      ? await observeWithin(nodeFor(targets.socketPaths[0] ?? '', targets), 2000)
           .then((o) => o.forgingMetric)
           .catch(() => null)
       : null;
@@ -213,7 +220,7 @@ export async function failSafeRevoke(
     end = stopped.delivered ? 'terminated' : 'may-still-be-forging';
   } else {
     detail.push(sighup.delivered ? `node signalled (${sighup.message})` : sighup.message);
-    end = await confirmStopped(node, targets, timings, { sleep, now }, detail);
+    end = await confirmStopped(node, targets, timings, clock, detail);
     if (end === 'may-still-be-forging') {
       const stopped = await terminate('node did not confirm it stopped forging');
       detail.push(`last resort: ${stopped.message}`);
@@ -239,18 +246,18 @@ async function confirmStopped(
   node: NodeController,
   targets: FailSafeTargets,
   timings: FailSafeTimings,
-  time: { sleep: (ms: number) => Promise<void>; now: () => number },
+  clock: Clock,
   detail: string[],
 ): Promise<NodeEnd> {
   if (!targets.metricsUrl) {
-    await time.sleep(timings.unconfirmedWaitMs);
+    await clock.sleep(timings.unconfirmedWaitMs);
     detail.push(`no node metrics URL: waited ${timings.unconfirmedWaitMs} ms without confirmation`);
     return 'assumed-not-forging';
   }
-  const deadline = time.now() + timings.confirmTimeoutMs;
+  const deadline = clock.monotonicMs() + timings.confirmTimeoutMs;
   let last: string;
   for (;;) {
-    const observed = await node.observe(AbortSignal.timeout(1000)).catch(() => null);
+    const observed = await withDeadline(clock, 1000, (signal) => node.observe(signal)).catch(() => null);
     if (observed?.forgingMetric === false) {
       detail.push('its metric confirms forging disabled');
       return 'confirmed-not-forging';
@@ -260,8 +267,8 @@ async function confirmStopped(
       return 'confirmed-not-forging';
     }
     last = observed ? `forging metric ${String(observed.forgingMetric)}` : 'observe failed';
-    if (time.now() >= deadline) break;
-    await time.sleep(100);
+    if (clock.monotonicMs() >= deadline) break;
+    await clock.sleep(100);
   }
   detail.push(`not confirmed within ${timings.confirmTimeoutMs} ms (${last})`);
   return 'may-still-be-forging';

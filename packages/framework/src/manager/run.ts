@@ -5,6 +5,7 @@
  */
 import 'reflect-metadata';
 import { createRequire } from 'node:module';
+import type { Logger } from 'pino';
 import type { ResolvedConfig } from '../config/schema.js';
 import type {
   CredentialProvisioner,
@@ -31,6 +32,7 @@ import { namesFromConfig, validateNetwork } from '../cluster/naming.js';
 import { createClusterManager, disabledClusterPolicy } from '../cluster/manager.js';
 import { createNodeController, slotReferenceFor, wallClockSlot } from '../node/index.js';
 import { failSafeRevoke, failSafeTargetsFromConfig, stopLoopThenFailClosed } from './fail-safe.js';
+import { installProcessHandlers } from './process-handlers.js';
 import { startSidecar, type SidecarPolicy } from './sidecar.js';
 import { kesMonitorComponent } from '../kes/component.js';
 import { eventRecorderComponent } from '../events/component.js';
@@ -47,18 +49,6 @@ export interface RunManagerOptions {
 function frameworkVersion(): string {
   const require = createRequire(import.meta.url);
   return (require('../../package.json') as { version: string }).version;
-}
-
-function waitForTermination(): Promise<string> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      resolve(signal);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
 }
 
 export async function runManager(config: ResolvedConfig, options: RunManagerOptions): Promise<number> {
@@ -81,9 +71,38 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
       process.exit(code),
     );
   };
-  process.once('uncaughtException', onFatal);
-  process.once('unhandledRejection', onFatal);
-  const stopSignal = options.stopSignal ?? waitForTermination();
+  // Process-wide listeners come off again on every way out (stop, fail-safe exit, failed start).
+  const handlers = installProcessHandlers({ onFatal, stopOnSignals: options.stopSignal === undefined });
+  try {
+    return await runWithHandlers(config, options, {
+      logger,
+      shutdownDeadlineMs,
+      failClosed,
+      stopSignal: options.stopSignal ?? handlers.stopRequested,
+      setStopLoop: (stop) => {
+        stopLoop = stop;
+      },
+    });
+  } finally {
+    handlers.dispose();
+  }
+}
+
+interface RunContext {
+  readonly logger: Logger;
+  readonly shutdownDeadlineMs: number;
+  readonly failClosed: (code: number) => Promise<number>;
+  readonly stopSignal: Promise<string>;
+  /** What a fatal error stops before the fail-safe runs. */
+  readonly setStopLoop: (stop: () => Promise<unknown>) => void;
+}
+
+async function runWithHandlers(
+  config: ResolvedConfig,
+  options: RunManagerOptions,
+  run: RunContext,
+): Promise<number> {
+  const { logger, shutdownDeadlineMs, failClosed, stopSignal } = run;
   const version = frameworkVersion();
 
   if (config.cluster.enabled && config.pool.id) {
@@ -125,7 +144,7 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
   };
   const plugins = resolved.value;
   const created = await instantiatePlugins(
-    [plugins.leaderElector, plugins.credentialProvisioner, plugins.priority, ...plugins.health] as never[],
+    [plugins.leaderElector, plugins.credentialProvisioner, plugins.priority, ...plugins.health],
     host,
   );
   if (!created.ok) {
@@ -292,7 +311,7 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
         address = sidecar.address;
         kesMonitor?.attach(sidecar.http);
         stopSidecar = () => sidecar.stop();
-        stopLoop = stopSidecar;
+        run.setStopLoop(stopSidecar);
       },
       stop: async () => {
         converged = await stopSidecar();
@@ -311,8 +330,6 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
   logger.info({ signal }, 'stop requested');
   await lifecycle.stop();
   abort.abort(new Error('manager stopped'));
-  process.off('uncaughtException', onFatal);
-  process.off('unhandledRejection', onFatal);
   logger.info({ converged }, 'forge manager stopped');
   return converged ? 0 : failClosed(1);
 }

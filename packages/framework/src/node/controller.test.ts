@@ -361,7 +361,7 @@ describe('node controller', () => {
 
     it('signals the PID last seen serving the socket when the lookup outlasts its budget', async () => {
       const { os, state } = hangingOs(4242);
-      const sent: Array<[number, string]> = [];
+      const sent: Array<[number, string | 0]> = [];
       const controller = createNodeController(
         { logger: silent, os, sendSignal: (pid, sig) => void sent.push([pid, sig]) },
         { socketPath: join(dir, 'n.socket') },
@@ -413,7 +413,7 @@ describe('node controller', () => {
           os,
           sendSignal: (pid, sig) => {
             if (!alive) throw Object.assign(new Error('ESRCH'), { code: 'ESRCH' });
-            if ((sig as unknown) !== 0) sent.push([pid, sig]);
+            if (sig !== 0) sent.push([pid, sig]);
             if (sig === 'SIGTERM') alive = false;
           },
         },

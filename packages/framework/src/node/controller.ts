@@ -54,7 +54,7 @@ export interface NodeControllerDeps {
    */
   readonly expectedSlot?: () => number | null;
   /** Signal seam (tests inject EPERM/ESRCH); defaults to the os seam's sendSignal (process.kill). */
-  readonly sendSignal?: (pid: number, signal: NodeJS.Signals) => void;
+  readonly sendSignal?: (pid: number, signal: NodeJS.Signals | 0) => void;
   readonly dispatcher?: Dispatcher;
   /** The operating-system seam; defaults to the real one over `procRoot` (the simulation models it). */
   readonly os?: NodeOs;
@@ -99,8 +99,14 @@ export function createNodeController(
   const monotonicMs = clock ? () => clock.monotonicMs() : () => systemClock.monotonicMs();
   const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
     clock?.sleep ? clock.sleep(ms, signal) : systemClock.sleep(ms, signal);
-  const os = deps.os ?? createNodeOs(config.procRoot, deps.dispatcher);
-  const sendSignal = deps.sendSignal ?? ((pid: number, signal: NodeJS.Signals) => os.sendSignal(pid, signal));
+  const timers: Clock = {
+    monotonicMs,
+    wallNow: () => systemClock.wallNow(),
+    sleep: (ms, signal) => (clock?.sleep ? clock.sleep(ms, signal) : systemClock.sleep(ms, signal)),
+  };
+  const os = deps.os ?? createNodeOs(config.procRoot, deps.dispatcher, timers);
+  const sendSignal =
+    deps.sendSignal ?? ((pid: number, signal: NodeJS.Signals | 0) => os.sendSignal(pid, signal));
   const ownPid = deps.ownPid ?? process.pid;
   const sighups = sighupCounter(deps.registry);
 
@@ -331,7 +337,7 @@ export function createNodeController(
   /** Whether `pid` still exists (signal 0 probes without delivering anything). */
   function alive(pid: number): boolean {
     try {
-      sendSignal(pid, 0 as unknown as NodeJS.Signals);
+      sendSignal(pid, 0);
       return true;
     } catch (error) {
       return errorCode(error) !== 'ESRCH';

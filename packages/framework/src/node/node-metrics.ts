@@ -1,4 +1,7 @@
 import { request, type Dispatcher } from 'undici';
+import type { Clock } from '../contracts/index.js';
+import { createSystemClock } from '../core/clock.js';
+import { clockTimeout } from '../core/deadline.js';
 
 export const FORGING_ENABLED_METRIC = 'cardano_node_metrics_forging_enabled';
 export const SLOT_NUMBER_METRIC = 'cardano_node_metrics_slotNum_int';
@@ -40,12 +43,14 @@ export async function scrapeNodeMetrics(
   timeoutMs: number,
   signal: AbortSignal,
   dispatcher?: Dispatcher,
+  clock: Clock = createSystemClock(),
 ): Promise<NodeMetricsScrape> {
   let text: string;
+  const deadline = clockTimeout(clock, timeoutMs, signal);
   try {
     const response = await request(url, {
       method: 'GET',
-      signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+      signal: deadline.signal,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       ...(dispatcher ? { dispatcher } : {}),
@@ -61,6 +66,8 @@ export async function scrapeNodeMetrics(
     text = await response.body.text();
   } catch (error) {
     return { forging: null, slot: null, detail: `node metrics ${url} unreachable (${describeError(error)})` };
+  } finally {
+    deadline.cancel();
   }
   const samples = parseMetricSamples(text, [FORGING_ENABLED_METRIC, SLOT_NUMBER_METRIC]);
   const forgingValue = samples.get(FORGING_ENABLED_METRIC);

@@ -4,6 +4,8 @@
  * connect, /proc lookups, the node's metrics endpoint, and signals. `createNodeOs` is the real one.
  */
 import type { Dispatcher } from 'undici';
+import type { Clock } from '../contracts/index.js';
+import { createSystemClock } from '../core/clock.js';
 import { scrapeNodeMetrics, type NodeMetricsScrape } from './node-metrics.js';
 import {
   listeningSocketInodes,
@@ -29,20 +31,25 @@ export interface NodeOs {
   pidHasArgument(pid: number, arg: string): Promise<boolean | null>;
   /** Scrapes the node's Prometheus endpoint. Never throws. */
   scrapeMetrics(url: string, timeoutMs: number, signal: AbortSignal): Promise<NodeMetricsScrape>;
-  /** process.kill: throws ESRCH/EPERM like it. */
-  sendSignal(pid: number, signal: NodeJS.Signals): void;
+  /** process.kill: throws ESRCH/EPERM like it; signal 0 only checks that the process exists. */
+  sendSignal(pid: number, signal: NodeJS.Signals | 0): void;
 }
 
-export function createNodeOs(procRoot: string, dispatcher?: Dispatcher): NodeOs {
+/** The real one; its connect and scrape deadlines run on `clock` (the system clock by default). */
+export function createNodeOs(
+  procRoot: string,
+  dispatcher?: Dispatcher,
+  clock: Clock = createSystemClock(),
+): NodeOs {
   return {
-    probeSocket: (path, timeoutMs, signal) => probeUnixSocket(path, timeoutMs, signal),
+    probeSocket: (path, timeoutMs, signal) => probeUnixSocket(path, timeoutMs, signal, clock),
     listeningSocketInodes: (socketPath) => listeningSocketInodes(procRoot, socketPath),
     pidHoldsSocket: (pid, inodes) => pidHoldsSocket(procRoot, pid, inodes as Set<string>),
     pidsHoldingSocket: (inodes, ownPid) => pidsHoldingSocket(procRoot, inodes as Set<string>, ownPid),
     pidHasName: (pid, name) => pidHasName(procRoot, pid, name),
     pidsWithName: (name, ownPid) => pidsWithName(procRoot, name, ownPid),
     pidHasArgument: (pid, arg) => pidHasArgument(procRoot, pid, arg),
-    scrapeMetrics: (url, timeoutMs, signal) => scrapeNodeMetrics(url, timeoutMs, signal, dispatcher),
+    scrapeMetrics: (url, timeoutMs, signal) => scrapeNodeMetrics(url, timeoutMs, signal, dispatcher, clock),
     sendSignal: (pid, signal) => void process.kill(pid, signal),
   };
 }

@@ -1,6 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { createConnection } from 'node:net';
-import type { SocketState } from '../contracts/index.js';
+import type { Clock, SocketState } from '../contracts/index.js';
+import { createSystemClock } from '../core/clock.js';
+import { clockTimeout } from '../core/deadline.js';
 
 export interface SocketProbe {
   readonly state: SocketState;
@@ -21,6 +23,7 @@ export async function probeUnixSocket(
   path: string,
   timeoutMs: number,
   signal?: AbortSignal,
+  clock: Clock = createSystemClock(),
 ): Promise<SocketProbe> {
   try {
     const facts = await stat(path);
@@ -36,15 +39,16 @@ export async function probeUnixSocket(
     const finish = (probe: SocketProbe): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      timeout.cancel();
+      timeout.signal.removeEventListener('abort', onTimeout);
       signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       resolve(probe);
     };
-    const timer = setTimeout(
-      () => finish({ state: 'stale', detail: `connect to ${path} timed out after ${timeoutMs} ms` }),
-      timeoutMs,
-    );
+    const timeout = clockTimeout(clock, timeoutMs);
+    const onTimeout = (): void =>
+      finish({ state: 'stale', detail: `connect to ${path} timed out after ${timeoutMs} ms` });
+    timeout.signal.addEventListener('abort', onTimeout, { once: true });
     const onAbort = (): void => finish({ state: 'stale', detail: `connect to ${path} aborted` });
     if (signal?.aborted) onAbort();
     else signal?.addEventListener('abort', onAbort, { once: true });

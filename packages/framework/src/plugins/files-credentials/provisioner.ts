@@ -23,6 +23,7 @@ import type {
   CredentialProvisioner,
   CredentialState,
 } from '../../contracts/index.js';
+import { createMutex } from '../../core/mutex.js';
 import { checkCredentialPair, parseOperationalCertificate, type PairCheck } from '../../kes/opcert.js';
 import { CREDENTIAL_FILES, checkEnvelope, type CredentialFile } from './envelope.js';
 import { nodeCredentialFileOps, type CredentialFileOps } from './file-ops.js';
@@ -135,12 +136,7 @@ export function createFilesCredentialProvisioner(
 
   // provision/revoke must never interleave (a revoke racing a half-done provision could leave a
   // partial set): calls on one instance run one after another.
-  let tail: Promise<unknown> = Promise.resolve();
-  function serialized<T>(work: () => Promise<T>): Promise<T> {
-    const run = tail.then(work, work);
-    tail = run.catch(() => undefined);
-    return run;
-  }
+  const serialized = createMutex();
 
   async function readSource(file: CredentialFile): Promise<SourceRead> {
     const path = sourceOf(file);
