@@ -10,18 +10,21 @@ import { loadConfig } from '../config/load.js';
 import { redactConfig } from '../config/redact.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { createRootContainer } from '../di/container.js';
+import { TOKENS } from '../di/tokens.js';
 import { createLogger } from '../observability/logger.js';
 import { createMetricsRegistry } from '../observability/metrics.js';
 import type { ForgePlugin } from '../plugin/define.js';
 import { createSystemClock } from '../core/clock.js';
 import {
   closeInstances,
+  createPluginHost,
   formatPluginProblem,
   instantiatePlugins,
   resolvePlugins,
   resolvePluginsOfKind,
   type PluginProblem,
 } from '../plugin/loader.js';
+import { builtinDefaultOptions } from '../plugins/builtin-options.js';
 import { OPS_COMMANDS, OPS_HELP, runOps } from './ops/index.js';
 
 export interface CliIo {
@@ -199,7 +202,11 @@ async function validate(io: CliIo, cli: ParsedCli, deps: CliDeps): Promise<numbe
   const config = await loadOrReport(io, cli);
   if (!config) return EXIT.usage;
   const builtins = await deps.builtins();
-  const result = await resolvePlugins(config, { builtins, root: cli.pluginRoot ?? io.env.FORGE_PLUGIN_ROOT });
+  const result = await resolvePlugins(config, {
+    builtins,
+    root: cli.pluginRoot ?? io.env.FORGE_PLUGIN_ROOT,
+    builtinOptions: builtinDefaultOptions,
+  });
   if (!result.ok) {
     reportProblems(io, 'plugin errors', result.problems);
     return EXIT.usage;
@@ -239,6 +246,7 @@ async function probe(io: CliIo, cli: ParsedCli, deps: CliDeps): Promise<number> 
   const resolved = await resolvePluginsOfKind(config, 'health-probe', {
     builtins,
     root: cli.pluginRoot ?? io.env.FORGE_PLUGIN_ROOT,
+    builtinOptions: builtinDefaultOptions,
   });
   if (!resolved.ok) {
     reportProblems(io, 'plugin errors', resolved.problems);
@@ -253,19 +261,18 @@ async function probe(io: CliIo, cli: ParsedCli, deps: CliDeps): Promise<number> 
     await import('../plugin/host.js');
   const shutdown = new AbortController();
   const dispatcher = createHttpDispatcher();
-  const container = createRootContainer();
   // Logs go to stderr so stdout stays machine-readable.
-  const logger = createLogger({ level: config.log.level, pretty: false, destination: io.stderr });
-  const created = await instantiatePlugins(resolved.value, {
-    container,
-    logger,
-    metrics: { registry: createMetricsRegistry({ defaultMetrics: false }) },
-    http: { dispatcher },
-    kube: { config: createKubeConfigFactory(io.env) },
-    clock: createSystemClock(),
-    identity: identityFromConfig(config),
-    signal: shutdown.signal,
-  });
+  const container = createRootContainer()
+    .registerValue(
+      TOKENS.logger,
+      createLogger({ level: config.log.level, pretty: false, destination: io.stderr }),
+    )
+    .registerValue(TOKENS.metricsRegistry, createMetricsRegistry({ defaultMetrics: false }))
+    .registerValue(TOKENS.httpDispatcher, dispatcher)
+    .registerValue(TOKENS.kubeConfigFactory, createKubeConfigFactory(io.env))
+    .registerValue(TOKENS.clock, createSystemClock())
+    .registerValue(TOKENS.identity, identityFromConfig(config));
+  const created = await instantiatePlugins(resolved.value, createPluginHost(container, shutdown.signal));
   try {
     if (!created.ok) {
       reportProblems(io, 'plugin errors', created.problems);
