@@ -68,10 +68,12 @@ Usage:
 
 Config precedence: CLI flags > environment (the Python sidecar's variables) > file > defaults.
 The file may be .ts/.mts/.mjs/.js/.json/.yaml/.yml; without --config, FORGE_CONFIG is used; with neither,
+the working directory is searched (a "forge" key in package.json, .forgerc[.json|.yaml|.yml|.js|.ts|.mjs|.mts],
+.config/forgerc*, forge.config.{ts,mts,js,mjs,json,yaml,yml}; first found wins); with no file there either,
 only the environment and defaults apply.
 
 Flags:
-  -c, --config <file>        config file (or env FORGE_CONFIG)
+  -c, --config <file>        config file (or env FORGE_CONFIG; default: discovered in the working directory)
       --plugin-root <dir>    directory whose node_modules hold plugin packages
                              (or env FORGE_PLUGIN_ROOT; default: the framework's install location)
       --format yaml|json     output format of validate/probe (default yaml)
@@ -192,7 +194,7 @@ async function loadOrReport(io: CliIo, cli: ParsedCli): Promise<ResolvedConfig |
     if (!(error instanceof ConfigError)) throw error;
     write(
       io.stderr,
-      `configuration errors (${error.issues.length}):\n${error.issues.map((i) => `  - ${formatConfigIssue(i)}`).join('\n')}`,
+      `configuration errors (${error.issues.length})${error.file ? ` in ${error.file}` : ''}:\n${error.issues.map((i) => `  - ${formatConfigIssue(i)}`).join('\n')}`,
     );
     return undefined;
   }
