@@ -4,6 +4,11 @@
  * specifiers; `npm test` and `npm run sim` build first.
  */
 export { Reconciler } from '../../packages/framework/dist/core/reconciler.js';
+export { createRootContainer } from '../../packages/framework/dist/di/container.js';
+export { TOKENS } from '../../packages/framework/dist/di/tokens.js';
+export { assembleSidecar } from '../../packages/framework/dist/manager/sidecar.js';
+export type { Sidecar as AssembledSidecar } from '../../packages/framework/dist/manager/sidecar.js';
+export type { HttpServer } from '../../packages/framework/dist/observability/http.js';
 export type { TickRecord } from '../../packages/framework/dist/core/reconciler.js';
 export type { DecisionConfig } from '../../packages/framework/dist/core/decide.js';
 export { KubernetesLeaseElector } from '../../packages/framework/dist/plugins/kubernetes-lease/elector.js';

@@ -3,10 +3,12 @@
  * provisioner and node controller, next to a modelled cardano-node and filesystem) sharing one
  * modelled API server, plus the invariant checker.
  *
- * The sidecar is assembled like manager/sidecar.ts `startSidecar` and manager/run.ts do it, in a
- * thin mirror: startSidecar also starts an HTTP server and a CardanoLeader status writer on a real
- * KubeConfig, which cannot run on virtual I/O. The fail-safe is the real failSafeRevoke through its
- * seams (file removal, node controller, sleep, clock).
+ * The sidecar is the real one (manager/sidecar.ts `assembleSidecar`), resolved from a DI container
+ * in which the simulation registers its parts: the real elector, provisioner and node controller on
+ * the modelled API server, filesystem and node, the pod's virtual clock, and in place of the HTTP
+ * server and the CardanoLeader status writer (real sockets, a real KubeConfig) inert stand-ins.
+ * The fail-safe is the real failSafeRevoke through its seams (file removal, node controller, sleep,
+ * clock).
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
@@ -14,16 +16,18 @@ import { LEASE_NAME, NAMESPACE, SimApiServer } from './apiserver.ts';
 import { SimClusterObjects } from './cluster.ts';
 import { SimFilesystem, SOURCES, TARGETS } from './filesystem.ts';
 import {
+  assembleSidecar,
   createClusterManager,
+  createRootContainer,
   createFilesCredentialProvisioner,
   createNodeController,
   failSafeRevoke,
   KubernetesLeaseElector,
-  Reconciler,
-  type ClusterPolicySource,
+  TOKENS,
+  type AssembledSidecar,
   type FailSafeTargets,
+  type HttpServer,
   type PriorityStrategy,
-  type TickRecord,
 } from './framework.ts';
 import { METRICS_URL, SIDECAR_PID, SimNode, SOCKET_PATH, type NodeStartOptions } from './node.ts';
 import { Owner, podClock, simLogger, Sim, type PodClock } from './sim.ts';
@@ -90,12 +94,21 @@ const staticPriority: PriorityStrategy = {
   }),
 };
 
+/** The sidecar's HTTP endpoints are not modelled: routes are registered and never served. */
+function inertHttpServer(): HttpServer {
+  const server: HttpServer = {
+    route: () => server,
+    listen: async () => ({ host: '127.0.0.1', port: 0 }),
+    close: async () => undefined,
+    address: () => null,
+  };
+  return server;
+}
+
 interface Sidecar {
   readonly owner: Owner;
-  readonly cluster: ClusterPolicySource | null;
-  readonly reconciler: Reconciler;
   readonly elector: KubernetesLeaseElector;
-  readonly abort: AbortController;
+  readonly assembled: AssembledSidecar;
   stopping: boolean;
 }
 
@@ -110,7 +123,6 @@ export class SimPod {
   nodeRestartDelayMs = 2000;
   /** Options of the next node (re)start. */
   nextNodeStart: NodeStartOptions;
-  lastTick: TickRecord | null = null;
 
   readonly world: World;
   readonly spec: PodSpec;
@@ -144,14 +156,13 @@ export class SimPod {
     this.node.start(this.nextNodeStart);
   }
 
-  /** Mirrors startSidecar: not a candidate until the first decision, then elector and loop start. */
+  /** The real sidecar on this pod's simulated parts; it starts from one of its own tasks. */
   startSidecar(): void {
     if (this.sidecar !== null) return;
     const { sim, api } = this.world;
     const incarnation = ++this.#incarnation;
     const owner = new Owner(`${this.spec.label}/sidecar#${incarnation}`);
     const logger = simLogger(sim, this.spec.label);
-    const abort = new AbortController();
     const elector = new KubernetesLeaseElector(
       api.api(this.spec.name, () => owner),
       {
@@ -221,59 +232,61 @@ export class SimPod {
               crd: { group: 'cardano.io', version: 'v1' },
             },
           );
-    const reconciler = new Reconciler(
-      {
-        clock: this.clock,
-        logger: logger.child({ component: 'reconciler' }),
-        node,
-        credentials,
-        elector,
-        policy: cluster ?? {
-          snapshot: () => ({
-            forgingAllowed: true,
-            reason: 'cluster_management_disabled',
-            message: 'cluster management is disabled',
-          }),
+    const container = createRootContainer()
+      .registerValue(TOKENS.sidecarSettings, {
+        info: {
+          podName: this.spec.name,
+          namespace: NAMESPACE,
+          version: 'sim',
+          network: 'mainnet',
+          poolId: 'pool',
+          poolTicker: '',
+          applicationType: 'block-producer',
         },
-        // As startSidecar's onTick: the cluster manager learns about local leadership.
-        onTick: (tick) => {
-          this.lastTick = tick;
-          cluster?.setLocalLeader(tick.decision.leader);
-          void cluster
-            ?.reportLeadership({
-              activeLeader: tick.decision.leader ? this.spec.name : '',
-              forgingEnabled: tick.decision.forge,
-              isLeader: tick.decision.leader,
-            })
-            .catch(() => undefined);
-        },
-      },
-      {
+        leader: { name: 'leader', group: 'cardano.io', version: 'v1', plural: 'cardanoleaders' },
         intervalMs: TIMING.intervalMs,
         callTimeoutMs: TIMING.callTimeoutMs,
-        config: {
+        shutdownDeadlineMs: TIMING.shutdownDeadlineMs,
+        socketWaitTimeoutMs: 600_000,
+        decision: {
           startAsNonProducing: this.spec.startAsNonProducing,
           disableSocketCheck: false,
           // As run.ts: a SIGHUP is confirmed by the next observation after the node applied it.
           confirmTimeoutMs: SIGHUP_LATENCY_BOUND_MS + 2 * TIMING.callTimeoutMs,
           handoverHoldDownMs: 30_000,
         },
-        metricsConfigured: true,
-        sighupLatencyBoundMs: SIGHUP_LATENCY_BOUND_MS,
-        terminateGraceMs: TIMING.terminateGraceMs,
-      },
-    );
-    const sidecar: Sidecar = { owner, cluster, reconciler, elector, abort, stopping: false };
+        node: {
+          metricsConfigured: true,
+          sighupLatencyBoundMs: SIGHUP_LATENCY_BOUND_MS,
+          terminateGraceMs: TIMING.terminateGraceMs,
+        },
+        http: { host: '127.0.0.1', port: 0 },
+      })
+      .registerValue(TOKENS.clock, this.clock)
+      .registerValue(TOKENS.logger, logger)
+      .registerValue(TOKENS.metricsRegistry, new Registry())
+      .registerValue(TOKENS.leaderElector, elector)
+      .registerValue(TOKENS.credentialProvisioner, credentials)
+      .registerValue(TOKENS.nodeController, node)
+      .registerValue(
+        TOKENS.clusterPolicy,
+        cluster ?? {
+          snapshot: () => ({
+            forgingAllowed: true,
+            reason: 'cluster_management_disabled',
+            message: 'cluster management is disabled',
+          }),
+        },
+      )
+      .registerValue(TOKENS.leaderStatus, { report: async () => undefined })
+      .registerValue(TOKENS.httpServer, inertHttpServer());
+    const assembled = assembleSidecar(container);
+    const sidecar: Sidecar = { owner, elector, assembled, stopping: false };
     this.sidecar = sidecar;
     sim.log(this.spec.label, `sidecar #${incarnation} started (POD_NAME=${this.spec.name})`);
     // Everything the sidecar does runs as its own tasks, so start it from one of its timers.
     sim.at(owner, 0, () => {
-      void (async () => {
-        await cluster?.start(abort.signal);
-        elector.setCandidacy(false, 'waiting for the first reconcile');
-        await elector.start(abort.signal);
-        reconciler.start();
-      })();
+      void assembled.start();
     });
   }
 
@@ -287,8 +300,8 @@ export class SimPod {
   }
 
   /**
-   * SIGTERM of the sidecar: the graceful stop of sidecar.ts (reconciler.shutdown, elector.stop)
-   * and, when that did not converge, run.ts's fail-safe; then the process exits. Kubernetes
+   * SIGTERM of the sidecar: the graceful stop of sidecar.ts and, when that did not converge,
+   * run.ts's fail-safe; then the process exits. Kubernetes
    * SIGKILLs it after the termination grace period.
    */
   terminateSidecar(then?: () => void): void {
@@ -306,9 +319,7 @@ export class SimPod {
     });
     sim.at(sidecar.owner, 0, () => {
       void (async () => {
-        const converged = await sidecar.reconciler.shutdown(TIMING.shutdownDeadlineMs);
-        sidecar.abort.abort();
-        await Promise.allSettled([sidecar.elector.stop(), sidecar.cluster?.stop()]);
+        const converged = await sidecar.assembled.stop();
         if (!converged) {
           sim.log(this.spec.label, 'shutdown did not converge: fail-safe');
           await this.failSafe();

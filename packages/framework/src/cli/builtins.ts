@@ -5,7 +5,7 @@ import { kubernetesLeasePlugin } from '../plugins/kubernetes-lease/index.js';
 
 export function builtinPlugins(): Record<string, ForgePlugin> {
   return {
-    'kubernetes-lease': kubernetesLeasePlugin as unknown as ForgePlugin,
-    files: filesCredentialsPlugin as unknown as ForgePlugin,
+    'kubernetes-lease': kubernetesLeasePlugin,
+    files: filesCredentialsPlugin,
   };
 }

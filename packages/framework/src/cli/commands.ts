@@ -10,6 +10,7 @@ import { loadConfig } from '../config/load.js';
 import { redactConfig } from '../config/redact.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { createRootContainer } from '../di/container.js';
+import { TOKENS } from '../di/tokens.js';
 import { createLogger } from '../observability/logger.js';
 import { createMetricsRegistry } from '../observability/metrics.js';
 import type { ForgePlugin } from '../plugin/define.js';
@@ -17,12 +18,14 @@ import { createSystemClock } from '../core/clock.js';
 import { withDeadline } from '../core/deadline.js';
 import {
   closeInstances,
+  createPluginHost,
   formatPluginProblem,
   instantiatePlugins,
   resolvePlugins,
   resolvePluginsOfKind,
   type PluginProblem,
 } from '../plugin/loader.js';
+import { builtinDefaultOptions } from '../plugins/builtin-options.js';
 import { OPS_COMMANDS, OPS_HELP, runOps } from './ops/index.js';
 
 export interface CliIo {
@@ -66,10 +69,12 @@ Usage:
 
 Config precedence: CLI flags > environment (the Python sidecar's variables) > file > defaults.
 The file may be .ts/.mts/.mjs/.js/.json/.yaml/.yml; without --config, FORGE_CONFIG is used; with neither,
+the working directory is searched (a "forge" key in package.json, .forgerc[.json|.yaml|.yml|.js|.ts|.mjs|.mts],
+.config/forgerc*, forge.config.{ts,mts,js,mjs,json,yaml,yml}; first found wins); with no file there either,
 only the environment and defaults apply.
 
 Flags:
-  -c, --config <file>        config file (or env FORGE_CONFIG)
+  -c, --config <file>        config file (or env FORGE_CONFIG; default: discovered in the working directory)
       --plugin-root <dir>    directory whose node_modules hold plugin packages
                              (or env FORGE_PLUGIN_ROOT; default: the framework's install location)
       --format yaml|json     output format of validate/probe (default yaml)
@@ -190,7 +195,7 @@ async function loadOrReport(io: CliIo, cli: ParsedCli): Promise<ResolvedConfig |
     if (!(error instanceof ConfigError)) throw error;
     write(
       io.stderr,
-      `configuration errors (${error.issues.length}):\n${error.issues.map((i) => `  - ${formatConfigIssue(i)}`).join('\n')}`,
+      `configuration errors (${error.issues.length})${error.file ? ` in ${error.file}` : ''}:\n${error.issues.map((i) => `  - ${formatConfigIssue(i)}`).join('\n')}`,
     );
     return undefined;
   }
@@ -200,7 +205,11 @@ async function validate(io: CliIo, cli: ParsedCli, deps: CliDeps): Promise<numbe
   const config = await loadOrReport(io, cli);
   if (!config) return EXIT.usage;
   const builtins = await deps.builtins();
-  const result = await resolvePlugins(config, { builtins, root: cli.pluginRoot ?? io.env.FORGE_PLUGIN_ROOT });
+  const result = await resolvePlugins(config, {
+    builtins,
+    root: cli.pluginRoot ?? io.env.FORGE_PLUGIN_ROOT,
+    builtinOptions: builtinDefaultOptions,
+  });
   if (!result.ok) {
     reportProblems(io, 'plugin errors', result.problems);
     return EXIT.usage;
@@ -240,6 +249,7 @@ async function probe(io: CliIo, cli: ParsedCli, deps: CliDeps): Promise<number> 
   const resolved = await resolvePluginsOfKind(config, 'health-probe', {
     builtins,
     root: cli.pluginRoot ?? io.env.FORGE_PLUGIN_ROOT,
+    builtinOptions: builtinDefaultOptions,
   });
   if (!resolved.ok) {
     reportProblems(io, 'plugin errors', resolved.problems);
@@ -254,19 +264,18 @@ async function probe(io: CliIo, cli: ParsedCli, deps: CliDeps): Promise<number> 
     await import('../plugin/host.js');
   const shutdown = new AbortController();
   const dispatcher = createHttpDispatcher();
-  const container = createRootContainer();
   // Logs go to stderr so stdout stays machine-readable.
-  const logger = createLogger({ level: config.log.level, pretty: false, destination: io.stderr });
-  const created = await instantiatePlugins(resolved.value, {
-    container,
-    logger,
-    metrics: { registry: createMetricsRegistry({ defaultMetrics: false }) },
-    http: { dispatcher },
-    kube: { config: createKubeConfigFactory(io.env) },
-    clock: createSystemClock(),
-    identity: identityFromConfig(config),
-    signal: shutdown.signal,
-  });
+  const container = createRootContainer()
+    .registerValue(
+      TOKENS.logger,
+      createLogger({ level: config.log.level, pretty: false, destination: io.stderr }),
+    )
+    .registerValue(TOKENS.metricsRegistry, createMetricsRegistry({ defaultMetrics: false }))
+    .registerValue(TOKENS.httpDispatcher, dispatcher)
+    .registerValue(TOKENS.kubeConfigFactory, createKubeConfigFactory(io.env))
+    .registerValue(TOKENS.clock, createSystemClock())
+    .registerValue(TOKENS.identity, identityFromConfig(config));
+  const created = await instantiatePlugins(resolved.value, createPluginHost(container, shutdown.signal));
   try {
     if (!created.ok) {
       reportProblems(io, 'plugin errors', created.problems);

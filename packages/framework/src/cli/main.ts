@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-// The one place reflect-metadata is loaded before anything touches tsyringe.
-import 'reflect-metadata';
 import { readFailSafeSettings } from '../config/lenient.js';
 import { failSafeRevoke, failSafeTargetsFromSettings } from '../manager/fail-safe.js';
 import { createLogger } from '../observability/logger.js';

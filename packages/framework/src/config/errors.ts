@@ -15,11 +15,14 @@ export function formatConfigIssue(issue: ConfigIssue): string {
 export class ConfigError extends Error {
   readonly issues: readonly ConfigIssue[];
   readonly reason: 'ConfigFileError' | 'ConfigInvalid';
+  /** The config file the problems are in (named or discovered), when one was read. */
+  readonly file: string | undefined;
   constructor(reason: 'ConfigFileError' | 'ConfigInvalid', issues: readonly ConfigIssue[], file?: string) {
     const head = file ? `invalid configuration (${file})` : 'invalid configuration';
     super(`${head}:\n${issues.map((i) => `  - ${formatConfigIssue(i)}`).join('\n')}`);
     this.name = 'ConfigError';
     this.reason = reason;
     this.issues = issues;
+    this.file = file;
   }
 }

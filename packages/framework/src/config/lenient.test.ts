@@ -1,8 +1,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError } from './errors.js';
 import { layerFromText, readFailSafeSettings } from './lenient.js';
+import { loadConfig } from './load.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -109,5 +111,65 @@ export default defineConfig({
       `target: { kesKey: join(dir, 'kes.skey'), vrfKey: process.env.X, opCert: '/k/node.cert' }`,
     );
     expect(layer.targets).toEqual(['/k/node.cert']);
+  });
+});
+
+describe('fail-safe settings from a DISCOVERED config (no --config, no FORGE_CONFIG)', () => {
+  it('a discovered .ts that throws at import: the strict load fails on it and the fail-safe scans that same file', async () => {
+    const file = await configFile(
+      'forge.config.ts',
+      `throw new Error('broken rollout');
+export default { credentials: { target: { kesKey: '/keys/kes.skey', vrfKey: '/keys/vrf.skey', opCert: '/keys/node.cert' } } };
+`,
+    );
+    const cwd = dirname(file);
+    const strict = await loadConfig({ env: { POD_NAME: 'bp-0' }, cwd }).catch((e: unknown) => e);
+    expect(strict).toBeInstanceOf(ConfigError);
+    expect((strict as ConfigError).file).toBe(file);
+    expect((strict as ConfigError).message).toContain('broken rollout');
+
+    const s = await readFailSafeSettings({ env: {}, cwd });
+    expect(s.credentialTargets).toEqual([
+      '/keys/kes.skey',
+      '/keys/vrf.skey',
+      '/keys/node.cert',
+      ...DEFAULT_TARGETS,
+    ]);
+    expect(s.notes.join()).toContain(`config file ${file} discovered`);
+    expect(s.notes.join()).toMatch(/does not load: text scan found 3 target path/);
+  });
+
+  it('a discovered file with an invalid value is read as an object, the same file the strict load rejected', async () => {
+    const file = await configFile(
+      '.forgerc.yaml',
+      'election:\n  leaseDurationSeconds: abc\ncredentials:\n  target:\n    kesKey: /rc/kes.skey\n',
+    );
+    const cwd = dirname(file);
+    const strict = await loadConfig({ env: { POD_NAME: 'bp-0' }, cwd }).catch((e: unknown) => e);
+    expect((strict as ConfigError).file).toBe(file);
+    const s = await readFailSafeSettings({ env: {}, cwd });
+    expect(s.credentialTargets[0]).toBe('/rc/kes.skey');
+    expect(s.notes.join()).toContain(`config file ${file} read as an object`);
+  });
+
+  it('a forge key in package.json is where the fail-safe looks too', async () => {
+    const file = await configFile(
+      'package.json',
+      JSON.stringify({ name: 'pool', forge: { credentials: { target: { kesKey: '/pkg/kes.skey' } } } }),
+    );
+    const s = await readFailSafeSettings({ env: {}, cwd: dirname(file) });
+    expect(s.credentialTargets[0]).toBe('/pkg/kes.skey');
+  });
+
+  it('--config still wins over a file in the working directory', async () => {
+    const discovered = await configFile(
+      'forge.config.yaml',
+      'credentials:\n  target:\n    kesKey: /discovered/kes.skey\n',
+    );
+    const named = join(dirname(discovered), 'named.yaml');
+    await writeFile(named, 'credentials:\n  target:\n    kesKey: /named/kes.skey\n');
+    const s = await readFailSafeSettings({ configPath: 'named.yaml', env: {}, cwd: dirname(discovered) });
+    expect(s.credentialTargets).toContain('/named/kes.skey');
+    expect(s.credentialTargets).not.toContain('/discovered/kes.skey');
   });
 });

@@ -11,8 +11,7 @@
  * is there keeps a node forging. Source paths (the Secret) are never returned as targets.
  */
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { readConfigFile } from './load.js';
+import { locateConfigFile, readConfigFile } from './load.js';
 import { isPlainObject } from './merge.js';
 
 export type PidDiscovery = 'socket' | 'name';
@@ -178,8 +177,18 @@ async function layerFromFile(file: string, notes: string[]): Promise<Layer> {
 /** Reads what the fail-safe needs; never throws. */
 export async function readFailSafeSettings(input: LenientInput): Promise<LenientNodeAndCredentials> {
   const notes: string[] = [];
-  const requested = input.configPath ?? input.env.FORGE_CONFIG;
-  const file = nonEmpty(requested) ? path.resolve(input.cwd ?? process.cwd(), requested) : undefined;
+  // The file the strict load read (or failed on): named, or discovered in the working directory.
+  let file: string | undefined;
+  try {
+    const location = await locateConfigFile(input);
+    file = location.how === 'none' ? undefined : location.file;
+    if (location.how === 'discovered' || location.how === 'discovered-broken')
+      notes.push(`config file ${location.file} discovered in ${input.cwd ?? process.cwd()}`);
+  } catch (error) {
+    notes.push(
+      `no config file located (${error instanceof Error ? error.message : String(error)}): using env and defaults`,
+    );
+  }
   // Precedence as in loadConfig: overrides > env > file > defaults.
   const layers = [
     layerFromObject(input.overrides ?? {}),

@@ -442,3 +442,96 @@ describe('config errors say what is wrong and how to fix it', () => {
     );
   });
 });
+
+describe('loadConfig: discovery in the working directory (no --config, no FORGE_CONFIG)', () => {
+  /** A fresh directory holding exactly these files (fresh paths: Node caches modules by URL). */
+  async function project(files: Record<string, string>): Promise<string> {
+    const root = await mkdtemp(path.join(dir, 'project-'));
+    for (const [name, content] of Object.entries(files)) {
+      await mkdir(path.dirname(path.join(root, name)), { recursive: true });
+      await writeFile(path.join(root, name), content);
+    }
+    return root;
+  }
+  const ts = (namespace: string) =>
+    `import type { ForgeConfig } from '@cardano-forge/framework';\nexport default { namespace: '${namespace}' } satisfies ForgeConfig;\n`;
+  const cases: Array<[string, string]> = [
+    ['forge.config.ts', ts('found')],
+    ['forge.config.mts', ts('found')],
+    ['forge.config.js', `export default { namespace: 'found' };\n`],
+    ['forge.config.mjs', `export default { namespace: 'found' };\n`],
+    ['forge.config.json', '{"namespace":"found"}'],
+    ['forge.config.yaml', 'namespace: found\n'],
+    ['forge.config.yml', 'namespace: found\n'],
+    ['.forgerc', 'namespace: found\n'],
+    ['.forgerc.json', '{"namespace":"found"}'],
+    ['.forgerc.yaml', 'namespace: found\n'],
+    ['.forgerc.ts', ts('found')],
+    ['.config/forgerc.yml', 'namespace: found\n'],
+    ['package.json', '{"name":"pool","forge":{"namespace":"found"}}'],
+  ];
+  for (const [name, content] of cases) {
+    it(`finds ${name}`, async () => {
+      const cwd = await project({ [name]: content });
+      const config = await loadConfig({ env: POD, cwd });
+      expect(config.namespace).toBe('found');
+    });
+  }
+
+  it('takes the first place in cosmiconfig order: a forge key in package.json, then rc files, then forge.config.*', async () => {
+    const all = await project({
+      'package.json': '{"name":"pool","forge":{"namespace":"package"}}',
+      '.forgerc.yaml': 'namespace: rc\n',
+      'forge.config.json': '{"namespace":"config"}',
+    });
+    expect((await loadConfig({ env: POD, cwd: all })).namespace).toBe('package');
+    // A package.json without a "forge" key is not a config.
+    const noKey = await project({
+      'package.json': '{"name":"pool"}',
+      '.forgerc.yaml': 'namespace: rc\n',
+      'forge.config.json': '{"namespace":"config"}',
+    });
+    expect((await loadConfig({ env: POD, cwd: noKey })).namespace).toBe('rc');
+  });
+
+  it('--config and FORGE_CONFIG win over a discovered file', async () => {
+    const cwd = await project({
+      'forge.config.json': '{"namespace":"discovered"}',
+      'named.yaml': 'namespace: named\n',
+    });
+    expect((await loadConfig({ configPath: 'named.yaml', env: POD, cwd })).namespace).toBe('named');
+    expect((await loadConfig({ env: { ...POD, FORGE_CONFIG: 'named.yaml' }, cwd })).namespace).toBe('named');
+  });
+
+  it('looks in the working directory only, never its parents', async () => {
+    const parent = await project({ 'forge.config.json': '{"namespace":"parent"}' });
+    const child = path.join(parent, 'child');
+    await mkdir(child);
+    expect((await loadConfig({ env: { ...POD, NAMESPACE: 'envonly' }, cwd: child })).namespace).toBe(
+      'envonly',
+    );
+  });
+
+  it('a discovered file with a bad value is reported by field, naming the file', async () => {
+    const cwd = await project({ 'forge.config.yaml': 'election:\n  leaseDurationSeconds: abc\n' });
+    const error = await configErrorOf(loadConfig({ env: POD, cwd }));
+    expect(error.reason).toBe('ConfigInvalid');
+    expect(error.file).toBe(path.join(cwd, 'forge.config.yaml'));
+    expect(error.issues.map((i) => i.path)).toEqual(['election.leaseDurationSeconds']);
+  });
+
+  it('a discovered file that does not load is reported with its path and the fix', async () => {
+    const cwd = await project({ 'forge.config.yaml': 'node:\n\tsocketPath: /ipc/node.socket\n' });
+    const error = await configErrorOf(loadConfig({ env: POD, cwd }));
+    expect(error.reason).toBe('ConfigFileError');
+    expect(error.message).toContain(path.join(cwd, 'forge.config.yaml'));
+    expect(error.message).toContain('spaces, not tabs');
+  });
+
+  it('a discovered file that is not an object says what it must hold', async () => {
+    const cwd = await project({ 'forge.config.json': '[1, 2]' });
+    const error = await configErrorOf(loadConfig({ env: POD, cwd }));
+    expect(error.message).toContain('must export (default) or contain an object');
+    expect(error.file).toBe(path.join(cwd, 'forge.config.json'));
+  });
+});

@@ -1,11 +1,12 @@
 /**
  * Loads the configuration: defaults < file < environment < CLI overrides (each layer wins over the
- * one before it). The file is loaded by cosmiconfig 10 from an explicit path only (no directory
- * search), so a ConfigMap mounted read-only works: nothing is written next to it, and .ts files go
- * through Node's own type stripping.
+ * one before it). The file is the one named by --config / FORGE_CONFIG, else the one cosmiconfig 10
+ * discovers in the working directory (CONFIG_SEARCH_PLACES: a `forge` key in package.json,
+ * .forgerc*, forge.config.*). Nothing is written next to it (a read-only ConfigMap mount works), and
+ * .ts/.mts files go through Node's own type stripping.
  */
 import path from 'node:path';
-import { cosmiconfig } from 'cosmiconfig';
+import { cosmiconfig, type PublicExplorer } from 'cosmiconfig';
 import type { z } from 'zod';
 import { configFromEnv } from './env.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
@@ -22,13 +23,40 @@ export const CONFIG_FILE_EXTENSIONS: readonly string[] = [
   '.yml',
 ];
 
+/** Where a config is discovered, first match wins (cosmiconfig's order: package.json, rc files, config files). */
+export const CONFIG_SEARCH_PLACES: readonly string[] = [
+  'package.json',
+  ...['.forgerc', '.config/forgerc'].flatMap((rc) =>
+    ['', '.json', '.yaml', '.yml', '.js', '.ts', '.mjs', '.mts'].map((ext) => `${rc}${ext}`),
+  ),
+  ...CONFIG_FILE_EXTENSIONS.map((ext) => `forge.config${ext}`),
+];
+
+/** An extensionless rc file (`.forgerc`) is YAML or JSON, as cosmiconfig reads it. */
+function isRcFile(file: string): boolean {
+  const base = path.basename(file);
+  return base === '.forgerc' || base === 'forgerc';
+}
+
+/**
+ * A fresh explorer per call with caching off: no module-level state, and a re-read sees changes.
+ * It only looks in the directory it is given (searchStrategy "none"), never in its parents.
+ */
+function configExplorer(): PublicExplorer {
+  return cosmiconfig('forge', {
+    searchStrategy: 'none',
+    searchPlaces: [...CONFIG_SEARCH_PLACES],
+    cache: false,
+  });
+}
+
 export interface LoadConfigOptions {
-  /** `--config`; falls back to env FORGE_CONFIG; with neither, only env and defaults apply. */
+  /** `--config`; falls back to env FORGE_CONFIG; with neither, the file discovered in `cwd` (if any). */
   readonly configPath?: string | undefined;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** CLI flags, as a partial config. Highest precedence. */
   readonly overrides?: Record<string, unknown> | undefined;
-  /** Base for a relative configPath. Default: process.cwd(). */
+  /** Base for a relative configPath, and where a config is discovered. Default: process.cwd(). */
   readonly cwd?: string | undefined;
 }
 
@@ -67,10 +95,27 @@ function describeReceived(value: unknown): string {
   return String(value);
 }
 
+/** The loaded document as the file layer, or a ConfigError saying what the file must hold. */
+function asFileLayer(file: string, loaded: unknown): Record<string, unknown> {
+  if (loaded === undefined || loaded === null) return {};
+  if (!isPlainObject(loaded)) {
+    throw new ConfigError(
+      'ConfigFileError',
+      [{ path: '', message: 'the config file must export (default) or contain an object' }],
+      file,
+    );
+  }
+  return loaded;
+}
+
+function loadFailure(file: string, error: unknown): ConfigError {
+  return new ConfigError('ConfigFileError', [{ path: '', message: describeLoadError(file, error) }], file);
+}
+
 /** Reads the file and returns its default export / document, or throws ConfigError. */
 export async function readConfigFile(file: string): Promise<Record<string, unknown>> {
   const ext = path.extname(file).toLowerCase();
-  if (!CONFIG_FILE_EXTENSIONS.includes(ext)) {
+  if (!CONFIG_FILE_EXTENSIONS.includes(ext) && !isRcFile(file)) {
     throw new ConfigError(
       'ConfigFileError',
       [
@@ -82,24 +127,70 @@ export async function readConfigFile(file: string): Promise<Record<string, unkno
       file,
     );
   }
-  // A fresh explorer per call with caching off: no module-level state, and a re-read sees changes.
-  const explorer = cosmiconfig('forge', { searchStrategy: 'none', searchPlaces: [], cache: false });
   let loaded: unknown;
   try {
-    const result = await explorer.load(file);
+    const result = await configExplorer().load(file);
     loaded = result === null || result.isEmpty ? {} : result.config;
   } catch (error) {
-    throw new ConfigError('ConfigFileError', [{ path: '', message: describeLoadError(file, error) }], file);
+    throw loadFailure(file, error);
   }
-  if (loaded === undefined || loaded === null) return {};
-  if (!isPlainObject(loaded)) {
-    throw new ConfigError(
-      'ConfigFileError',
-      [{ path: '', message: 'the config file must export (default) or contain an object' }],
-      file,
-    );
+  return asFileLayer(file, loaded);
+}
+
+/** The file a load uses: named (--config, FORGE_CONFIG) or discovered in the working directory. */
+export type ConfigFileLocation =
+  | { readonly how: 'named'; readonly file: string }
+  | { readonly how: 'discovered'; readonly file: string; readonly layer: Record<string, unknown> }
+  | { readonly how: 'discovered-broken'; readonly file: string; readonly error: ConfigError }
+  | { readonly how: 'none' };
+
+/**
+ * Finds the config file the way loadConfig does: --config, else FORGE_CONFIG (relative to cwd),
+ * else cosmiconfig's search of cwd. A discovered file that does not load is still located (the
+ * fail-safe reads its text), with the error the strict load reports.
+ */
+export async function locateConfigFile(options: {
+  readonly configPath?: string | undefined;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd?: string | undefined;
+}): Promise<ConfigFileLocation> {
+  const cwd = options.cwd ?? process.cwd();
+  const requested = options.configPath ?? options.env.FORGE_CONFIG;
+  if (requested !== undefined && requested.trim() !== '')
+    return { how: 'named', file: path.resolve(cwd, requested) };
+  let found: Awaited<ReturnType<PublicExplorer['search']>>;
+  try {
+    found = await configExplorer().search(cwd);
+  } catch (error) {
+    // cosmiconfig stops at the first candidate that exists and does not load, and names it.
+    const file = typeof error === 'object' && error !== null ? Reflect.get(error, 'filepath') : undefined;
+    if (typeof file !== 'string') throw error;
+    return { how: 'discovered-broken', file, error: loadFailure(file, error) };
   }
-  return loaded;
+  if (found === null) return { how: 'none' };
+  try {
+    return {
+      how: 'discovered',
+      file: found.filepath,
+      layer: asFileLayer(found.filepath, found.isEmpty ? {} : found.config),
+    };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return { how: 'discovered-broken', file: found.filepath, error };
+  }
+}
+
+async function fileLayerOf(location: ConfigFileLocation): Promise<Record<string, unknown>> {
+  switch (location.how) {
+    case 'named':
+      return readConfigFile(location.file);
+    case 'discovered':
+      return location.layer;
+    case 'discovered-broken':
+      throw location.error;
+    case 'none':
+      return {};
+  }
 }
 
 function envSourceFor(issuePath: string, sources: ReadonlyMap<string, string>): string | undefined {
@@ -153,12 +244,9 @@ export function parseConfig(
 }
 
 export async function loadConfig(options: LoadConfigOptions): Promise<ResolvedConfig> {
-  const requested = options.configPath ?? options.env.FORGE_CONFIG;
-  const file =
-    requested !== undefined && requested.trim() !== ''
-      ? path.resolve(options.cwd ?? process.cwd(), requested)
-      : undefined;
-  const fileLayer = file ? await readConfigFile(file) : {};
+  const location = await locateConfigFile(options);
+  const file = location.how === 'none' ? undefined : location.file;
+  const fileLayer = await fileLayerOf(location);
   const envLayer = configFromEnv(options.env);
   const merged = mergeLayers(mergeLayers(fileLayer, envLayer.values), options.overrides ?? {});
   const overridePaths = leafPaths(options.overrides ?? {});

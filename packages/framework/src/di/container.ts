@@ -4,6 +4,7 @@
  * with a plugin's own copy, and the global `container` of tsyringe is never used: each manager
  * instance (and each test) builds its own root.
  */
+// tsyringe refuses to load without the Reflect metadata API; this is the one place it is loaded.
 import 'reflect-metadata';
 import { container as tsyringeGlobal, type DependencyContainer } from 'tsyringe';
 import type { Token } from './token.js';

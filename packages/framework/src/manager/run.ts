@@ -1,41 +1,27 @@
 /**
- * `forge-manager run`: the composition root. Resolves names and plugins from the config, builds
- * the parts (plugins through the loader, the node controller, the cluster policy), starts the
- * sidecar and shuts it down on SIGTERM/SIGINT: revoke → signal → release → exit.
+ * `forge-manager run`: resolves names and plugins from the config, assembles the sidecar from the
+ * DI container (manager/assembly.ts: one token per part, replaceable through `configure`), starts
+ * it and shuts it down on SIGTERM/SIGINT: revoke → signal → release → exit.
  */
-import 'reflect-metadata';
-import { createRequire } from 'node:module';
-import type { Logger } from 'pino';
-import type { ResolvedConfig } from '../config/schema.js';
-import type {
-  CredentialProvisioner,
-  HealthProbe,
-  LeaderElector,
-  PriorityStrategy,
-} from '../contracts/index.js';
-import type { ForgePlugin } from '../plugin/define.js';
-import { createSystemClock } from '../core/clock.js';
-import { revocationBudget } from '../core/timing.js';
-import { createRootContainer, Lifecycle } from '../di/index.js';
-import { createLogger } from '../observability/logger.js';
-import { createMetricsRegistry } from '../observability/metrics.js';
-import { createHttpDispatcher, createKubeConfigFactory, identityFromConfig } from '../plugin/host.js';
-import {
-  closeInstances,
-  formatPluginProblem,
-  instantiatePlugins,
-  resolvePlugins,
-  type PluginHost,
-  type PluginInstance,
-} from '../plugin/loader.js';
-import { namesFromConfig, validateNetwork } from '../cluster/naming.js';
-import { createClusterManager, disabledClusterPolicy } from '../cluster/manager.js';
-import { createNodeController, slotReferenceFor, wallClockSlot } from '../node/index.js';
-import { failSafeRevoke, failSafeTargetsFromConfig, stopLoopThenFailClosed } from './fail-safe.js';
 import { installProcessHandlers } from './process-handlers.js';
-import { startSidecar, type SidecarPolicy } from './sidecar.js';
+import type { ResolvedConfig } from '../config/schema.js';
+import type { Container } from '../di/container.js';
+import { Lifecycle } from '../di/lifecycle.js';
+import { TOKENS } from '../di/tokens.js';
+import type { ForgePlugin } from '../plugin/define.js';
+import { createPluginHost } from '../plugin/instantiate.js';
+import { closeInstances, formatPluginProblem, instantiatePlugins, resolvePlugins } from '../plugin/loader.js';
+import { frameworkVersion } from '../plugin/package-info.js';
+import { builtinDefaultOptions } from '../plugins/builtin-options.js';
+import { namesFromConfig, validateNetwork } from '../cluster/naming.js';
+import { failSafeRevoke, failSafeTargetsFromConfig, stopLoopThenFailClosed } from './fail-safe.js';
+import {
+  createSidecarContainer,
+  shutdownDeadlineMs as shutdownDeadlineOf,
+  sidecarTiming,
+} from './assembly.js';
+import { assembleSidecar } from './sidecar.js';
 import { kesMonitorComponent } from '../kes/component.js';
-import { eventRecorderComponent } from '../events/component.js';
 
 export interface RunManagerOptions {
   readonly builtins: Record<string, ForgePlugin>;
@@ -44,16 +30,22 @@ export interface RunManagerOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Resolves when the manager should stop (default: SIGTERM or SIGINT). */
   readonly stopSignal?: Promise<string>;
-}
-
-function frameworkVersion(): string {
-  const require = createRequire(import.meta.url);
-  return (require('../../package.json') as { version: string }).version;
+  /**
+   * Replaces parts of the sidecar before it is assembled: register a value (or factory) for a
+   * token of `TOKENS` (e.g. `TOKENS.nodeController`) and the default of that token is not built.
+   */
+  readonly configure?: ((container: Container) => void) | undefined;
 }
 
 export async function runManager(config: ResolvedConfig, options: RunManagerOptions): Promise<number> {
-  const logger = createLogger({ level: config.log.level });
-  const shutdownDeadlineMs = Math.max(5000, config.election.renewDeadlineSeconds * 1000);
+  const version = frameworkVersion();
+  const { container, replaced } = createSidecarContainer(config, {
+    env: options.env,
+    version,
+    configure: options.configure,
+  });
+  const logger = container.resolve(TOKENS.logger);
+  const shutdownDeadlineMs = shutdownDeadlineOf(config);
   // Every way out that is not a clean shutdown first withdraws the credentials (fail-safe.ts).
   const failClosed = async (code: number): Promise<number> => {
     await failSafeRevoke(failSafeTargetsFromConfig(config), {
@@ -71,265 +63,127 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
       process.exit(code),
     );
   };
-  // Process-wide listeners come off again on every way out (stop, fail-safe exit, failed start).
+  // Listening from the start: a SIGTERM while plugins are created still ends in a clean stop.
   const handlers = installProcessHandlers({ onFatal, stopOnSignals: options.stopSignal === undefined });
+  const stopSignal: Promise<string> = options.stopSignal ?? handlers.stopRequested;
   try {
-    return await runWithHandlers(config, options, {
-      logger,
-      shutdownDeadlineMs,
-      failClosed,
-      stopSignal: options.stopSignal ?? handlers.stopRequested,
-      setStopLoop: (stop) => {
-        stopLoop = stop;
-      },
-    });
+    return await runAssembled();
   } finally {
     handlers.dispose();
   }
-}
 
-interface RunContext {
-  readonly logger: Logger;
-  readonly shutdownDeadlineMs: number;
-  readonly failClosed: (code: number) => Promise<number>;
-  readonly stopSignal: Promise<string>;
-  /** What a fatal error stops before the fail-safe runs. */
-  readonly setStopLoop: (stop: () => Promise<unknown>) => void;
-}
+  async function runAssembled(): Promise<number> {
+    if (config.cluster.enabled && config.pool.id) {
+      const network = validateNetwork(config.pool.network, config.pool.networkMagic);
+      if (!network.ok) {
+        logger.fatal({ reason: network.reason }, `invalid configuration: ${network.message}`);
+        return failClosed(1);
+      }
+    }
+    const names = namesFromConfig(config);
+    for (const note of names.adjustments) logger.warn(note);
+    logger.info(
+      { lease: names.leaseName, cardanoLeader: names.leaderName, cluster: names.clusterName },
+      'resource names',
+    );
 
-async function runWithHandlers(
-  config: ResolvedConfig,
-  options: RunManagerOptions,
-  run: RunContext,
-): Promise<number> {
-  const { logger, shutdownDeadlineMs, failClosed, stopSignal } = run;
-  const version = frameworkVersion();
-
-  if (config.cluster.enabled && config.pool.id) {
-    const network = validateNetwork(config.pool.network, config.pool.networkMagic);
-    if (!network.ok) {
-      logger.fatal({ reason: network.reason }, `invalid configuration: ${network.message}`);
+    // The built-ins take their options from the config sections: kubernetes-lease gets the
+    // computed lease name (the Python sidecar computed it and ignored it, G12), the one logged above.
+    const resolved = await resolvePlugins(config, {
+      builtins: options.builtins,
+      root: options.pluginRoot,
+      builtinOptions: builtinDefaultOptions,
+    });
+    if (!resolved.ok) {
+      for (const problem of resolved.problems) logger.fatal(formatPluginProblem(problem));
       return failClosed(1);
     }
-  }
-  const names = namesFromConfig(config);
-  for (const note of names.adjustments) logger.warn(note);
-  logger.info(
-    { lease: names.leaseName, cardanoLeader: names.leaderName, cluster: names.clusterName },
-    'resource names',
-  );
+    // One budget for the whole revocation chain inside the fencing margin LD − RD (core/timing.ts);
+    // config validation already rejected a combination where it does not fit.
+    const timing = sidecarTiming(config);
+    if (!timing.ok) {
+      logger.fatal(`invalid configuration: ${timing.message}`);
+      return failClosed(1);
+    }
 
-  // The loader gives kubernetes-lease the computed lease name (the Python sidecar computed it and
-  // ignored it, G12), the same one logged above.
-  const resolved = await resolvePlugins(config, { builtins: options.builtins, root: options.pluginRoot });
-  if (!resolved.ok) {
-    for (const problem of resolved.problems) logger.fatal(formatPluginProblem(problem));
-    return failClosed(1);
-  }
-
-  const abort = new AbortController();
-  const clock = createSystemClock();
-  const registry = createMetricsRegistry();
-  const kubeConfig = createKubeConfigFactory(options.env);
-  const dispatcher = createHttpDispatcher();
-  const host: PluginHost = {
-    container: createRootContainer(),
-    logger,
-    metrics: { registry },
-    http: { dispatcher },
-    kube: { config: kubeConfig },
-    clock,
-    identity: identityFromConfig(config),
-    signal: abort.signal,
-  };
-  const plugins = resolved.value;
-  const created = await instantiatePlugins(
-    [plugins.leaderElector, plugins.credentialProvisioner, plugins.priority, ...plugins.health],
-    host,
-  );
-  if (!created.ok) {
-    for (const problem of created.problems) logger.fatal(formatPluginProblem(problem));
-    return failClosed(1);
-  }
-  const instances = created.value as PluginInstance[];
-  const find = (path: string) => instances.find((i) => i.resolved.configPath === path)?.value;
-  const elector = find('plugins.leaderElector') as LeaderElector;
-  const credentials = find('plugins.credentialProvisioner') as CredentialProvisioner;
-  const priority = find('plugins.priority') as PriorityStrategy;
-  const healthProbes = instances
-    .filter((i) => i.resolved.kind === 'health-probe')
-    .map((i) => i.value as HealthProbe);
-
-  // One budget for the whole revocation chain inside the fencing margin LD − RD (core/timing.ts);
-  // config validation already rejected a combination where it does not fit.
-  const timing = revocationBudget({
-    leaseDurationSeconds: config.election.leaseDurationSeconds,
-    renewDeadlineSeconds: config.election.renewDeadlineSeconds,
-    sighupLatencyBoundMs: config.node.sighupLatencyBoundMs,
-  });
-  if (!timing.ok) {
-    logger.fatal(`invalid configuration: ${timing.message}`);
-    return failClosed(1);
-  }
-  const { callTimeoutMs, terminateGraceMs } = timing.budget;
-  // Tip gate: judge the node against the network's wall-clock slot when the network is known.
-  const slotReference = slotReferenceFor(config.pool.network, config.node.slotReference);
-  if (config.node.maxSlotLag !== undefined && slotReference === null)
-    logger.warn(
-      `tip gate for network "${config.pool.network}" has no slot reference (set NODE_SLOT_REFERENCE_SLOT/_UNIX); judging the node against its own progress only`,
+    // Each plugin instance is registered on its kind's token, from where the sidecar resolves it;
+    // a kind whose token the caller replaced is not created.
+    const abort = new AbortController();
+    const plugins = resolved.value;
+    const created = await instantiatePlugins(
+      [plugins.leaderElector, plugins.credentialProvisioner, plugins.priority, ...plugins.health].filter(
+        (p) => !replaced(p.kind),
+      ),
+      createPluginHost(container, abort.signal),
     );
-  const node = createNodeController(
-    {
-      logger: logger.child({ component: 'node' }),
-      registry,
-      clock,
-      dispatcher,
-      ...(slotReference
-        ? { expectedSlot: () => wallClockSlot(slotReference, clock.wallNow().getTime()) }
-        : {}),
-    },
-    {
-      socketPath: config.node.socketPath,
-      processName: config.node.processName,
-      pidDiscovery: config.node.pidDiscovery,
-      connectTimeoutMs: Math.max(1, Math.floor(Math.min(1000, callTimeoutMs / 2))),
-      metricsTimeoutMs: Math.max(1, Math.floor(callTimeoutMs / 2)),
-      requireServingSocket: !config.node.disableSocketCheck,
-      ...(config.node.metricsUrl ? { metricsUrl: config.node.metricsUrl } : {}),
-      ...(config.node.maxSlotLag !== undefined ? { maxSlotLag: config.node.maxSlotLag } : {}),
-    },
-  );
+    if (!created.ok) {
+      for (const problem of created.problems) logger.fatal(formatPluginProblem(problem));
+      return failClosed(1);
+    }
+    const instances = created.value;
 
-  const retryMs = config.election.retryPeriodSeconds * 1000;
-  const policy: SidecarPolicy = config.cluster.enabled
-    ? createClusterManager(
-        {
-          kubeConfig: kubeConfig(),
-          clock,
-          logger: logger.child({ component: 'cluster' }),
-          registry,
-          priorityStrategy: priority,
-          healthProbes,
-        },
-        {
-          namespace: config.namespace,
-          names,
-          podName: config.podName,
-          pool: config.pool,
-          region: config.cluster.region,
-          environment: config.cluster.environment,
-          basePriority: config.cluster.priority,
-          applicationType: config.pool.applicationType,
-          policyStaleAfterSeconds: config.cluster.policyStaleAfterSeconds,
-          healthCheck: config.cluster.healthCheck,
-          crd: { group: config.crd.group, version: config.crd.version },
-        },
-      )
-    : { snapshot: () => disabledClusterPolicy() };
+    let sidecar: ReturnType<typeof assembleSidecar>;
+    try {
+      sidecar = assembleSidecar(container);
+    } catch (error) {
+      logger.fatal({ err: error }, 'forge manager failed to assemble');
+      await closeInstances(instances);
+      return failClosed(1);
+    }
+    const kesMonitor = kesMonitorComponent(config, {
+      clock: container.resolve(TOKENS.clock),
+      registry: container.resolve(TOKENS.metricsRegistry),
+      logger,
+    });
+    const events = container.resolve(TOKENS.eventRecorder);
+    const dispatcher = container.resolve(TOKENS.httpDispatcher);
 
-  const kesMonitor = kesMonitorComponent(config, { clock, registry, logger });
-  const events = eventRecorderComponent(config, {
-    clock,
-    logger,
-    kubeConfig: kubeConfig(),
-    timeoutMs: callTimeoutMs,
-    podUid: options.env.POD_UID,
-  });
-
-  // Started in this order, stopped in reverse: the sidecar (revoke → signal → release → HTTP) goes
-  // first, and the plugins and HTTP pool only after it, so nothing it needs disappears under it.
-  let converged = false;
-  let address = { host: '', port: 0 };
-  let stopSidecar: () => Promise<boolean> = async () => true;
-  const lifecycle = new Lifecycle({
-    onStep: (phase, step) => {
-      if (!step.ok) logger.error({ phase, component: step.name, reason: step.reason }, step.message);
-    },
-  });
-  lifecycle
-    .add({
-      name: 'plugins',
-      stop: async () => {
-        await closeInstances(instances);
-        await host.container.dispose();
-      },
-    })
-    .add({ name: 'http-dispatcher', stop: () => dispatcher.close().catch(() => undefined) })
-    .add(events)
-    .add({
-      name: 'sidecar',
-      stopTimeoutMs: shutdownDeadlineMs + 5000,
-      start: async () => {
-        const sidecar = await startSidecar(
-          {
-            info: {
-              podName: config.podName,
-              namespace: config.namespace,
-              version,
-              network: config.pool.network,
-              poolId: config.pool.id,
-              poolTicker: config.pool.ticker,
-              applicationType: config.pool.applicationType,
-            },
-            leader: {
-              name: names.leaderName,
-              group: config.crd.group,
-              version: config.crd.version,
-              plural: config.crd.leaderPlural,
-            },
-            // React at least as fast as the elector polls; SLEEP_INTERVAL only bounds the resync period.
-            intervalMs: Math.min(config.loop.intervalSeconds * 1000, retryMs),
-            callTimeoutMs,
-            shutdownDeadlineMs,
-            socketWaitTimeoutMs: config.node.socketWaitTimeoutSeconds * 1000,
-            decision: {
-              startAsNonProducing: config.node.startAsNonProducing,
-              disableSocketCheck: config.node.disableSocketCheck,
-              // A SIGHUP is confirmed by the next observation after the node applied it.
-              confirmTimeoutMs: config.node.sighupLatencyBoundMs + 2 * callTimeoutMs,
-              handoverHoldDownMs: config.node.handoverHoldDownSeconds * 1000,
-            },
-            node: {
-              metricsConfigured: config.node.metricsUrl !== undefined,
-              sighupLatencyBoundMs: config.node.sighupLatencyBoundMs,
-              terminateGraceMs,
-            },
-            http: { host: config.http.host, port: config.http.port },
-          },
-          {
-            clock,
-            logger,
-            registry,
-            kubeConfig: kubeConfig(),
-            elector,
-            credentials,
-            node,
-            policy,
-            events: events.recorder,
-          },
-        );
-        address = sidecar.address;
-        kesMonitor?.attach(sidecar.http);
-        stopSidecar = () => sidecar.stop();
-        run.setStopLoop(stopSidecar);
-      },
-      stop: async () => {
-        converged = await stopSidecar();
+    // Started in this order, stopped in reverse: the sidecar (revoke → signal → release → HTTP) goes
+    // first, and the plugins and HTTP pool only after it, so nothing it needs disappears under it.
+    let converged = false;
+    let address = { host: '', port: 0 };
+    const lifecycle = new Lifecycle({
+      onStep: (phase, step) => {
+        if (!step.ok) logger.error({ phase, component: step.name, reason: step.reason }, step.message);
       },
     });
-  if (kesMonitor) lifecycle.add(kesMonitor);
-  try {
-    await lifecycle.start();
-  } catch (error) {
-    logger.fatal({ err: error }, 'forge manager failed to start');
-    return failClosed(1);
-  }
-  logger.info({ version, pod: config.podName, port: address.port }, 'forge manager running');
+    lifecycle
+      .add({
+        name: 'plugins',
+        stop: async () => {
+          await closeInstances(instances);
+          await container.dispose();
+        },
+      })
+      .add({ name: 'http-dispatcher', stop: () => dispatcher.close().catch(() => undefined) })
+      // Its stop (after the sidecar's) writes what the rate limit held back.
+      .add({ name: 'events', stop: () => events.flush() })
+      .add({
+        name: 'sidecar',
+        stopTimeoutMs: shutdownDeadlineMs + 5000,
+        start: async () => {
+          address = await sidecar.start();
+          kesMonitor?.attach(sidecar.http);
+          stopLoop = () => sidecar.stop();
+        },
+        stop: async () => {
+          converged = await sidecar.stop();
+        },
+      });
+    if (kesMonitor) lifecycle.add(kesMonitor);
+    try {
+      await lifecycle.start();
+    } catch (error) {
+      logger.fatal({ err: error }, 'forge manager failed to start');
+      return failClosed(1);
+    }
+    logger.info({ version, pod: config.podName, port: address.port }, 'forge manager running');
 
-  const signal = await stopSignal;
-  logger.info({ signal }, 'stop requested');
-  await lifecycle.stop();
-  abort.abort(new Error('manager stopped'));
-  logger.info({ converged }, 'forge manager stopped');
-  return converged ? 0 : failClosed(1);
+    const signal = await stopSignal;
+    logger.info({ signal }, 'stop requested');
+    await lifecycle.stop();
+    abort.abort(new Error('manager stopped'));
+    logger.info({ converged }, 'forge manager stopped');
+    return converged ? 0 : failClosed(1);
+  }
 }

@@ -1,7 +1,8 @@
 /**
- * Assembles one running sidecar from its parts: the reconciler (observe → decide → act), the
- * CardanoLeader status writer, metrics and the HTTP endpoints. The parts are passed in (plugins,
- * node controller, policy feed), so tests and the future multi-cluster elector plug in the same way.
+ * One running sidecar: the reconciler (observe → decide → act), the CardanoLeader status writer,
+ * metrics and the HTTP endpoints. `assembleSidecar` resolves every part from a DI container
+ * (manager/assembly.ts registers the defaults from the config), so a test, an embedding program or
+ * the deterministic simulation replaces one part by registering one token.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -9,9 +10,11 @@ import type { Registry } from 'prom-client';
 import type { Clock, CredentialProvisioner, LeaderElector, NodeController } from '../contracts/index.js';
 import type { DecisionConfig } from '../core/decide.js';
 import { Reconciler, type PolicyFeed, type TickRecord } from '../core/reconciler.js';
+import { createRootContainer, type Container } from '../di/container.js';
+import { TOKENS } from '../di/tokens.js';
 import { transitionsBetween, type EventRecorder } from '../events/index.js';
 import { addMetricsRoute, createHttpServer, type HttpServer } from '../observability/http.js';
-import { LeaderStatusWriter } from './leader-status.js';
+import { LeaderStatusWriter, type LeaderStatusReport } from './leader-status.js';
 import { SidecarMetrics, type SidecarInfo } from './metrics.js';
 
 export interface SidecarSettings {
@@ -49,6 +52,13 @@ export interface SidecarPolicy extends PolicyFeed {
   }): Promise<void>;
 }
 
+/** Where the sidecar reports its leadership state (the CardanoLeader status). */
+export interface LeaderStatusReporter {
+  /** Never throws. */
+  report(report: LeaderStatusReport): Promise<void>;
+}
+
+/** The parts of a sidecar, for callers that hold them directly (`startSidecar`). */
 export interface SidecarParts {
   readonly clock: Clock;
   readonly logger: Logger;
@@ -60,6 +70,16 @@ export interface SidecarParts {
   readonly policy: SidecarPolicy;
   /** Kubernetes Events on transitions (leadership, forging, health, handoff, failed revocation). */
   readonly events?: EventRecorder;
+}
+
+/** An assembled sidecar, not yet started. */
+export interface Sidecar {
+  readonly reconciler: Reconciler;
+  readonly http: HttpServer;
+  /** Listens, starts the policy feed, the elector (not a candidate yet) and the loop. */
+  start(): Promise<{ host: string; port: number }>;
+  /** Graceful shutdown; resolves true when credentials were withdrawn and the lease released in time. */
+  stop(): Promise<boolean>;
 }
 
 export interface RunningSidecar {
@@ -88,8 +108,68 @@ const json = (status: number, body: unknown) => ({
   body: JSON.stringify(body),
 });
 
+/** Registers parts held directly on a fresh container (each as its token). */
+export function sidecarContainer(settings: SidecarSettings, parts: SidecarParts): Container {
+  const container = createRootContainer()
+    .registerValue(TOKENS.sidecarSettings, settings)
+    .registerValue(TOKENS.clock, parts.clock)
+    .registerValue(TOKENS.logger, parts.logger)
+    .registerValue(TOKENS.metricsRegistry, parts.registry)
+    .registerValue(TOKENS.leaderElector, parts.elector)
+    .registerValue(TOKENS.credentialProvisioner, parts.credentials)
+    .registerValue(TOKENS.nodeController, parts.node)
+    .registerValue(TOKENS.clusterPolicy, parts.policy)
+    .registerFactory(TOKENS.leaderStatus, (c) => leaderStatusWriter(c, parts.kubeConfig))
+    .registerFactory(TOKENS.httpServer, (c) => sidecarHttpServer(c));
+  if (parts.events) container.registerValue(TOKENS.eventRecorder, parts.events);
+  return container;
+}
+
+/** The default CardanoLeader status writer of a container's settings and logger. */
+export function leaderStatusWriter(container: Container, kubeConfig: KubeConfig): LeaderStatusReporter {
+  const settings = container.resolve(TOKENS.sidecarSettings);
+  return new LeaderStatusWriter(
+    kubeConfig,
+    {
+      ...settings.leader,
+      namespace: settings.info.namespace,
+      podName: settings.info.podName,
+      timeoutMs: settings.callTimeoutMs,
+    },
+    container.resolve(TOKENS.logger).child({ component: 'leader-status' }),
+  );
+}
+
+/** The default HTTP server of a container's settings (routes are added by assembleSidecar). */
+export function sidecarHttpServer(container: Container): HttpServer {
+  const { http } = container.resolve(TOKENS.sidecarSettings);
+  const logger = container.resolve(TOKENS.logger);
+  return createHttpServer({
+    host: http.host,
+    port: http.port,
+    onError: (error) => logger.error({ err: error }, 'HTTP handler failed'),
+  });
+}
+
+/** Assembles and starts a sidecar from parts held directly. */
 export async function startSidecar(settings: SidecarSettings, parts: SidecarParts): Promise<RunningSidecar> {
-  const { clock, logger, registry, elector, policy } = parts;
+  const sidecar = assembleSidecar(sidecarContainer(settings, parts));
+  const address = await sidecar.start();
+  return { reconciler: sidecar.reconciler, http: sidecar.http, address, stop: () => sidecar.stop() };
+}
+
+/** Resolves every part of a sidecar from the container and wires them; nothing runs until start(). */
+export function assembleSidecar(container: Container): Sidecar {
+  const settings = container.resolve(TOKENS.sidecarSettings);
+  const clock = container.resolve(TOKENS.clock);
+  const logger = container.resolve(TOKENS.logger);
+  const registry = container.resolve(TOKENS.metricsRegistry);
+  const elector = container.resolve(TOKENS.leaderElector);
+  const policy = container.resolve(TOKENS.clusterPolicy);
+  const statusWriter = container.resolve(TOKENS.leaderStatus);
+  const events = container.isRegistered(TOKENS.eventRecorder)
+    ? container.resolve(TOKENS.eventRecorder)
+    : undefined;
   const abort = new AbortController();
   const metrics = new SidecarMetrics(
     registry,
@@ -102,28 +182,18 @@ export async function startSidecar(settings: SidecarSettings, parts: SidecarPart
     settings.info,
     settings.decision.startAsNonProducing,
   );
-  const statusWriter = new LeaderStatusWriter(
-    parts.kubeConfig,
-    {
-      ...settings.leader,
-      namespace: settings.info.namespace,
-      podName: settings.info.podName,
-      timeoutMs: settings.callTimeoutMs,
-    },
-    logger.child({ component: 'leader-status' }),
-  );
-
   let startupReady = false;
   let stateSince = clock.wallNow();
   let lastKey = '';
-  const startedAt = clock.monotonicMs();
+  // When start() ran: the socket-wait warning and the stall bound count from there.
+  let startedAt = clock.monotonicMs();
   let socketWarned = false;
   let pendingStatus: Promise<void> = Promise.resolve();
 
   let previousTick: TickRecord | null = null;
   const onTick = async (tick: TickRecord): Promise<void> => {
     const { decision, observation } = tick;
-    for (const event of transitionsBetween(previousTick, tick)) parts.events?.record(event);
+    for (const event of transitionsBetween(previousTick, tick)) events?.record(event);
     previousTick = tick;
     metrics.record(tick, clock.wallNow());
     const provisioned = tick.results.some((r) => r.ok && r.action.type === 'provision');
@@ -174,8 +244,8 @@ export async function startSidecar(settings: SidecarSettings, parts: SidecarPart
     {
       clock,
       logger: logger.child({ component: 'reconciler' }),
-      node: parts.node,
-      credentials: parts.credentials,
+      node: container.resolve(TOKENS.nodeController),
+      credentials: container.resolve(TOKENS.credentialProvisioner),
       elector,
       policy,
       onTick,
@@ -192,11 +262,7 @@ export async function startSidecar(settings: SidecarSettings, parts: SidecarPart
       `node metrics are not configured (node.metricsUrl / NODE_METRICS_URL): the sidecar cannot confirm what the node has loaded and takes a delivered SIGHUP as applied after ${settings.node.sighupLatencyBoundMs} ms (an assumption); configure the node's Prometheus endpoint`,
     );
 
-  const http = createHttpServer({
-    host: settings.http.host,
-    port: settings.http.port,
-    onError: (error) => logger.error({ err: error }, 'HTTP handler failed'),
-  });
+  const http = container.resolve(TOKENS.httpServer);
   addMetricsRoute(http, registry);
   http.route('GET', '/startup-status', () => {
     const presence = reconciler.current()?.observation.credentials.presence;
@@ -243,20 +309,22 @@ export async function startSidecar(settings: SidecarSettings, parts: SidecarPart
       results: t.results,
     });
   });
-  const address = await http.listen();
-  logger.info({ ...address }, 'HTTP server listening');
-
-  await policy.start?.(abort.signal);
-  // Not a candidate until the first decision says so: a pod whose node is not up must not take the lease.
-  elector.setCandidacy(false, 'waiting for the first reconcile');
-  await elector.start(abort.signal);
-  reconciler.start();
 
   let stopping: Promise<boolean> | null = null;
   return {
     reconciler,
     http,
-    address,
+    async start() {
+      startedAt = clock.monotonicMs();
+      const address = await http.listen();
+      logger.info({ ...address }, 'HTTP server listening');
+      await policy.start?.(abort.signal);
+      // Not a candidate until the first decision says so: a pod whose node is not up must not take the lease.
+      elector.setCandidacy(false, 'waiting for the first reconcile');
+      await elector.start(abort.signal);
+      reconciler.start();
+      return address;
+    },
     stop() {
       stopping ??= (async () => {
         logger.info('shutting down: revoking credentials, signalling the node, releasing the lease');

@@ -4,7 +4,8 @@ export {
   instantiatePlugins,
   closeInstances,
   createPluginContext,
-  builtinDefaultOptions,
+  createPluginHost,
+  pluginKindToken,
   pluginSlots,
   unwrapPluginModule,
   formatPluginProblem,
@@ -18,7 +19,9 @@ export {
   type ResolvedPlugins,
   type ResolvePluginsOptions,
   type PluginResult,
+  type BuiltinOptionsFromConfig,
 } from './loader.js';
+export { builtinDefaultOptions } from '../plugins/builtin-options.js';
 export { discoverInstalledPlugins, PLUGIN_KEYWORD } from './discover.js';
 export { frameworkVersion, frameworkPackageDir, FRAMEWORK_PACKAGE_NAME } from './package-info.js';
 export { createKubeConfigFactory, createHttpDispatcher } from './host.js';

@@ -13,8 +13,8 @@ import { TOKENS } from '../di/tokens.js';
 import type { HealthProbe, PriorityStrategy } from '../contracts/index.js';
 import { createSystemClock } from '../core/clock.js';
 import { definePlugin, PLUGIN_API_VERSION, PLUGIN_BRAND, type ForgePlugin } from './define.js';
+import { builtinDefaultOptions } from '../plugins/builtin-options.js';
 import {
-  builtinDefaultOptions,
   formatPluginProblem,
   instantiatePlugins,
   resolvePlugins,
@@ -157,7 +157,13 @@ function config(plugins: Record<string, unknown>, rest: Partial<ForgeConfigInput
 }
 
 function options(extra: Partial<ResolvePluginsOptions> = {}): ResolvePluginsOptions {
-  return { builtins, root, frameworkVersion: FRAMEWORK_VERSION, ...extra };
+  return {
+    builtins,
+    root,
+    frameworkVersion: FRAMEWORK_VERSION,
+    builtinOptions: builtinDefaultOptions,
+    ...extra,
+  };
 }
 
 async function problemsFor(health: unknown[], extra: Record<string, unknown> = {}) {
