@@ -117,6 +117,12 @@ interface Leadership {
 
 type AttemptOutcome = 'leading' | 'not-leading' | 'failed';
 
+/**
+ * A watching standby still reads the lease this often, in case its watch stopped delivering
+ * without ending (it would notice at the holder's expiry anyway: it reads before every takeover).
+ */
+const STANDBY_RESYNC_MS = 120_000;
+
 function timeoutError(ms: number): ClassifiedK8sError {
   return { kind: 'timeout', message: `lease request did not complete within ${Math.round(ms)} ms` };
 }
@@ -170,6 +176,14 @@ export class KubernetesLeaseElector implements LeaderElector {
   #lastActAfterMs = 0;
   /** Logged once per distinct problem set, not on every poll. */
   #lastProblemKey = '';
+  /**
+   * True while the current watch has delivered at least one event and has not ended: the
+   * watch then reports every change of the record, so a standby needs no periodic read.
+   */
+  #watchDelivering = false;
+  /** When the loop last read the lease (monotonic): a watching standby still reads once per resync. */
+  #lastReadMs = Number.NEGATIVE_INFINITY;
+  readonly #resyncMs: number;
 
   constructor(api: LeaseApi, deps: LeaseElectorDeps, options: KubernetesLeaseOptions) {
     assertValidLeaseTiming(options);
@@ -187,6 +201,7 @@ export class KubernetesLeaseElector implements LeaderElector {
     this.#leaseDurationMs = options.leaseDurationSeconds * 1000;
     this.#renewDeadlineMs = options.renewDeadlineSeconds * 1000;
     this.#retryPeriodMs = options.retryPeriodSeconds * 1000;
+    this.#resyncMs = Math.max(STANDBY_RESYNC_MS, this.#leaseDurationMs);
     this.#requestTimeoutMs =
       (options.requestTimeoutSeconds ?? defaultRequestTimeoutSeconds(options.renewDeadlineSeconds)) * 1000;
     this.#snapshot = {
@@ -328,12 +343,38 @@ export class KubernetesLeaseElector implements LeaderElector {
       }
       return Math.min(this.#retryPeriodMs, remaining);
     }
+    const watched = this.#liveHolderSeenByWatch();
+    if (watched !== null) return watched;
     if (this.#eligible) {
       const outcome = await this.#tryAcquireOrRenew(signal);
       return outcome === 'leading' ? this.#retryPeriodMs : this.#untilExpiryOrJittered();
     }
     await this.#observeOnly(signal);
     return this.#jittered();
+  }
+
+  /**
+   * A standby whose watch is delivering needs no read while the record it last saw is held by
+   * someone else and not expired: every renewal arrives as an event (restarting the expiry clock),
+   * and a release or deletion wakes the loop at once. It sleeps until that record would expire
+   * (then reads and, if still unchanged, takes over: the same path as polling) or until the next
+   * resync. Returns null when a read is needed now. Watch observations can only be later than a
+   * read's, so the expiry they give is never earlier (safety argument in the header).
+   */
+  #liveHolderSeenByWatch(): number | null {
+    const observed = this.#observed;
+    if (!this.#watchDelivering || observed === null) return null;
+    const now = this.#clock.monotonicMs();
+    if (now - this.#lastReadMs >= this.#resyncMs) return null;
+    const view = observed.view;
+    if (view.holder === '' || view.holder === this.identity) return null;
+    const expiresAtMs = observed.changedAtMs + this.#effectiveDurationMs(view);
+    if (expiresAtMs <= now) return null;
+    this.#heldUntilMs = expiresAtMs;
+    if (this.#eligible) this.#publishHeldByOther(view, expiresAtMs - now);
+    else this.#publishObservation(view, LeaseReason.NotCandidate, 'not a candidate');
+    const untilResync = this.#lastReadMs + this.#resyncMs - now;
+    return Math.max(0, Math.min(untilResync, expiresAtMs - now + 1 + this.#random() * 25));
   }
 
   /**
@@ -403,6 +444,7 @@ export class KubernetesLeaseElector implements LeaderElector {
     }
     if (signal.aborted) return 'failed';
 
+    this.#lastReadMs = this.#clock.monotonicMs();
     const readResult = await this.#call((o) => this.#api.read(o), this.#readBudget(), signal);
     if (!readResult.ok) {
       if (readResult.error.kind === 'not-found') return this.#createLease(signal);
@@ -589,6 +631,7 @@ export class KubernetesLeaseElector implements LeaderElector {
   }
 
   async #observeOnly(signal: AbortSignal): Promise<void> {
+    this.#lastReadMs = this.#clock.monotonicMs();
     const result = await this.#call((o) => this.#api.read(o), this.#readBudget(), signal);
     if (result.ok) {
       const view = this.#observe(result.lease);
@@ -703,6 +746,7 @@ export class KubernetesLeaseElector implements LeaderElector {
     let backoffMs = baseBackoffMs;
     while (!signal.aborted) {
       let sawEvent = false;
+      this.#watchDelivering = false;
       let handle: { stop(): void } | null = null;
       const error = await new Promise<ClassifiedK8sError | null>((resolve) => {
         const onAbort = (): void => resolve(null);
@@ -711,6 +755,7 @@ export class KubernetesLeaseElector implements LeaderElector {
           handle = this.#api.watch(
             (type, lease) => {
               sawEvent = true;
+              this.#watchDelivering = true;
               this.#onWatchEvent(type, lease);
             },
             (err) => {
@@ -723,7 +768,10 @@ export class KubernetesLeaseElector implements LeaderElector {
           resolve({ kind: 'unknown', message: `watch could not start: ${String(err)}` });
         }
       });
+      this.#watchDelivering = false;
       (handle as { stop(): void } | null)?.stop();
+      // Without the watch, polling takes over from now on: do not sleep past the next poll.
+      if (this.#leading === null) this.#wakeLoop();
       if (signal.aborted) break;
       // The client ends quiet watches with a TimeoutError after 30 s: a normal close.
       const normalClose = error === null || error.kind === 'timeout';
@@ -744,7 +792,9 @@ export class KubernetesLeaseElector implements LeaderElector {
   #onWatchEvent(type: LeaseWatchEventType, lease: V1Lease): void {
     if (type === 'DELETED') {
       this.#log.info('lease was deleted');
-      if (this.#eligible && this.#leading === null) this.#wakeLoop();
+      // The last record seen is gone: read before trusting it again (a candidate then creates).
+      this.#lastReadMs = Number.NEGATIVE_INFINITY;
+      if (this.#leading === null) this.#wakeLoop();
       return;
     }
     if (
@@ -753,7 +803,8 @@ export class KubernetesLeaseElector implements LeaderElector {
     )
       return;
     const view = this.#observe(lease);
-    // Wake only when there is something to do now; a foreign renewal is handled by polling.
+    // Wake only when there is something to do now; a foreign renewal only moves the expiry the
+    // sleeping loop will check when it wakes.
     if (this.#eligible && this.#leading === null && view.holder === '') {
       this.#log.debug({ holder: view.holder }, 'watch saw a free lease; trying at once');
       this.#wakeLoop();
