@@ -41,7 +41,7 @@
  *     one else wrote since, so the grace of our original acquisition still applies and no more.
  */
 import { randomUUID } from 'node:crypto';
-import { V1MicroTime, type V1Lease, type V1LeaseSpec } from '@kubernetes/client-node';
+import type { V1Lease, V1LeaseSpec } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock, LeaderElector, LeadershipSnapshot } from '../../contracts/index.js';
@@ -55,7 +55,7 @@ import {
   takeoverMarginMs,
   type KubernetesLeaseOptions,
 } from './options.js';
-import { parseMicroTime } from '../../kube/time.js';
+import { MicroTime, parseMicroTime } from '../../kube/time.js';
 import { inspectLease, type LeaseView } from './record.js';
 
 export interface LeaseElectorDeps {
@@ -532,7 +532,7 @@ export class KubernetesLeaseElector implements LeaderElector {
     }
     // Keep the epoch monotonic as far as we know it, even if someone deleted the Lease.
     const transitions = this.#observed === null ? 0 : this.#observed.view.transitions + 1;
-    const now = new V1MicroTime(this.#clock.wallNow().getTime());
+    const now = new MicroTime(this.#clock.wallNow().getTime());
     const body: V1Lease = {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
@@ -684,7 +684,7 @@ export class KubernetesLeaseElector implements LeaderElector {
         );
         return;
       }
-      const now = new V1MicroTime(this.#clock.wallNow().getTime());
+      const now = new MicroTime(this.#clock.wallNow().getTime());
       const spec: V1LeaseSpec = {
         ...this.#keptSpecFields(read.lease.spec),
         holderIdentity: '',
@@ -949,7 +949,7 @@ export class KubernetesLeaseElector implements LeaderElector {
     // that changes nothing is dropped by the API server and looks to standbys like no renewal.
     const wallMs = this.#clock.wallNow().getTime();
     const previousRenew = parseMicroTime(previous?.renewTime as unknown as string | Date | undefined);
-    const now = new V1MicroTime(
+    const now = new MicroTime(
       previousRenew !== null && previousRenew.getTime() >= wallMs ? previousRenew.getTime() + 1 : wallMs,
     );
     const acquire = previous?.acquireTime;
@@ -963,7 +963,7 @@ export class KubernetesLeaseElector implements LeaderElector {
       holderIdentity: this.identity,
       leaseDurationSeconds: this.#leaseDurationSeconds,
       // Kept on renewal; re-stamped in MicroTime form (reads return strings, writes need 6 digits).
-      acquireTime: acquireOk ? new V1MicroTime(new Date(acquire as unknown as string).getTime()) : now,
+      acquireTime: acquireOk ? new MicroTime(new Date(acquire as unknown as string).getTime()) : now,
       renewTime: now,
       leaseTransitions:
         typeof transitions === 'number' && Number.isInteger(transitions) && transitions >= 0
@@ -973,7 +973,7 @@ export class KubernetesLeaseElector implements LeaderElector {
   }
 
   #acquireSpec(previous: V1LeaseSpec | undefined, view: LeaseView): V1LeaseSpec {
-    const now = new V1MicroTime(this.#clock.wallNow().getTime());
+    const now = new MicroTime(this.#clock.wallNow().getTime());
     return {
       ...this.#keptSpecFields(previous),
       holderIdentity: this.identity,
