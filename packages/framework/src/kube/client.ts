@@ -103,8 +103,16 @@ interface Prepared {
   readonly dispatcher: Dispatcher;
 }
 
+/**
+ * How long the credentials the kubeconfig yields are reused before it is asked again. Asking reads
+ * the CA, certificate, key and token files each time (most of a renewal's CPU); service-account
+ * tokens are rotated well before they expire, and a 401 drops the cached ones at once.
+ */
+const CREDENTIALS_REUSE_MS = 60_000;
+
 export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOptions): KubeClient {
   let dispatcher: Dispatcher | null = null;
+  let credentials: { headers: Readonly<Record<string, string>>; atMs: number } | null = null;
 
   function serverUrl(): string {
     const cluster = kubeConfig.getCurrentCluster();
@@ -147,15 +155,26 @@ export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOpti
     const url = new URL(serverUrl() + path);
     for (const [key, value] of Object.entries(query ?? {}))
       if (value !== undefined) url.searchParams.set(key, String(value));
-    // Asked every time: a rotated service-account token or an exec plugin's fresh token is used.
-    const https: RequestOptions = {};
-    await kubeConfig.applyToHTTPSOptions(https);
-    const headers: Record<string, string> = { 'user-agent': options.userAgent, accept: 'application/json' };
-    for (const [key, value] of Object.entries(https.headers ?? {}))
-      if (typeof value === 'string') headers[key.toLowerCase()] = value;
-    if (typeof https.auth === 'string' && headers['authorization'] === undefined)
-      headers['authorization'] = `Basic ${Buffer.from(https.auth).toString('base64')}`;
-    return { url, headers, dispatcher: pool(https) };
+    const now = performance.now();
+    if (credentials === null || now - credentials.atMs >= CREDENTIALS_REUSE_MS || dispatcher === null) {
+      // A rotated service-account token or an exec plugin's fresh token is picked up here.
+      const https: RequestOptions = {};
+      await kubeConfig.applyToHTTPSOptions(https);
+      const auth: Record<string, string> = {};
+      for (const [key, value] of Object.entries(https.headers ?? {}))
+        if (typeof value === 'string') auth[key.toLowerCase()] = value;
+      if (typeof https.auth === 'string' && auth['authorization'] === undefined)
+        auth['authorization'] = `Basic ${Buffer.from(https.auth).toString('base64')}`;
+      pool(https);
+      credentials = { headers: auth, atMs: now };
+    }
+    const headers = { ...credentials.headers, 'user-agent': options.userAgent, accept: 'application/json' };
+    return { url, headers, dispatcher: dispatcher! };
+  }
+
+  /** An expired or revoked credential: ask the kubeconfig again on the next request. */
+  function checkUnauthorized(status: number): void {
+    if (status === 401) credentials = null;
   }
 
   const abortSignal = (timeoutMs: number, signal: AbortSignal | undefined): AbortSignal => {
@@ -177,6 +196,7 @@ export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOpti
         ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
       });
       const text = await response.body.text();
+      checkUnauthorized(response.statusCode);
       if (response.statusCode < 200 || response.statusCode >= 300)
         throw new KubeHttpError(req.method, req.path, response.statusCode, text);
       return (text === '' ? undefined : JSON.parse(text)) as T;
@@ -196,7 +216,11 @@ export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOpti
         if (!stopped) onDone(error);
       };
       const touch = (): void => {
-        clearTimeout(idle);
+        if (finished) return;
+        if (idle !== undefined) {
+          idle.refresh(); // cheaper than a new timer for every chunk
+          return;
+        }
         idle = setTimeout(
           () => finish(new DOMException(`no watch event for ${idleMs} ms`, 'TimeoutError')),
           idleMs,
@@ -224,6 +248,7 @@ export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOpti
           bodyTimeout: 0,
         });
         if (response.statusCode !== 200) {
+          checkUnauthorized(response.statusCode);
           const text = await response.body.text();
           throw Object.assign(new KubeHttpError('WATCH', path, response.statusCode, text), {
             statusCode: response.statusCode,
