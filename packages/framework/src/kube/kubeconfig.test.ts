@@ -40,7 +40,8 @@ describe('kube/kubeconfig', () => {
     expect(result.models).toEqual([]);
     expect(result.authorization).toBe('Bearer secret-token');
     expect(result.api).toBe('function');
-  });
+    // A child process loading the whole package entry: seconds on a busy machine.
+  }, 120_000);
 });
 
 describe('MicroTime', () => {
