@@ -137,12 +137,20 @@ export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOpti
         throw new Error(
           `the kubeconfig's proxy-url ${proxyUrl} is not supported (only http:// and https:// proxies); remove it or use an HTTP proxy`,
         );
-      dispatcher = new ProxyAgent({ uri: proxyUrl, requestTls: tls, keepAliveTimeout: KEEP_ALIVE_MS });
+      dispatcher = new ProxyAgent({
+        uri: proxyUrl,
+        requestTls: tls,
+        keepAliveTimeout: KEEP_ALIVE_MS,
+        allowH2: false,
+      });
     } else {
       dispatcher = new Agent({
         connect: { ...tls, keepAlive: true, keepAliveInitialDelay: 30_000 },
         keepAliveTimeout: KEEP_ALIVE_MS,
         keepAliveMaxTimeout: KEEP_ALIVE_MS,
+        // HTTP/1.1: undici's HTTP/2 session raises its idle timeout as an uncaught exception, and
+        // a watch is better off on its own connection anyway.
+        allowH2: false,
       });
     }
     return dispatcher;
