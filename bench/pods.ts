@@ -11,6 +11,8 @@ export interface Timings {
   readonly leaseDuration: number;
   readonly renewDeadline: number;
   readonly retryPeriod: number;
+  /** The sidecar's loop interval (loop.intervalSeconds, SLEEP_INTERVAL). */
+  readonly interval: number;
 }
 
 export interface PodSet {

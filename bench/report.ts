@@ -5,6 +5,8 @@ import type { MachineInfo } from './machine.ts';
 import type { Timings } from './pods.ts';
 
 export interface ScenarioResult {
+  /** When the scenario ran (a partial run keeps the other scenarios' earlier results). */
+  readonly at: string;
   readonly id: string;
   readonly title: string;
   readonly method: string;
@@ -64,7 +66,7 @@ export function renderMarkdown(results: BenchResults, notes: string): string {
     `- Node ${m.node}; ${Object.entries(results.versions)
       .map(([k, v]) => `${k} ${v}`)
       .join('; ')}`,
-    `- Lease timings: leaseDuration ${t.leaseDuration} s, renewDeadline ${t.renewDeadline} s, retryPeriod ${t.retryPeriod} s (the defaults)`,
+    `- Timings (the defaults): leaseDuration ${t.leaseDuration} s, renewDeadline ${t.renewDeadline} s, retryPeriod ${t.retryPeriod} s; loop interval ${t.interval} s`,
     `- Runs per scenario: ${results.runs}${results.comparedCli ? `; CLI under test: ${results.comparedCli}` : ''}`,
     '- Load: the machine is shared; the 1-minute load average at the start and end of each scenario is',
     '  given with it, and the last column of each table says which figures would move unloaded.',
@@ -76,7 +78,7 @@ export function renderMarkdown(results: BenchResults, notes: string): string {
     lines.push(
       `### ${scenario.title}`,
       '',
-      `Load average ${scenario.load[0].toFixed(2)} → ${scenario.load[1].toFixed(2)} on ${m.cores} cores.`,
+      `Measured ${scenario.at.slice(0, 16).replace('T', ' ')} UTC; load average ${scenario.load[0].toFixed(2)} → ${scenario.load[1].toFixed(2)} on ${m.cores} cores.`,
       '',
       '| figure | median | min–max | n | target | unloaded |',
       '|---|---|---|---|---|---|',

@@ -1,6 +1,8 @@
 // `npm run bench`: figures, not assertions, on the real apiserver with simulated nodes.
 //   npm run bench [-- --write] [--only a,b] [--runs N] [--steady-runs N] [--steady-seconds S]
 // --write regenerates BENCHMARKS.md; results always go to .bench/results.json.
+// --report-only regenerates BENCHMARKS.md from .bench/results.json without measuring (after
+// editing bench/notes.md or the report's layout).
 // BENCH_FORGE_CLI=<path to another build's cli/main.js> measures that build instead.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,12 +20,13 @@ import { steadyScenario } from './scenarios/steady.ts';
 import type { Scenario } from './scenarios/types.ts';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '../..');
-/** The defaults of the chart and the Python sidecar. */
-const TIMINGS = { leaseDuration: 15, renewDeadline: 10, retryPeriod: 2 };
+/** The defaults: lease timings of the chart and the Python sidecar, loop.intervalSeconds. */
+const TIMINGS = { leaseDuration: 15, renewDeadline: 10, retryPeriod: 2, interval: 5 };
 
 const { values } = parseArgs({
   options: {
     write: { type: 'boolean', default: false },
+    'report-only': { type: 'boolean', default: false },
     only: { type: 'string' },
     runs: { type: 'string', default: process.env['BENCH_RUNS'] ?? '5' },
     'steady-runs': { type: 'string', default: '3' },
@@ -38,7 +41,35 @@ function positiveInt(name: string, text: string): number {
   return n;
 }
 
+/**
+ * With --only, the scenarios not run keep their previous results (each says when it ran), so one
+ * scenario can be re-measured without running them all.
+ */
+async function mergeWithPrevious(
+  fresh: ScenarioResult[],
+  order: readonly string[],
+): Promise<ScenarioResult[]> {
+  const previous = await readFile(join(REPO, '.bench/results.json'), 'utf8')
+    .then((text) => (JSON.parse(text) as BenchResults).scenarios.filter((s) => typeof s.at === 'string'))
+    .catch(() => [] as ScenarioResult[]);
+  const byId = new Map<string, ScenarioResult>(previous.map((s) => [s.id, s]));
+  for (const s of fresh) byId.set(s.id, s);
+  return order.flatMap((id) => byId.get(id) ?? []);
+}
+
+async function writeReport(report: BenchResults): Promise<void> {
+  const notes = await readFile(join(REPO, 'bench/notes.md'), 'utf8').catch(() => '');
+  await writeFile(join(REPO, 'BENCHMARKS.md'), renderMarkdown(report, notes));
+  console.log('written BENCHMARKS.md');
+}
+
 async function main(): Promise<void> {
+  if (values['report-only']) {
+    const text = await readFile(join(REPO, '.bench/results.json'), 'utf8').catch(() => {
+      throw new Error('bench: no .bench/results.json yet: run npm run bench first');
+    });
+    return writeReport(JSON.parse(text) as BenchResults);
+  }
   const runs = positiveInt('runs', values.runs);
   const scenarios: Scenario[] = [
     decideScenario,
@@ -80,8 +111,9 @@ async function main(): Promise<void> {
     for (const scenario of selected) {
       console.log(`${scenario.title}`);
       const loadStart = load1();
+      const at = new Date().toISOString();
       const figures = await scenario.run(ctx);
-      results.push({ ...scenario, load: [loadStart, load1()], figures });
+      results.push({ ...scenario, at, load: [loadStart, load1()], figures });
       for (const f of figures) {
         const s = stats(f.samples);
         console.log(
@@ -109,16 +141,15 @@ async function main(): Promise<void> {
     timings: TIMINGS,
     runs,
     ...(process.env['BENCH_FORGE_CLI'] ? { comparedCli: process.env['BENCH_FORGE_CLI'] } : {}),
-    scenarios: results.map(({ id, title, method, load, figures }) => ({ id, title, method, load, figures })),
+    scenarios: await mergeWithPrevious(
+      results.map(({ at, id, title, method, load, figures }) => ({ at, id, title, method, load, figures })),
+      scenarios.map((s) => s.id),
+    ),
   };
   await mkdir(join(REPO, '.bench'), { recursive: true });
   await writeFile(join(REPO, '.bench/results.json'), JSON.stringify(report, null, 2));
   console.log('written .bench/results.json');
-  if (values.write) {
-    const notes = await readFile(join(REPO, 'bench/notes.md'), 'utf8').catch(() => '');
-    await writeFile(join(REPO, 'BENCHMARKS.md'), renderMarkdown(report, notes));
-    console.log('written BENCHMARKS.md');
-  }
+  if (values.write) await writeReport(report);
 }
 
 main().then(

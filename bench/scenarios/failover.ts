@@ -89,7 +89,8 @@ export const failoverScenario: Scenario = {
         label: 'cold start → first node forging',
         unit: 'ms',
         samples: cold,
-        underLoad: 'shorter unloaded: mostly process start-up (module loading is CPU-bound)',
+        note: 'a new Lease is acted on only after leaseDuration + 0.5 s (the grace of a created lease, safety §4)',
+        underLoad: 'about leaseDuration + 0.5 s + sidecar start-up unloaded',
       },
       {
         id: 'failover.sidecarStartMs',

@@ -124,9 +124,11 @@ export function steadyScenario(options: SteadyOptions): Scenario {
           target: { max: 2, source: TARGET },
           digits: 1,
           underLoad: 'the same',
-          ...(detail === '' ? {} : { note: detail }),
         }),
-        fig('total.apiPerMin', 'API requests at the apiserver, all 3 pods', '/min', total, { digits: 1 }),
+        fig('total.apiPerMin', 'API requests at the apiserver, all 3 pods', '/min', total, {
+          digits: 1,
+          ...(detail === '' ? {} : { note: `per pod and run: ${detail}` }),
+        }),
       ];
     },
   };
