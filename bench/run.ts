@@ -1,196 +1,161 @@
-// `npm run bench`: figures, not assertions. Each figure is the median of several runs.
-//  1. decide(): decisions per second of the pure decision core.
-//  2. Planned handoff (leader SIGTERM) and unplanned failover (leader pod killed) on a real
-//     kube-apiserver with simulated nodes, measured from the simulators' event logs.
-//  3. Memory (RSS) of a running forge-manager sidecar.
-// BENCH_RUNS=N changes the number of handoff/failover runs (default 5).
-import { CoreV1Api } from '@kubernetes/client-node';
+// `npm run bench`: figures, not assertions, on the real apiserver with simulated nodes.
+//   npm run bench [-- --write] [--only a,b] [--runs N] [--steady-runs N] [--steady-seconds S]
+// --write regenerates BENCHMARKS.md; results always go to .bench/results.json.
+// --report-only regenerates BENCHMARKS.md from .bench/results.json without measuring (after
+// editing bench/notes.md or the report's layout).
+// BENCH_FORGE_CLI=<path to another build's cli/main.js> measures that build instead.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { decide } from '../packages/framework/dist/core/decide.js';
-import { UNKNOWN_BELIEF } from '../packages/framework/dist/core/node-belief.js';
-import { writeFakeCredentials } from '../test/cardano-node-sim/credentials.ts';
-import { wallClockMs } from '../test/cardano-node-sim/events.ts';
-import { computeOverlap, readEvents } from '../test/cardano-node-sim/overlap.ts';
-import { startControlPlane } from '../test/controlplane/index.ts';
-import { ForgePod } from '../test/support/forge-pod.ts';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startControlPlane, type ControlPlane } from '../test/controlplane/index.ts';
+import { formatValue, stats } from './figures.ts';
+import { load1, machineInfo } from './machine.ts';
+import { renderMarkdown, type BenchResults, type ScenarioResult } from './report.ts';
+import { decideScenario } from './scenarios/decide.ts';
+import { failoverScenario } from './scenarios/failover.ts';
+import { importsScenario } from './scenarios/imports.ts';
+import { steadyScenario } from './scenarios/steady.ts';
+import type { Scenario } from './scenarios/types.ts';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const TIMINGS = { leaseDuration: 15, renewDeadline: 10, retryPeriod: 2 };
+const REPO = resolve(fileURLToPath(import.meta.url), '../..');
+/** The defaults: lease timings of the chart and the Python sidecar, loop.intervalSeconds. */
+const TIMINGS = { leaseDuration: 15, renewDeadline: 10, retryPeriod: 2, interval: 5 };
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+const { values } = parseArgs({
+  options: {
+    write: { type: 'boolean', default: false },
+    'report-only': { type: 'boolean', default: false },
+    only: { type: 'string' },
+    runs: { type: 'string', default: process.env['BENCH_RUNS'] ?? '5' },
+    'steady-runs': { type: 'string', default: '3' },
+    'steady-seconds': { type: 'string', default: '120' },
+  },
+});
 
-function benchDecide(): number[] {
-  const base = {
-    nowMs: 10_000,
-    phase: 'running' as const,
-    node: { socket: 'up' as const, pid: 1, forgingMetric: null, atTip: null, message: '' },
-    nodeLoaded: { ...UNKNOWN_BELIEF, forging: true, fingerprint: 'f', source: 'node-metric' as const },
-    credentialsUnrevocable: false,
-    revokeRetryDue: false,
-    fault: null,
-    leadership: {
-      lockName: 'l',
-      identity: 'a',
-      holder: 'a',
-      leaderUntilMs: 20_000,
-      transitions: 1,
-      observedAtMs: 0,
-      reason: '',
-      message: '',
-    },
-    policy: { forgingAllowed: true, reason: '', message: '' },
-    credentials: {
-      presence: 'all' as const,
-      upToDate: true,
-      sourcesValid: true,
-      sourceFingerprint: 'f',
-      reason: '',
-      message: '',
-    },
-    config: {
-      startAsNonProducing: true,
-      disableSocketCheck: false,
-      confirmTimeoutMs: 3000,
-      handoverHoldDownMs: 30_000,
-    },
-  };
-  const rates: number[] = [];
-  for (let run = 0; run < 5; run++) {
-    const n = 200_000;
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) decide({ ...base, nowMs: 10_000 + (i % 20_000) });
-    rates.push(n / ((performance.now() - t0) / 1000));
-  }
-  return rates;
+function positiveInt(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`bench: --${name} must be a positive integer, got "${text}"`);
+  return n;
 }
 
-async function rssMiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-  return kb / 1024;
+/**
+ * With --only, the scenarios not run keep their previous results (each says when it ran), so one
+ * scenario can be re-measured without running them all.
+ */
+async function mergeWithPrevious(
+  fresh: ScenarioResult[],
+  order: readonly string[],
+): Promise<ScenarioResult[]> {
+  const previous = await readFile(join(REPO, '.bench/results.json'), 'utf8')
+    .then((text) => (JSON.parse(text) as BenchResults).scenarios.filter((s) => typeof s.at === 'string'))
+    .catch(() => [] as ScenarioResult[]);
+  const byId = new Map<string, ScenarioResult>(previous.map((s) => [s.id, s]));
+  for (const s of fresh) byId.set(s.id, s);
+  return order.flatMap((id) => byId.get(id) ?? []);
 }
 
-async function waitFor<T>(fn: () => Promise<T | null | false>, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const v = await fn().catch(() => null);
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('timeout');
-}
-
-async function forger(pods: ForgePod[]): Promise<ForgePod | null> {
-  const states = await Promise.all(
-    pods.map(async (p) =>
-      p.node?.isRunning() ? (await p.node.metrics().catch(() => null))?.forgingEnabled : false,
-    ),
-  );
-  const f = pods.filter((_, i) => states[i]);
-  return f.length === 1 ? f[0]! : null;
+async function writeReport(report: BenchResults): Promise<void> {
+  const notes = await readFile(join(REPO, 'bench/notes.md'), 'utf8').catch(() => '');
+  await writeFile(join(REPO, 'BENCHMARKS.md'), renderMarkdown(report, notes));
+  console.log('written BENCHMARKS.md');
 }
 
 async function main(): Promise<void> {
-  const results: Record<string, unknown> = {};
-  const decideRates = benchDecide();
-  results.decidePerSecond = { median: median(decideRates), runs: decideRates };
-  console.log(`decide(): median ${(median(decideRates) / 1e6).toFixed(2)} M decisions/s (5 runs)`);
+  if (values['report-only']) {
+    const text = await readFile(join(REPO, '.bench/results.json'), 'utf8').catch(() => {
+      throw new Error('bench: no .bench/results.json yet: run npm run bench first');
+    });
+    return writeReport(JSON.parse(text) as BenchResults);
+  }
+  const runs = positiveInt('runs', values.runs);
+  const scenarios: Scenario[] = [
+    decideScenario,
+    importsScenario,
+    failoverScenario,
+    steadyScenario({
+      runs: positiveInt('steady-runs', values['steady-runs']),
+      seconds: positiveInt('steady-seconds', values['steady-seconds']),
+      warmupSeconds: 20,
+    }),
+  ];
+  const only = values.only?.split(',').filter((s) => s !== '');
+  const unknown = only?.filter((id) => !scenarios.some((s) => s.id === id)) ?? [];
+  if (unknown.length > 0)
+    throw new Error(
+      `bench: unknown scenario ${unknown.join(', ')}; known: ${scenarios.map((s) => s.id).join(', ')}`,
+    );
+  const selected = only ? scenarios.filter((s) => only.includes(s.id)) : scenarios;
 
-  const cp = await startControlPlane({ name: `bench-${process.pid}` });
   const dir = await mkdtemp(join(tmpdir(), 'forge-bench-'));
-  const handoffs: number[] = [];
-  const failovers: number[] = [];
-  const rss: number[] = [];
-  let overlapMs = 0;
+  let cp: ControlPlane | null = null;
+  const results: ScenarioResult[] = [];
   try {
-    for (let run = 0; run < RUNS; run++) {
-      for (const kind of ['handoff', 'failover'] as const) {
-        const ns = `bench-${kind}-${run}`;
-        await cp
-          .kubeConfig()
-          .makeApiClient(CoreV1Api)
-          .createNamespace({ body: { metadata: { name: ns } } });
-        const runDir = join(dir, ns);
-        const secrets = join(runDir, 'secrets');
-        await writeFakeCredentials(secrets);
-        const eventLog = join(runDir, 'events.jsonl');
-        const pods = [0, 1, 2].map(
-          (i) =>
-            new ForgePod({
-              name: `bp-${i}`,
-              namespace: ns,
-              kubeconfigPath: cp.kubeconfigPath,
-              pool: 'pool1bench',
-              sourceDir: secrets,
-              eventLog,
-              workDir: join(runDir, `bp-${i}`),
-              leaseName: 'cardano-node-leader',
-              timings: TIMINGS,
-              extraEnv: { LOG_LEVEL: 'warn' },
-            }),
+    const ctx = {
+      controlPlane: async () =>
+        (cp ??= await startControlPlane({
+          name: `bench-${process.pid}`,
+          auditNamespaces: selected.flatMap((s) => s.auditNamespaces ?? []),
+        })),
+      runDir: async (name: string) => {
+        const d = join(dir, name);
+        await mkdir(d, { recursive: true });
+        return d;
+      },
+      runs,
+      timings: TIMINGS,
+      log: (line: string) => console.log(line),
+    };
+    for (const scenario of selected) {
+      console.log(`${scenario.title}`);
+      const loadStart = load1();
+      const at = new Date().toISOString();
+      const figures = await scenario.run(ctx);
+      results.push({ ...scenario, at, load: [loadStart, load1()], figures });
+      for (const f of figures) {
+        const s = stats(f.samples);
+        console.log(
+          `  ${f.label}: median ${formatValue(s.median, f)} ${f.unit} (${formatValue(s.min, f)}–${formatValue(s.max, f)}, n=${s.n})`,
         );
-        try {
-          await Promise.all(pods.map((p) => p.start()));
-          const leader = await waitFor(() => forger(pods), 60_000);
-          await new Promise((r) => setTimeout(r, 1000));
-          if (kind === 'handoff') rss.push(await rssMiB(leader.sidecar!.pid!));
-          const t0 = wallClockMs();
-          if (kind === 'handoff') await leader.stopSidecar();
-          else {
-            leader.killSidecar('SIGKILL');
-            leader.node!.kill('SIGKILL');
-          }
-          await waitFor(async () => {
-            const f = await forger(pods);
-            return f !== null && f !== leader ? f : null;
-          }, 60_000);
-          const events = await readEvents([eventLog]);
-          const on = events.find(
-            (e) => e.event === 'forging-on' && e.ts >= t0 && e.identity !== leader.options.name,
-          )!;
-          (kind === 'handoff' ? handoffs : failovers).push(on.ts - t0);
-          overlapMs += computeOverlap(events).totalOverlapMs;
-          console.log(`  run ${run + 1} ${kind}: ${(on.ts - t0).toFixed(0)} ms`);
-        } finally {
-          await Promise.all(pods.map((p) => p.dispose()));
-        }
       }
     }
   } finally {
-    await cp.stop();
-    await rm(dir, { recursive: true, force: true });
+    await (cp as ControlPlane | null)?.stop();
+    // BENCH_KEEP=1 keeps the sidecars' logs and the simulators' event logs.
+    if (process.env['BENCH_KEEP'] === '1') console.log(`kept ${dir}`);
+    else await rm(dir, { recursive: true, force: true });
   }
-  results.timings = TIMINGS;
-  results.plannedHandoffMs = { median: median(handoffs), runs: handoffs };
-  results.unplannedFailoverMs = { median: median(failovers), runs: failovers };
-  results.sidecarRssMiB = { median: median(rss), runs: rss };
-  results.totalOverlapMs = overlapMs;
-  console.log(
-    `planned handoff (SIGTERM):       median ${median(handoffs).toFixed(0)} ms over ${handoffs.length} runs`,
-  );
-  console.log(
-    `unplanned failover (pod killed): median ${median(failovers).toFixed(0)} ms over ${failovers.length} runs (lease ${TIMINGS.leaseDuration} s)`,
-  );
-  console.log(`sidecar RSS:                     median ${median(rss).toFixed(1)} MiB`);
-  console.log(`overlap across all runs:         ${overlapMs.toFixed(0)} ms`);
-  await mkdir('.bench', { recursive: true });
-  await writeFile(
-    '.bench/results.json',
-    JSON.stringify({ at: new Date().toISOString(), ...results }, null, 2),
-  );
+  const versions: Record<string, string> = {};
+  const plane = cp as ControlPlane | null;
+  if (plane !== null) {
+    versions['kube-apiserver'] = plane.versions.kubeApiserver;
+    versions['etcd'] = plane.versions.etcd;
+  }
+  const report: BenchResults = {
+    at: new Date().toISOString(),
+    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, ''),
+    machine: machineInfo(),
+    versions,
+    timings: TIMINGS,
+    runs,
+    ...(process.env['BENCH_FORGE_CLI'] ? { comparedCli: process.env['BENCH_FORGE_CLI'] } : {}),
+    scenarios: await mergeWithPrevious(
+      results.map(({ at, id, title, method, load, figures }) => ({ at, id, title, method, load, figures })),
+      scenarios.map((s) => s.id),
+    ),
+  };
+  await mkdir(join(REPO, '.bench'), { recursive: true });
+  await writeFile(join(REPO, '.bench/results.json'), JSON.stringify(report, null, 2));
   console.log('written .bench/results.json');
+  if (values.write) await writeReport(report);
 }
 
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    console.error(error);
+    console.error(error instanceof Error ? error.message : error);
     process.exit(1);
   },
 );

@@ -52,16 +52,17 @@ const PORT_CLASH_ATTEMPTS = 3;
  * is logged, so the log costs the other tests nothing. Namespaces are never reused in one run.
  */
 export const AUDITED_NAMESPACE = 'forge-rbac-audit';
-const AUDIT_POLICY = [
-  'apiVersion: audit.k8s.io/v1',
-  'kind: Policy',
-  'omitStages: [RequestReceived]',
-  'rules:',
-  '  - level: Metadata',
-  `    namespaces: [${AUDITED_NAMESPACE}]`,
-  '  - level: None',
-  '',
-].join('\n');
+const auditPolicy = (namespaces: readonly string[]): string =>
+  [
+    'apiVersion: audit.k8s.io/v1',
+    'kind: Policy',
+    'omitStages: [RequestReceived]',
+    'rules:',
+    '  - level: Metadata',
+    `    namespaces: [${namespaces.join(', ')}]`,
+    '  - level: None',
+    '',
+  ].join('\n');
 
 export interface ControlPlaneVersions {
   kubeApiserver: string;
@@ -105,6 +106,8 @@ export interface StartControlPlaneOptions {
   /** Keep running after this process exits (the CLI): detached, no watchdog, never reaped. */
   persistent?: boolean;
   startTimeoutMs?: number;
+  /** More namespaces to audit besides AUDITED_NAMESPACE (the benchmark counts requests per pod). */
+  auditNamespaces?: readonly string[];
 }
 
 /** FORGE_CONTROLPLANE_BIN_DIR, else the cache dir build.sh builds into. */
@@ -211,7 +214,10 @@ export async function startControlPlane(options: StartControlPlaneOptions = {}):
     const etcdDone = performance.now();
 
     const apiserverLog = join(runDir, 'kube-apiserver.log');
-    await writeFile(join(runDir, 'audit-policy.yaml'), AUDIT_POLICY);
+    await writeFile(
+      join(runDir, 'audit-policy.yaml'),
+      auditPolicy([AUDITED_NAMESPACE, ...(options.auditNamespaces ?? [])]),
+    );
     let apiPort = await freeLoopbackPort();
     const launchApiserver = async (): Promise<RunningProcess> => {
       const proc = spawnLogged({

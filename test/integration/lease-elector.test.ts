@@ -1,7 +1,7 @@
 // The kubernetes-lease elector against a REAL kube-apiserver + etcd (no fakes): CAS on
 // resourceVersion, MicroTime validation, watches, an apiserver outage.
 // Timings: leaseDuration 3 s, renewDeadline 2 s, retryPeriod 0.5 s.
-import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, KubeConfig, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import {
   createKubernetesLeaseElector,
   kubernetesLeasePlugin,
@@ -15,6 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startControlPlane, type ControlPlane } from '../controlplane/index.ts';
 import { createTestNamespace, testKubeConfig, type TestNamespace } from '../support/cluster.ts';
 import { makeTestPluginContext, realClock, type TestPluginContext } from '../support/plugin-context.ts';
+import { startTcpProxy } from '../support/tcp-proxy.ts';
 
 const TIMING = { leaseDurationSeconds: 3, renewDeadlineSeconds: 2, retryPeriodSeconds: 0.5 } as const;
 const LEASE_MS = TIMING.leaseDurationSeconds * 1000;
@@ -328,6 +329,44 @@ describe('kubernetes-lease on the shared real apiserver', () => {
     expect(other.elector.snapshot().actAfterMs! - stoppedAt).toBeGreaterThanOrEqual(
       LEASE_MS - 700 + TAKEOVER_MARGIN_MS,
     );
+  });
+
+  it('renews over a kept-alive connection, not a new TLS connection per request (issue 10)', async () => {
+    const server = new URL(kc.getCurrentCluster()!.server);
+    let accepted = 0;
+    const proxy = await startTcpProxy({
+      target: { host: server.hostname, port: Number(server.port) },
+      identifyCaller: () => {
+        accepted += 1;
+        return Promise.resolve('elector');
+      },
+    });
+    try {
+      const viaProxy = (): KubeConfig => {
+        const k = new KubeConfig();
+        k.loadFromOptions({
+          clusters: kc.clusters.map((c) => ({ ...c, server: `https://${proxy.address}` })),
+          users: kc.users,
+          contexts: kc.contexts,
+          currentContext: kc.currentContext,
+        });
+        return k;
+      };
+      const [a] = makeCandidates(viaProxy, ns.name, ['conn-a'], started);
+      await startAll([a!]);
+      await waitFor('conn-a to lead', () => leads(a!), 10_000);
+      const renewedBefore = a!.history.filter((h) => h.snapshot.reason === LeaseReason.Renewed).length;
+      await sleep(4000);
+      const renewals =
+        a!.history.filter((h) => h.snapshot.reason === LeaseReason.Renewed).length - renewedBefore;
+      expect(leads(a!)).toBe(true);
+      expect(renewals).toBeGreaterThanOrEqual(5);
+      // One connection for requests and one for the watch; a new TLS connection per call would
+      // open one per renewal.
+      expect(accepted).toBeLessThanOrEqual(3);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('the API server does not write an update that changes nothing (so every renewal must change renewTime)', async () => {

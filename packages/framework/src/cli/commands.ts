@@ -3,7 +3,8 @@
  * call them in-process. main.ts wires them to the real process.
  */
 import { parseArgs } from 'node:util';
-import { stringify as toYaml } from 'yaml';
+import { createRequire } from 'node:module';
+import type { stringify as YamlStringify } from 'yaml';
 import { ConfigError, formatConfigIssue } from '../config/errors.js';
 import type { LenientInput } from '../config/lenient.js';
 import { loadConfig } from '../config/load.js';
@@ -173,7 +174,10 @@ function write(stream: NodeJS.WritableStream, text: string): void {
 }
 
 function render(value: unknown, format: 'yaml' | 'json'): string {
-  return format === 'json' ? JSON.stringify(value, null, 2) : toYaml(value);
+  if (format === 'json') return JSON.stringify(value, null, 2);
+  // Loaded here, not at start-up: `run` never prints YAML and would carry the library (~12 MiB RSS).
+  const { stringify } = createRequire(import.meta.url)('yaml') as { stringify: typeof YamlStringify };
+  return stringify(value);
 }
 
 function reportProblems(io: CliIo, title: string, problems: readonly PluginProblem[]): void {

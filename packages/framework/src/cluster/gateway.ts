@@ -3,14 +3,9 @@
  * created, status-patched and watched. Behind an interface so the manager's logic can run
  * against a fake in unit tests; every call is bounded by a timeout (no hanging call, G5).
  */
-import { CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
-import {
-  classifyK8sError,
-  mergePatchOptions,
-  withTimeout,
-  type K8sErrorKind,
-  type K8sOperation,
-} from '../kube/index.js';
+import { createKubeClient, forgeUserAgent, MERGE_PATCH } from '../kube/client.js';
+import { classifyK8sError, type K8sErrorKind, type K8sOperation } from '../kube/errors.js';
+import type { KubeConfig } from '../kube/kubeconfig.js';
 
 export interface ClusterObject {
   readonly apiVersion?: string;
@@ -69,6 +64,8 @@ export interface KubeGatewayOptions {
   readonly requestTimeoutMs: number;
   /** Server-side watch timeout; the watch is re-opened after it (which also re-reads the object). */
   readonly watchTimeoutSeconds?: number;
+  /** Names the pod in the API server's audit log. */
+  readonly podName?: string;
 }
 
 function failure(error: unknown, operation: K8sOperation): GatewayResult<never> {
@@ -87,10 +84,13 @@ export function createKubeClusterGateway(
   kubeConfig: KubeConfig,
   options: KubeGatewayOptions,
 ): ClusterObjectGateway {
-  const api = kubeConfig.makeApiClient(CustomObjectsApi);
   const plural = options.plural ?? 'cardanoforgeclusters';
-  const base = { group: options.group, version: options.version, namespace: options.namespace, plural };
-  const timeout = options.requestTimeoutMs;
+  const client = createKubeClient(kubeConfig, {
+    userAgent: forgeUserAgent(options.podName ?? 'cluster-manager'),
+  });
+  const collection = `/apis/${options.group}/${options.version}/namespaces/${encodeURIComponent(options.namespace)}/${plural}`;
+  const item = (name: string): string => `${collection}/${encodeURIComponent(name)}`;
+  const timeoutMs = options.requestTimeoutMs;
   const crd = { name: `${plural}.${options.group}`, kind: 'CardanoForgeCluster' };
   const op = (verb: string, name?: string): K8sOperation => ({
     verb,
@@ -105,7 +105,7 @@ export function createKubeClusterGateway(
   return {
     async get(name) {
       try {
-        const body: unknown = await api.getNamespacedCustomObject({ ...base, name }, withTimeout(timeout));
+        const body: unknown = await client.request({ method: 'GET', path: item(name), timeoutMs });
         return isClusterObject(body) ? { ok: true, value: body } : unexpected('get');
       } catch (error) {
         // Absent object → null; a path the server does not serve (CRD not installed) stays an error.
@@ -116,10 +116,7 @@ export function createKubeClusterGateway(
     },
     async create(body) {
       try {
-        const created: unknown = await api.createNamespacedCustomObject(
-          { ...base, body },
-          withTimeout(timeout),
-        );
+        const created: unknown = await client.request({ method: 'POST', path: collection, body, timeoutMs });
         return isClusterObject(created) ? { ok: true, value: created } : unexpected('create');
       } catch (error) {
         return failure(error, op('POST'));
@@ -128,54 +125,49 @@ export function createKubeClusterGateway(
     async patchStatus(name, status, resourceVersion) {
       const body = resourceVersion === undefined ? { status } : { metadata: { resourceVersion }, status };
       try {
-        const patched: unknown = await api.patchNamespacedCustomObjectStatus(
-          { ...base, name, body },
-          mergePatchOptions(timeout),
-        );
+        const patched: unknown = await client.request({
+          method: 'PATCH',
+          path: `${item(name)}/status`,
+          body,
+          contentType: MERGE_PATCH,
+          timeoutMs,
+        });
         return isClusterObject(patched) ? { ok: true, value: patched } : unexpected('patch status');
       } catch (error) {
         return failure(error, op('PATCH', `${name}/status`));
       }
     },
-    async watch(name, onEvent, onDone) {
-      const path = `/apis/${options.group}/${options.version}/namespaces/${options.namespace}/${plural}`;
+    watch(name, onEvent, onDone) {
       let finished = false;
       const done = (error: unknown): void => {
         if (finished) return;
         finished = true;
         onDone(error);
       };
-      try {
-        const controller = await new Watch(kubeConfig).watch(
-          path,
-          {
-            fieldSelector: `metadata.name=${name}`,
-            allowWatchBookmarks: true,
-            timeoutSeconds: options.watchTimeoutSeconds ?? 25,
-          },
-          (type: string, object: unknown) => {
-            if (type === 'ERROR') {
-              done(
-                Object.assign(new Error(`watch ERROR event: ${JSON.stringify(object)}`), {
-                  statusCode: (object as { code?: unknown })?.code,
-                }),
-              );
-              return;
-            }
-            if (isClusterObject(object)) onEvent(type as WatchEventType, object);
-          },
-          done,
-        );
-        return {
-          abort: () => {
-            controller.abort();
-            done(null);
-          },
-        };
-      } catch (error) {
-        done(error);
-        return { abort: () => undefined };
-      }
+      const handle = client.watch(
+        collection,
+        { fieldSelector: `metadata.name=${name}`, allowWatchBookmarks: true },
+        (type, object) => {
+          if (type === 'ERROR') {
+            handle.stop();
+            done(
+              Object.assign(new Error(`watch ERROR event: ${JSON.stringify(object)}`), {
+                statusCode: (object as { code?: unknown })?.code,
+              }),
+            );
+            return;
+          }
+          if (isClusterObject(object)) onEvent(type as WatchEventType, object);
+        },
+        done,
+        { timeoutSeconds: options.watchTimeoutSeconds ?? 25 },
+      );
+      return Promise.resolve({
+        abort: () => {
+          handle.stop();
+          done(null);
+        },
+      });
     },
   };
 }

@@ -4,9 +4,10 @@
  * involvedObject.uid, so the uid comes from POD_UID (downward API, no RBAC needed) or, failing
  * that, from one read of the pod (needs `get` on it).
  */
-import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
-import { mergePatchOptions, withTimeout } from '../kube/request-options.js';
+import { createKubeClient, forgeUserAgent, MERGE_PATCH } from '../kube/client.js';
+import type { KubeConfig } from '../kube/kubeconfig.js';
 import type { EventSink } from './recorder.js';
 
 export interface KubeEventSinkOptions {
@@ -27,14 +28,20 @@ export interface KubeEventSinkOptions {
 }
 
 export function createKubeEventSink(kubeConfig: KubeConfig, options: KubeEventSinkOptions): EventSink {
-  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const client = createKubeClient(kubeConfig, { userAgent: forgeUserAgent(options.instance) });
   const { namespace, involvedObject } = options;
+  const events = `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`;
+  const timeoutMs = options.timeoutMs;
   let uid: Promise<string | undefined> | null = null;
   const involvedUid = (): Promise<string | undefined> => {
     if (involvedObject.uid) return Promise.resolve(involvedObject.uid);
     if (involvedObject.kind !== 'Pod') return Promise.resolve(undefined);
-    uid ??= core
-      .readNamespacedPod({ name: involvedObject.name, namespace }, withTimeout(options.timeoutMs))
+    uid ??= client
+      .request<V1Pod>({
+        method: 'GET',
+        path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(involvedObject.name)}`,
+        timeoutMs,
+      })
       .then((pod) => pod.metadata?.uid)
       .catch(() => {
         uid = null; // try again with the next event
@@ -66,14 +73,17 @@ export function createKubeEventSink(kubeConfig: KubeConfig, options: KubeEventSi
         reportingComponent: options.component,
         reportingInstance: options.instance,
       };
-      await core.createNamespacedEvent({ namespace, body }, withTimeout(options.timeoutMs));
+      await client.request({ method: 'POST', path: events, body, timeoutMs });
       return name;
     },
     async update(name, count, last) {
-      await core.patchNamespacedEvent(
-        { name, namespace, body: { count, lastTimestamp: last.toISOString() } },
-        mergePatchOptions(options.timeoutMs),
-      );
+      await client.request({
+        method: 'PATCH',
+        path: `${events}/${encodeURIComponent(name)}`,
+        body: { count, lastTimestamp: last.toISOString() },
+        contentType: MERGE_PATCH,
+        timeoutMs,
+      });
     },
   };
 }

@@ -7,14 +7,12 @@
  *  - per-call middleware must return the library's own `Observable`, not a Promise;
  *  - the default merge strategy `replace` drops the client's own middleware, so we `append`.
  */
-import {
-  Observable,
-  PatchStrategy,
-  setHeaderOptions,
-  type ConfigurationOptions,
-  type RequestContext,
-  type ResponseContext,
-} from '@kubernetes/client-node';
+import type { ConfigurationOptions, RequestContext, ResponseContext } from '@kubernetes/client-node';
+// Deep imports of three small modules: the package entry would load every generated model
+// (see kubeconfig.ts) into whatever imports the framework's main entry.
+import { Observable } from '@kubernetes/client-node/dist/gen/rxjsStub.js';
+import { setHeaderOptions } from '@kubernetes/client-node/dist/middleware.js';
+import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
 
 /**
  * Aborts the request after `ms` milliseconds, or earlier when `signal` fires (so a caller can

@@ -16,3 +16,13 @@ export function parseMicroTime(value: string | Date | null | undefined): Date | 
   const ms = Date.parse(normalized);
   return Number.isNaN(ms) ? null : new Date(ms);
 }
+
+/**
+ * A Date that serialises as a Kubernetes MicroTime (six fractional digits), which Lease times must
+ * be; the same as the library's V1MicroTime without importing its generated models.
+ */
+export class MicroTime extends Date {
+  override toISOString(): string {
+    return `${super.toISOString().slice(0, -1)}000Z`;
+  }
+}

@@ -4,9 +4,10 @@
  * writes; a pod that is not leader only clears an entry that still names itself, and never blanks
  * a live leader (G7, G26). The object is created when missing (G30).
  */
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { classifyK8sError, mergePatchOptions, withTimeout } from '../kube/index.js';
+import { createKubeClient, forgeUserAgent, MERGE_PATCH, type KubeClient } from '../kube/client.js';
+import { classifyK8sError } from '../kube/errors.js';
+import type { KubeConfig } from '../kube/kubeconfig.js';
 
 export interface LeaderStatusTarget {
   readonly namespace: string;
@@ -37,7 +38,7 @@ interface Condition {
 }
 
 export class LeaderStatusWriter {
-  private readonly api: CustomObjectsApi;
+  private readonly client: KubeClient;
   private readonly target: LeaderStatusTarget;
   private readonly logger: Logger;
   /** The last report written successfully; a write is retried until it succeeds. */
@@ -45,7 +46,7 @@ export class LeaderStatusWriter {
   private conditions = new Map<string, Condition>();
 
   constructor(kubeConfig: KubeConfig, target: LeaderStatusTarget, logger: Logger) {
-    this.api = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.client = createKubeClient(kubeConfig, { userAgent: forgeUserAgent(target.podName) });
     this.target = target;
     this.logger = logger;
   }
@@ -126,12 +127,12 @@ export class LeaderStatusWriter {
   }
 
   private async get(): Promise<LeaderObject | null> {
-    const { group, version, namespace, plural, name, timeoutMs } = this.target;
     try {
-      return (await this.api.getNamespacedCustomObject(
-        { group, version, namespace, plural, name },
-        withTimeout(timeoutMs),
-      )) as LeaderObject;
+      return await this.client.request<LeaderObject>({
+        method: 'GET',
+        path: this.path(this.target.name),
+        timeoutMs: this.target.timeoutMs,
+      });
     } catch (error) {
       if (classifyK8sError(error).kind === 'not-found') return null;
       throw error;
@@ -141,23 +142,19 @@ export class LeaderStatusWriter {
   private async getOrCreate(): Promise<LeaderObject> {
     const existing = await this.get();
     if (existing) return existing;
-    const { group, version, namespace, plural, name, timeoutMs } = this.target;
+    const { group, version, name, timeoutMs } = this.target;
     try {
-      return (await this.api.createNamespacedCustomObject(
-        {
-          group,
-          version,
-          namespace,
-          plural,
-          body: {
-            apiVersion: `${group}/${version}`,
-            kind: 'CardanoLeader',
-            metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'cardano-forge' } },
-            spec: { description: 'Created by cardano-forge' },
-          },
+      return await this.client.request<LeaderObject>({
+        method: 'POST',
+        path: this.path(),
+        body: {
+          apiVersion: `${group}/${version}`,
+          kind: 'CardanoLeader',
+          metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'cardano-forge' } },
+          spec: { description: 'Created by cardano-forge' },
         },
-        withTimeout(timeoutMs),
-      )) as LeaderObject;
+        timeoutMs,
+      });
     } catch (error) {
       if (classifyK8sError(error).kind === 'already-exists') return (await this.get()) as LeaderObject;
       throw error;
@@ -165,12 +162,21 @@ export class LeaderStatusWriter {
   }
 
   private async patchStatus(status: Record<string, unknown>, resourceVersion?: string): Promise<void> {
-    const { group, version, namespace, plural, name, timeoutMs } = this.target;
     const body = resourceVersion ? { metadata: { resourceVersion }, status } : { status };
-    await this.api.patchNamespacedCustomObjectStatus(
-      { group, version, namespace, plural, name, body },
-      mergePatchOptions(timeoutMs),
-    );
+    await this.client.request({
+      method: 'PATCH',
+      path: `${this.path(this.target.name)}/status`,
+      body,
+      contentType: MERGE_PATCH,
+      timeoutMs: this.target.timeoutMs,
+    });
+  }
+
+  /** The collection, or one object of it. */
+  private path(name?: string): string {
+    const { group, version, namespace, plural } = this.target;
+    const collection = `/apis/${group}/${version}/namespaces/${encodeURIComponent(namespace)}/${plural}`;
+    return name === undefined ? collection : `${collection}/${encodeURIComponent(name)}`;
   }
 }
 

@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
-import PinoPretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import type { PinoLevel } from '../config/schema.js';
 
 export interface CreateLoggerOptions {
@@ -20,7 +21,9 @@ export function createLogger(options: CreateLoggerOptions): Logger {
 }
 
 function prettyStream(destination?: NodeJS.WritableStream): pino.DestinationStream {
-  return PinoPretty({
+  // Loaded only when a person watches: a sidecar in a container logs JSON and never needs it.
+  const pinoPretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+  return pinoPretty({
     colorize: destination === undefined && process.stdout.isTTY === true,
     translateTime: 'SYS:HH:MM:ss.l',
     ignore: 'pid,hostname',

@@ -39,6 +39,18 @@ describe('createLogger', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ msg: 'shown', pod: 'bp-0', level: 40 });
   });
+
+  it('pretty output (loaded only when asked for) is one readable line, not JSON', () => {
+    const stream = new PassThrough();
+    const chunks: string[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c.toString()));
+    const logger = createLogger({ level: 'info', pretty: true, destination: stream });
+    logger.info({ pod: 'bp-0' }, 'readable');
+    const text = chunks.join('');
+    expect(text).toMatch(/INFO.*readable/);
+    expect(text).toMatch(/pod: "bp-0"/);
+    expect(() => JSON.parse(text) as unknown).toThrow();
+  });
 });
 
 describe('createHttpServer', () => {

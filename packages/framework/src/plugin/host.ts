@@ -1,5 +1,6 @@
 /** Default implementations of the shared parts of a PluginContext. */
-import { KubeConfig } from '@kubernetes/client-node';
+// Loads the library's KubeConfig without its generated models (kube/kubeconfig.ts).
+import { KubeConfig } from '../kube/kubeconfig.js';
 import { Agent, type Dispatcher } from 'undici';
 import type { ResolvedConfig } from '../config/schema.js';
 import type { ForgeIdentity } from './define.js';

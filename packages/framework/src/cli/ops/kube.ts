@@ -4,9 +4,10 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { CoordinationV1Api, CustomObjectsApi, KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import type { V1Lease } from '@kubernetes/client-node';
+import { createKubeClient, forgeUserAgent, MERGE_PATCH, type KubeClient } from '../../kube/client.js';
 import { classifyK8sError } from '../../kube/errors.js';
-import { mergePatchOptions, withTimeout } from '../../kube/request-options.js';
+import { KubeConfig } from '../../kube/kubeconfig.js';
 
 export class OpsError extends Error {
   override readonly name = 'OpsError';
@@ -159,13 +160,29 @@ export function explain(target: Target, action: string, error: unknown): OpsErro
   }
 }
 
-async function listCustom<T>(target: Target, plural: string, kind: string): Promise<T[]> {
-  const api = target.kubeConfig.makeApiClient(CustomObjectsApi);
+/** One short-lived client per call: the operator commands make a few requests and exit. */
+async function call<T>(target: Target, run: (client: KubeClient) => Promise<T>): Promise<T> {
+  const client = createKubeClient(target.kubeConfig, { userAgent: forgeUserAgent('cli') });
   try {
-    const list = (await api.listNamespacedCustomObject(
-      { group: target.group, version: CRD_VERSION, namespace: target.namespace, plural },
-      withTimeout(CALL_TIMEOUT_MS),
-    )) as { items?: T[] };
+    return await run(client);
+  } finally {
+    await client.close();
+  }
+}
+
+const customPath = (target: Target, plural: string, name?: string): string =>
+  `/apis/${target.group}/${CRD_VERSION}/namespaces/${encodeURIComponent(target.namespace)}/${plural}` +
+  (name === undefined ? '' : `/${encodeURIComponent(name)}`);
+
+async function listCustom<T>(target: Target, plural: string, kind: string): Promise<T[]> {
+  try {
+    const list = await call(target, (client) =>
+      client.request<{ items?: T[] }>({
+        method: 'GET',
+        path: customPath(target, plural),
+        timeoutMs: CALL_TIMEOUT_MS,
+      }),
+    );
     return list.items ?? [];
   } catch (error) {
     if (classifyK8sError(error).kind === 'not-found')
@@ -182,10 +199,15 @@ export const listLeaders = (target: Target) =>
   listCustom<LeaderObject>(target, LEADER_PLURAL, 'CardanoLeader');
 
 export async function listLeases(target: Target): Promise<V1Lease[]> {
-  const api = target.kubeConfig.makeApiClient(CoordinationV1Api);
   try {
-    const list = await api.listNamespacedLease({ namespace: target.namespace }, withTimeout(CALL_TIMEOUT_MS));
-    return list.items;
+    const list = await call(target, (client) =>
+      client.request<{ items?: V1Lease[] }>({
+        method: 'GET',
+        path: `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(target.namespace)}/leases`,
+        timeoutMs: CALL_TIMEOUT_MS,
+      }),
+    );
+    return list.items ?? [];
   } catch (error) {
     throw explain(target, 'list leases', error);
   }
@@ -198,19 +220,16 @@ export async function patchCluster(
   patch: object,
   action: string,
 ): Promise<ClusterObject> {
-  const api = target.kubeConfig.makeApiClient(CustomObjectsApi);
   try {
-    return (await api.patchNamespacedCustomObject(
-      {
-        group: target.group,
-        version: CRD_VERSION,
-        namespace: target.namespace,
-        plural: CLUSTER_PLURAL,
-        name,
+    return await call(target, (client) =>
+      client.request<ClusterObject>({
+        method: 'PATCH',
+        path: customPath(target, CLUSTER_PLURAL, name),
         body: patch,
-      },
-      mergePatchOptions(CALL_TIMEOUT_MS),
-    )) as ClusterObject;
+        contentType: MERGE_PATCH,
+        timeoutMs: CALL_TIMEOUT_MS,
+      }),
+    );
   } catch (error) {
     throw explain(target, action, error);
   }

@@ -39,14 +39,19 @@
  *     create is sent, so actAfter = send + LD' + m;
  *   - re-taking a record we wrote ourselves (same resourceVersion) after losing leadership: no
  *     one else wrote since, so the grace of our original acquisition still applies and no more.
+ *
+ * Files: this one is the state machine; lease-spec.ts builds the records it writes, record.ts
+ * reads them, request-deadline.ts bounds each call, lease-watch.ts keeps the watch open.
  */
 import { randomUUID } from 'node:crypto';
-import { V1MicroTime, type V1Lease, type V1LeaseSpec } from '@kubernetes/client-node';
+import type { V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock, LeaderElector, LeadershipSnapshot } from '../../contracts/index.js';
 import type { ClassifiedK8sError } from '../../kube/errors.js';
-import type { LeaseApi, LeaseCallResult, LeaseWatchEventType } from './lease-api.js';
+import type { LeaseApi, LeaseCallOptions, LeaseCallResult, LeaseWatchEventType } from './lease-api.js';
+import { acquireSpec, leaseWithSpec, newLease, releasedSpec, renewSpec, type Holder } from './lease-spec.js';
+import { runLeaseWatch } from './lease-watch.js';
 import { createLeaseMetrics, type LeaseMetrics } from './metrics.js';
 import {
   assertValidLeaseTiming,
@@ -55,8 +60,8 @@ import {
   takeoverMarginMs,
   type KubernetesLeaseOptions,
 } from './options.js';
-import { parseMicroTime } from '../../kube/time.js';
 import { inspectLease, type LeaseView } from './record.js';
+import { callWithDeadline, type InFlight } from './request-deadline.js';
 
 export interface LeaseElectorDeps {
   readonly clock: Clock;
@@ -117,9 +122,11 @@ interface Leadership {
 
 type AttemptOutcome = 'leading' | 'not-leading' | 'failed';
 
-function timeoutError(ms: number): ClassifiedK8sError {
-  return { kind: 'timeout', message: `lease request did not complete within ${Math.round(ms)} ms` };
-}
+/**
+ * A watching standby still reads the lease this often, in case its watch stopped delivering
+ * without ending (it would notice at the holder's expiry anyway: it reads before every takeover).
+ */
+const STANDBY_RESYNC_MS = 120_000;
 
 /** A minimal mutual exclusion so the loop and release() never interleave their reads/writes. */
 function createMutex(): <T>(work: () => Promise<T>) => Promise<T> {
@@ -149,6 +156,8 @@ export class KubernetesLeaseElector implements LeaderElector {
   readonly #requestTimeoutMs: number;
   readonly #leaseDurationSeconds: number;
   readonly #exclusive = createMutex();
+  /** What this candidate writes as holder. */
+  readonly #holder: Holder;
   readonly #listeners = new Set<(snapshot: LeadershipSnapshot) => void>();
 
   #eligible = true;
@@ -161,7 +170,7 @@ export class KubernetesLeaseElector implements LeaderElector {
   #wakePending = false;
   #sleepWake: AbortController | null = null;
   /** The request in flight from the loop; release() and loss of leadership abort it. */
-  #inFlight: AbortController | null = null;
+  readonly #inFlight: InFlight = { current: null };
   /** The last request failure logged at warn level; cleared by a success. */
   #lastErrorKey = '';
   /** resourceVersion of our last successful write: a record naming us with another one is not ours. */
@@ -170,6 +179,14 @@ export class KubernetesLeaseElector implements LeaderElector {
   #lastActAfterMs = 0;
   /** Logged once per distinct problem set, not on every poll. */
   #lastProblemKey = '';
+  /**
+   * True while the current watch has delivered at least one event and has not ended: the
+   * watch then reports every change of the record, so a standby needs no periodic read.
+   */
+  #watchDelivering = false;
+  /** When the loop last read the lease (monotonic): a watching standby still reads once per resync. */
+  #lastReadMs = Number.NEGATIVE_INFINITY;
+  readonly #resyncMs: number;
 
   constructor(api: LeaseApi, deps: LeaseElectorDeps, options: KubernetesLeaseOptions) {
     assertValidLeaseTiming(options);
@@ -187,6 +204,8 @@ export class KubernetesLeaseElector implements LeaderElector {
     this.#leaseDurationMs = options.leaseDurationSeconds * 1000;
     this.#renewDeadlineMs = options.renewDeadlineSeconds * 1000;
     this.#retryPeriodMs = options.retryPeriodSeconds * 1000;
+    this.#resyncMs = Math.max(STANDBY_RESYNC_MS, this.#leaseDurationMs);
+    this.#holder = { identity: this.identity, leaseDurationSeconds: this.#leaseDurationSeconds };
     this.#requestTimeoutMs =
       (options.requestTimeoutSeconds ?? defaultRequestTimeoutSeconds(options.renewDeadlineSeconds)) * 1000;
     this.#snapshot = {
@@ -224,7 +243,31 @@ export class KubernetesLeaseElector implements LeaderElector {
     this.#running = {
       controller,
       loop: this.#runLoop(controller.signal),
-      watch: this.#runWatch(controller.signal),
+      watch: runLeaseWatch(
+        {
+          api: this.#api,
+          clock: this.#clock,
+          log: this.#log,
+          metrics: this.#metrics,
+          random: this.#random,
+          retryPeriodMs: this.#retryPeriodMs,
+        },
+        {
+          opening: () => {
+            this.#watchDelivering = false;
+          },
+          event: (type, lease) => {
+            this.#watchDelivering = true;
+            this.#onWatchEvent(type, lease);
+          },
+          ended: () => {
+            this.#watchDelivering = false;
+            // Without the watch, polling takes over from now on: do not sleep past the next poll.
+            if (this.#leading === null) this.#wakeLoop();
+          },
+        },
+        controller.signal,
+      ),
     };
   }
 
@@ -260,7 +303,7 @@ export class KubernetesLeaseElector implements LeaderElector {
       this.#log.info({ why: 'release' }, 'candidacy withdrawn');
     }
     if (this.#leading !== null) this.#loseLeadership(LeaseReason.CandidacyWithdrawn, 'releasing the lease');
-    this.#inFlight?.abort(new DOMException('release requested', 'AbortError'));
+    this.#inFlight.current?.abort(new DOMException('release requested', 'AbortError'));
     await this.#exclusive(() => this.#releaseLocked(signal));
   }
 
@@ -269,7 +312,7 @@ export class KubernetesLeaseElector implements LeaderElector {
     if (running === null) return;
     this.#running = null;
     running.controller.abort();
-    this.#inFlight?.abort(new DOMException('elector stopped', 'AbortError'));
+    this.#inFlight.current?.abort(new DOMException('elector stopped', 'AbortError'));
     this.#wakeLoop();
     await Promise.allSettled([running.loop, running.watch]);
     this.#leading = null;
@@ -328,12 +371,38 @@ export class KubernetesLeaseElector implements LeaderElector {
       }
       return Math.min(this.#retryPeriodMs, remaining);
     }
+    const watched = this.#liveHolderSeenByWatch();
+    if (watched !== null) return watched;
     if (this.#eligible) {
       const outcome = await this.#tryAcquireOrRenew(signal);
       return outcome === 'leading' ? this.#retryPeriodMs : this.#untilExpiryOrJittered();
     }
     await this.#observeOnly(signal);
     return this.#jittered();
+  }
+
+  /**
+   * A standby whose watch is delivering needs no read while the record it last saw is held by
+   * someone else and not expired: every renewal arrives as an event (restarting the expiry clock),
+   * and a release or deletion wakes the loop at once. It sleeps until that record would expire
+   * (then reads and, if still unchanged, takes over: the same path as polling) or until the next
+   * resync. Returns null when a read is needed now. Watch observations can only be later than a
+   * read's, so the expiry they give is never earlier (safety argument in the header).
+   */
+  #liveHolderSeenByWatch(): number | null {
+    const observed = this.#observed;
+    if (!this.#watchDelivering || observed === null) return null;
+    const now = this.#clock.monotonicMs();
+    if (now - this.#lastReadMs >= this.#resyncMs) return null;
+    const view = observed.view;
+    if (view.holder === '' || view.holder === this.identity) return null;
+    const expiresAtMs = observed.changedAtMs + this.#effectiveDurationMs(view);
+    if (expiresAtMs <= now) return null;
+    this.#heldUntilMs = expiresAtMs;
+    if (this.#eligible) this.#publishHeldByOther(view, expiresAtMs - now);
+    else this.#publishObservation(view, LeaseReason.NotCandidate, 'not a candidate');
+    const untilResync = this.#lastReadMs + this.#resyncMs - now;
+    return Math.max(0, Math.min(untilResync, expiresAtMs - now + 1 + this.#random() * 25));
   }
 
   /**
@@ -386,7 +455,11 @@ export class KubernetesLeaseElector implements LeaderElector {
 
     // Fast path: the leader renews on the object it last wrote, one request per renewal.
     if (leading !== null && observed !== null && observed.view.holder === this.identity) {
-      const body = this.#leaseWithSpec(observed.lease, this.#renewSpec(observed.lease.spec));
+      const body = leaseWithSpec(
+        observed.lease,
+        renewSpec(observed.lease.spec, this.#holder, this.#wallMs()),
+        this.#api,
+      );
       const sendMs = this.#clock.monotonicMs();
       const result = await this.#call((o) => this.#api.replace(body, o), this.#writeBudget(sendMs), signal);
       if (result.ok)
@@ -403,6 +476,7 @@ export class KubernetesLeaseElector implements LeaderElector {
     }
     if (signal.aborted) return 'failed';
 
+    this.#lastReadMs = this.#clock.monotonicMs();
     const readResult = await this.#call((o) => this.#api.read(o), this.#readBudget(), signal);
     if (!readResult.ok) {
       if (readResult.error.kind === 'not-found') return this.#createLease(signal);
@@ -433,8 +507,8 @@ export class KubernetesLeaseElector implements LeaderElector {
     // Renewal keeps acquireTime and transitions; anything else is an acquisition (fixes G24).
     const renewing = this.#leading !== null && view.holder === this.identity;
     const spec = renewing
-      ? this.#renewSpec(readResult.lease.spec)
-      : this.#acquireSpec(readResult.lease.spec, view);
+      ? renewSpec(readResult.lease.spec, this.#holder, this.#wallMs())
+      : acquireSpec(readResult.lease.spec, view, this.#holder, this.#wallMs());
     const acquisition: Acquisition =
       view.holder === '' && view.durationSeconds === 1
         ? 'from-release'
@@ -445,7 +519,7 @@ export class KubernetesLeaseElector implements LeaderElector {
           : 'takeover';
     const takeoverOf = renewing ? null : view.holder;
     const observedAtMs = this.#observed!.changedAtMs;
-    const body = this.#leaseWithSpec(readResult.lease, spec);
+    const body = leaseWithSpec(readResult.lease, spec, this.#api);
     const sendMs = this.#clock.monotonicMs();
     const result = await this.#call((o) => this.#api.replace(body, o), this.#writeBudget(sendMs), signal);
     if (result.ok) {
@@ -490,19 +564,7 @@ export class KubernetesLeaseElector implements LeaderElector {
     }
     // Keep the epoch monotonic as far as we know it, even if someone deleted the Lease.
     const transitions = this.#observed === null ? 0 : this.#observed.view.transitions + 1;
-    const now = new V1MicroTime(this.#clock.wallNow().getTime());
-    const body: V1Lease = {
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: { name: this.#api.name, namespace: this.#api.namespace },
-      spec: {
-        holderIdentity: this.identity,
-        leaseDurationSeconds: this.#leaseDurationSeconds,
-        acquireTime: now,
-        renewTime: now,
-        leaseTransitions: transitions,
-      },
-    };
+    const body = newLease(this.#api, this.#holder, transitions, this.#wallMs());
     const sendMs = this.#clock.monotonicMs();
     const durationMs =
       this.#observed === null ? this.#leaseDurationMs : this.#effectiveDurationMs(this.#observed.view);
@@ -589,6 +651,7 @@ export class KubernetesLeaseElector implements LeaderElector {
   }
 
   async #observeOnly(signal: AbortSignal): Promise<void> {
+    this.#lastReadMs = this.#clock.monotonicMs();
     const result = await this.#call((o) => this.#api.read(o), this.#readBudget(), signal);
     if (result.ok) {
       const view = this.#observe(result.lease);
@@ -641,17 +704,9 @@ export class KubernetesLeaseElector implements LeaderElector {
         );
         return;
       }
-      const now = new V1MicroTime(this.#clock.wallNow().getTime());
-      const spec: V1LeaseSpec = {
-        ...this.#keptSpecFields(read.lease.spec),
-        holderIdentity: '',
-        leaseDurationSeconds: 1,
-        acquireTime: now,
-        renewTime: now,
-        leaseTransitions: view.transitions,
-      };
+      const spec = releasedSpec(read.lease.spec, view.transitions, this.#wallMs());
       const write = await this.#call(
-        (o) => this.#api.replace(this.#leaseWithSpec(read.lease, spec), o),
+        (o) => this.#api.replace(leaseWithSpec(read.lease, spec, this.#api), o),
         Math.min(this.#requestTimeoutMs, Math.max(1, deadlineMs - this.#clock.monotonicMs())),
         signal,
       );
@@ -694,57 +749,15 @@ export class KubernetesLeaseElector implements LeaderElector {
   }
 
   // -------------------------------------------------------------------------------------------
-  // Watch: standbys react to a release without waiting for the next poll
+  // Watch events (the watch loop itself is lease-watch.ts): standbys react to a release at once
   // -------------------------------------------------------------------------------------------
-
-  async #runWatch(signal: AbortSignal): Promise<void> {
-    const baseBackoffMs = Math.min(500, this.#retryPeriodMs);
-    const maxBackoffMs = Math.max(baseBackoffMs, 30_000);
-    let backoffMs = baseBackoffMs;
-    while (!signal.aborted) {
-      let sawEvent = false;
-      let handle: { stop(): void } | null = null;
-      const error = await new Promise<ClassifiedK8sError | null>((resolve) => {
-        const onAbort = (): void => resolve(null);
-        signal.addEventListener('abort', onAbort, { once: true });
-        try {
-          handle = this.#api.watch(
-            (type, lease) => {
-              sawEvent = true;
-              this.#onWatchEvent(type, lease);
-            },
-            (err) => {
-              signal.removeEventListener('abort', onAbort);
-              resolve(err);
-            },
-          );
-        } catch (err) {
-          signal.removeEventListener('abort', onAbort);
-          resolve({ kind: 'unknown', message: `watch could not start: ${String(err)}` });
-        }
-      });
-      (handle as { stop(): void } | null)?.stop();
-      if (signal.aborted) break;
-      // The client ends quiet watches with a TimeoutError after 30 s: a normal close.
-      const normalClose = error === null || error.kind === 'timeout';
-      backoffMs = sawEvent || normalClose ? baseBackoffMs : Math.min(backoffMs * 2, maxBackoffMs);
-      const delayMs = backoffMs * (1 + this.#random() * 0.2);
-      if (normalClose) this.#log.debug({ delayMs }, 'lease watch closed; restarting');
-      else {
-        this.#metrics.countError(error.kind);
-        this.#log.warn(
-          { kind: error.kind, status: error.status, message: error.message, delayMs },
-          'lease watch failed; restarting after backoff',
-        );
-      }
-      await this.#pause(delayMs, signal);
-    }
-  }
 
   #onWatchEvent(type: LeaseWatchEventType, lease: V1Lease): void {
     if (type === 'DELETED') {
       this.#log.info('lease was deleted');
-      if (this.#eligible && this.#leading === null) this.#wakeLoop();
+      // The last record seen is gone: read before trusting it again (a candidate then creates).
+      this.#lastReadMs = Number.NEGATIVE_INFINITY;
+      if (this.#leading === null) this.#wakeLoop();
       return;
     }
     if (
@@ -753,7 +766,8 @@ export class KubernetesLeaseElector implements LeaderElector {
     )
       return;
     const view = this.#observe(lease);
-    // Wake only when there is something to do now; a foreign renewal is handled by polling.
+    // Wake only when there is something to do now; a foreign renewal only moves the expiry the
+    // sleeping loop will check when it wakes.
     if (this.#eligible && this.#leading === null && view.holder === '') {
       this.#log.debug({ holder: view.holder }, 'watch saw a free lease; trying at once');
       this.#wakeLoop();
@@ -828,109 +842,17 @@ export class KubernetesLeaseElector implements LeaderElector {
     return Math.max(1, Math.min(this.#requestTimeoutMs, windowEnd - sendMs, this.#renewDeadlineMs));
   }
 
-  /** Runs one API call with a deadline on our clock; never waits past it even if the call hangs. */
-  async #call(
-    run: (options: { timeoutMs: number; signal: AbortSignal }) => Promise<LeaseCallResult>,
+  /** Runs one API call with a deadline on our clock (request-deadline.ts). */
+  #call(
+    run: (options: LeaseCallOptions) => Promise<LeaseCallResult>,
     timeoutMs: number,
     outer: AbortSignal,
   ): Promise<LeaseCallResult> {
-    const controller = new AbortController();
-    const timer = new AbortController();
-    this.#inFlight = controller;
-    const onOuterAbort = (): void => controller.abort(outer.reason);
-    outer.addEventListener('abort', onOuterAbort, { once: true });
-    if (outer.aborted) controller.abort(outer.reason);
-    const timedOut = this.#clock.sleep(timeoutMs, timer.signal).then(
-      () => {
-        controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError'));
-        return { ok: false, error: timeoutError(timeoutMs) } as LeaseCallResult;
-      },
-      () => new Promise<LeaseCallResult>(() => undefined),
-    );
-    const aborted = new Promise<LeaseCallResult>((resolve) => {
-      const done = (): void => {
-        const reason: unknown = controller.signal.reason;
-        const timedOut =
-          typeof reason === 'object' &&
-          reason !== null &&
-          (reason as { name?: unknown }).name === 'TimeoutError';
-        resolve({
-          ok: false,
-          error: {
-            kind: timedOut ? 'timeout' : 'unknown',
-            message: `lease request aborted: ${String(reason)}`,
-          },
-        });
-      };
-      if (controller.signal.aborted) done();
-      else controller.signal.addEventListener('abort', done, { once: true });
-    });
-    try {
-      return await Promise.race([run({ timeoutMs, signal: controller.signal }), timedOut, aborted]);
-    } catch (error) {
-      return { ok: false, error: { kind: 'unknown', message: String(error) } };
-    } finally {
-      timer.abort();
-      outer.removeEventListener('abort', onOuterAbort);
-      if (this.#inFlight === controller) this.#inFlight = null;
-    }
+    return callWithDeadline(this.#clock, run, timeoutMs, outer, this.#inFlight);
   }
 
-  #leaseWithSpec(read: V1Lease, spec: V1LeaseSpec): V1Lease {
-    return {
-      apiVersion: read.apiVersion ?? 'coordination.k8s.io/v1',
-      kind: read.kind ?? 'Lease',
-      metadata: read.metadata ?? { name: this.#api.name, namespace: this.#api.namespace },
-      spec,
-    };
-  }
-
-  /** Fields we do not own (KEP-4355) are written back unchanged. */
-  #keptSpecFields(spec: V1LeaseSpec | undefined): Partial<V1LeaseSpec> {
-    const kept: Partial<V1LeaseSpec> = {};
-    if (typeof spec?.preferredHolder === 'string') kept.preferredHolder = spec.preferredHolder;
-    if (typeof spec?.strategy === 'string') kept.strategy = spec.strategy;
-    return kept;
-  }
-
-  #renewSpec(previous: V1LeaseSpec | undefined): V1LeaseSpec {
-    // Always move renewTime forward, even if our wall clock stood still or stepped back: a renewal
-    // that changes nothing is dropped by the API server and looks to standbys like no renewal.
-    const wallMs = this.#clock.wallNow().getTime();
-    const previousRenew = parseMicroTime(previous?.renewTime as unknown as string | Date | undefined);
-    const now = new V1MicroTime(
-      previousRenew !== null && previousRenew.getTime() >= wallMs ? previousRenew.getTime() + 1 : wallMs,
-    );
-    const acquire = previous?.acquireTime;
-    const acquireOk =
-      acquire !== undefined &&
-      acquire !== null &&
-      !Number.isNaN(new Date(acquire as unknown as string).getTime());
-    const transitions = previous?.leaseTransitions;
-    return {
-      ...this.#keptSpecFields(previous),
-      holderIdentity: this.identity,
-      leaseDurationSeconds: this.#leaseDurationSeconds,
-      // Kept on renewal; re-stamped in MicroTime form (reads return strings, writes need 6 digits).
-      acquireTime: acquireOk ? new V1MicroTime(new Date(acquire as unknown as string).getTime()) : now,
-      renewTime: now,
-      leaseTransitions:
-        typeof transitions === 'number' && Number.isInteger(transitions) && transitions >= 0
-          ? transitions
-          : 0,
-    };
-  }
-
-  #acquireSpec(previous: V1LeaseSpec | undefined, view: LeaseView): V1LeaseSpec {
-    const now = new V1MicroTime(this.#clock.wallNow().getTime());
-    return {
-      ...this.#keptSpecFields(previous),
-      holderIdentity: this.identity,
-      leaseDurationSeconds: this.#leaseDurationSeconds,
-      acquireTime: now,
-      renewTime: now,
-      leaseTransitions: view.holder === this.identity ? view.transitions : view.transitions + 1,
-    };
+  #wallMs(): number {
+    return this.#clock.wallNow().getTime();
   }
 
   #recordError(operation: string, error: ClassifiedK8sError): void {
@@ -952,7 +874,7 @@ export class KubernetesLeaseElector implements LeaderElector {
   #loseLeadership(reason: string, message: string): void {
     if (this.#leading === null) return;
     this.#leading = null;
-    this.#inFlight?.abort(new DOMException(message, 'AbortError'));
+    this.#inFlight.current?.abort(new DOMException(message, 'AbortError'));
     this.#metrics.setLeader(false);
     this.#log.warn({ reason }, `leadership lost: ${message}`);
     const holder = this.#observed?.view.holder;

@@ -2,7 +2,8 @@
  * Built-in LeaderElector plugin `kubernetes-lease`: one coordination.k8s.io/v1 Lease in the
  * local cluster, client-go semantics (see elector.ts).
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '../../kube/kubeconfig.js';
+import { createKubeClient, forgeUserAgent } from '../../kube/client.js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock, LeaderElector } from '../../contracts/index.js';
@@ -50,7 +51,9 @@ export function createKubernetesLeaseElector(
   // The same name twice is one lease (e.g. leaseName set explicitly to the legacy name).
   const legacyName = options.legacyLeaseName === options.leaseName ? undefined : options.legacyLeaseName;
   const incarnationId = randomUUID();
-  const api = createKubernetesLeaseApi(deps.kubeConfig, options.namespace, options.leaseName);
+  // One keep-alive connection pool for both leases (and their watches).
+  const client = createKubeClient(deps.kubeConfig, { userAgent: forgeUserAgent(options.identity) });
+  const api = createKubernetesLeaseApi(client, options.namespace, options.leaseName);
   const primary = createLeaseElector(
     api,
     { clock: deps.clock, logger: deps.logger, registry: deps.registry, incarnationId },
@@ -59,7 +62,7 @@ export function createKubernetesLeaseElector(
   if (legacyName === undefined) return primary;
   // The lease metrics describe the primary lease; the legacy one only gates it.
   const legacy = createLeaseElector(
-    createKubernetesLeaseApi(deps.kubeConfig, options.namespace, legacyName),
+    createKubernetesLeaseApi(client, options.namespace, legacyName),
     { clock: deps.clock, logger: deps.logger, incarnationId },
     { ...options, leaseName: legacyName },
   );

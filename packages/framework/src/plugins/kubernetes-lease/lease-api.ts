@@ -4,9 +4,9 @@
  * algorithm can be driven by an in-memory fake (fake-lease-api.ts) in unit tests and in the
  * deterministic simulation, and by the real API server in integration tests.
  */
-import { CoordinationV1Api, Watch, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import type { V1Lease } from '@kubernetes/client-node';
+import type { KubeClient } from '../../kube/client.js';
 import { classifyK8sError, type ClassifiedK8sError } from '../../kube/errors.js';
-import { withTimeout } from '../../kube/request-options.js';
 
 export type LeaseCallResult =
   { readonly ok: true; readonly lease: V1Lease } | { readonly ok: false; readonly error: ClassifiedK8sError };
@@ -41,66 +41,51 @@ export interface LeaseApi {
   ): LeaseWatchHandle;
 }
 
-async function settle(call: () => Promise<V1Lease>): Promise<LeaseCallResult> {
+async function settle(call: () => Promise<unknown>): Promise<LeaseCallResult> {
   try {
-    return { ok: true, lease: await call() };
+    return { ok: true, lease: (await call()) as V1Lease };
   } catch (error) {
     return { ok: false, error: classifyK8sError(error) };
   }
 }
 
-/** The real thing, on @kubernetes/client-node 2.x. */
-export function createKubernetesLeaseApi(kubeConfig: KubeConfig, namespace: string, name: string): LeaseApi {
-  const coordination = kubeConfig.makeApiClient(CoordinationV1Api);
-  const watcher = new Watch(kubeConfig);
-  const path = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
+/**
+ * The server ends a watch after this long (a normal close; the elector restarts it, and the
+ * restart's initial ADDED event is the standby's resync). Jittered so pods do not reconnect in step.
+ */
+const WATCH_SECONDS = { min: 240, spread: 120 };
+
+/** The real thing, over the framework's keep-alive client (kube/client.ts). */
+export function createKubernetesLeaseApi(client: KubeClient, namespace: string, name: string): LeaseApi {
+  const collection = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
+  const item = `${collection}/${encodeURIComponent(name)}`;
   return {
     namespace,
     name,
     read: ({ timeoutMs, signal }) =>
-      settle(() => coordination.readNamespacedLease({ name, namespace }, withTimeout(timeoutMs, signal))),
+      settle(() => client.request({ method: 'GET', path: item, timeoutMs, signal })),
     create: (lease, { timeoutMs, signal }) =>
-      settle(() =>
-        coordination.createNamespacedLease({ namespace, body: lease }, withTimeout(timeoutMs, signal)),
-      ),
+      settle(() => client.request({ method: 'POST', path: collection, body: lease, timeoutMs, signal })),
     replace: (lease, { timeoutMs, signal }) =>
-      settle(() =>
-        coordination.replaceNamespacedLease({ name, namespace, body: lease }, withTimeout(timeoutMs, signal)),
-      ),
+      settle(() => client.request({ method: 'PUT', path: item, body: lease, timeoutMs, signal })),
     watch(onEvent, onDone) {
-      let stopped = false;
-      let finished = false;
-      const finish = (error: ClassifiedK8sError | null): void => {
-        if (finished || stopped) return;
-        finished = true;
-        onDone(error);
-      };
-      const controller = watcher
-        .watch(
-          path,
-          { fieldSelector: `metadata.name=${name}`, allowWatchBookmarks: false },
-          (type, object: unknown) => {
-            if (stopped) return;
-            if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') {
-              onEvent(type, object as V1Lease);
-            } else if (type === 'ERROR') {
-              // Mid-stream expiry (410 Gone) and friends arrive as an ERROR event with a Status.
-              const status = object as { code?: unknown; message?: unknown } | undefined;
-              finish(classifyK8sError({ code: status?.code, message: status?.message, body: object }));
-            }
-          },
-          (error: unknown) => finish(error === null || error === undefined ? null : classifyK8sError(error)),
-        )
-        .catch((error: unknown) => {
-          finish(classifyK8sError(error));
-          return undefined;
-        });
-      return {
-        stop() {
-          stopped = true;
-          void controller.then((c) => c?.abort());
+      const handle = client.watch(
+        collection,
+        { fieldSelector: `metadata.name=${name}`, allowWatchBookmarks: false },
+        (type, object) => {
+          if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') {
+            onEvent(type, object as V1Lease);
+          } else if (type === 'ERROR') {
+            // Mid-stream expiry (410 Gone) and friends arrive as an ERROR event with a Status.
+            const status = object as { code?: unknown; message?: unknown } | undefined;
+            handle.stop();
+            onDone(classifyK8sError({ code: status?.code, message: status?.message, body: object }));
+          }
         },
-      };
+        (error) => onDone(error === null || error === undefined ? null : classifyK8sError(error)),
+        { timeoutSeconds: WATCH_SECONDS.min + Math.floor(Math.random() * WATCH_SECONDS.spread) },
+      );
+      return handle;
     },
   };
 }

@@ -1,0 +1,135 @@
+// Steady state: what one sidecar costs while nothing happens (one leader renewing, two standbys
+// watching). API requests are counted at the API server from its audit log, per pod by User-Agent.
+import { readAudit, podOf } from '../audit.ts';
+import type { Figure } from '../figures.ts';
+import { createPodSet, forger, waitFor } from '../pods.ts';
+import { cpuSeconds, rssMiB } from '../proc.ts';
+import type { BenchContext, Scenario } from './types.ts';
+
+const SECTION = 'Steady state, per pod (3 pods, one leader)';
+const TARGET = 'issue 10';
+
+export interface SteadyOptions {
+  readonly runs: number;
+  /** Length of the measured window. */
+  readonly seconds: number;
+  /** Settling time after the first forger, before the window opens. */
+  readonly warmupSeconds: number;
+}
+
+export function steadyScenario(options: SteadyOptions): Scenario {
+  const namespaces = Array.from({ length: options.runs }, (_, i) => `bench-steady-${i}`);
+  return {
+    id: 'steady',
+    title: SECTION,
+    auditNamespaces: namespaces,
+    method:
+      `Per run, three pods in a fresh namespace; after the first forger and ${options.warmupSeconds} s ` +
+      `of settling, a ${options.seconds} s window: CPU is the sidecar process’s user + system time ` +
+      'over the window (/proc/<pid>/stat), RSS its VmRSS at the end, API requests every request ' +
+      'the API server’s audit log records in the namespace during the window, attributed to a pod by ' +
+      'the User-Agent its sidecar sends (a watch counts once, when it is opened). Standby figures ' +
+      'take both standbys of every run as samples.',
+    async run(ctx: BenchContext): Promise<Figure[]> {
+      const cp = await ctx.controlPlane();
+      const leader = { rss: [] as number[], cpu: [] as number[], api: [] as number[] };
+      const standby = { rss: [] as number[], cpu: [] as number[], api: [] as number[] };
+      const total: number[] = [];
+      const breakdown = new Map<string, number>();
+      for (const namespace of namespaces) {
+        const set = await createPodSet(cp, {
+          namespace,
+          dir: await ctx.runDir(namespace),
+          timings: ctx.timings,
+        });
+        try {
+          await Promise.all(set.pods.map((p) => p.start()));
+          await waitFor(() => forger(set.pods), 60_000, 'a forger');
+          await new Promise((r) => setTimeout(r, options.warmupSeconds * 1000));
+          const pids = set.pods.map((p) => p.sidecar!.pid!);
+          const startMs = Date.now();
+          const cpu0 = await Promise.all(pids.map(cpuSeconds));
+          await new Promise((r) => setTimeout(r, options.seconds * 1000));
+          const cpu1 = await Promise.all(pids.map(cpuSeconds));
+          const endMs = Date.now();
+          const rss = await Promise.all(pids.map(rssMiB));
+          const minutes = (endMs - startMs) / 60_000;
+          const leaderPod = await forger(set.pods);
+          // Let the audit log catch up with the window's last requests.
+          await new Promise((r) => setTimeout(r, 1000));
+          const requests = (await readAudit(cp.auditLogPath, namespace)).filter(
+            (r) => r.receivedMs >= startMs && r.receivedMs < endMs,
+          );
+          const names = set.pods.map((p) => p.options.name);
+          total.push(requests.length / minutes);
+          set.pods.forEach((pod, i) => {
+            const bucket = pod === leaderPod ? leader : standby;
+            bucket.rss.push(rss[i]!);
+            bucket.cpu.push((cpu1[i]! - cpu0[i]!) / minutes);
+            const mine = requests.filter((r) => podOf(r, names) === pod.options.name);
+            if (requests.some((r) => podOf(r, names) !== null)) bucket.api.push(mine.length / minutes);
+            for (const r of mine) {
+              const key = `${pod === leaderPod ? 'leader' : 'standby'} ${r.verb} ${r.resource}`;
+              breakdown.set(key, (breakdown.get(key) ?? 0) + 1 / minutes / (pod === leaderPod ? 1 : 2));
+            }
+          });
+          ctx.log(
+            `  ${namespace}: leader ${leaderPod?.options.name ?? '?'}; RSS ${rss.map((x) => x.toFixed(0)).join('/')} MiB; ` +
+              `CPU ${pids.map((_, i) => ((cpu1[i]! - cpu0[i]!) / minutes).toFixed(2)).join('/')} s/min; ` +
+              `${(requests.length / minutes).toFixed(1)} requests/min in the namespace`,
+          );
+        } finally {
+          await set.dispose();
+        }
+      }
+      const perRun = options.runs;
+      const detail = [...breakdown.entries()]
+        .sort()
+        .map(([k, v]) => `${k}: ${(v / perRun).toFixed(1)}/min`)
+        .join('; ');
+      const fig = (
+        id: string,
+        label: string,
+        unit: string,
+        samples: number[],
+        extra: Partial<Figure> = {},
+      ): Figure => ({ id: `steady.${id}`, section: SECTION, label, unit, samples, ...extra });
+      return [
+        fig('leader.rssMiB', 'RSS, leader', 'MiB', leader.rss, {
+          target: { max: 80, source: TARGET },
+          digits: 1,
+          underLoad: 'about the same',
+        }),
+        fig('standby.rssMiB', 'RSS, standby', 'MiB', standby.rss, {
+          target: { max: 80, source: TARGET },
+          digits: 1,
+          underLoad: 'about the same',
+        }),
+        fig('leader.cpuSecondsPerMin', 'CPU, leader', 's/min', leader.cpu, {
+          target: { max: 0.2, source: TARGET },
+          digits: 3,
+          underLoad: 'lower unloaded (CPU time includes waiting for caches and a busy scheduler)',
+        }),
+        fig('standby.cpuSecondsPerMin', 'CPU, standby', 's/min', standby.cpu, {
+          target: { max: 0.2, source: TARGET },
+          digits: 3,
+          underLoad: 'lower unloaded',
+        }),
+        fig('leader.apiPerMin', 'API requests at the apiserver, leader', '/min', leader.api, {
+          target: { max: 30, source: `${TARGET} (renewal every retryPeriod)` },
+          digits: 1,
+          underLoad: 'the same (set by the timings)',
+        }),
+        fig('standby.apiPerMin', 'API requests at the apiserver, standby', '/min', standby.api, {
+          target: { max: 2, source: TARGET },
+          digits: 1,
+          underLoad: 'the same',
+        }),
+        fig('total.apiPerMin', 'API requests at the apiserver, all 3 pods', '/min', total, {
+          digits: 1,
+          ...(detail === '' ? {} : { note: `per pod and run: ${detail}` }),
+        }),
+      ];
+    },
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * @kubernetes/client-node's KubeConfig (kubeconfig files, in-cluster service account, exec and
+ * token-file auth: all kept from the library) without loading its generated API models.
+ *
+ * The library's config module imports the generated code's index only for two small things
+ * (`createConfiguration`, `ServerConfiguration`, used by `makeApiClient`), and that index loads
+ * every model and API class: ~80 MiB of RSS and ~0.5 s of start-up per process. A module
+ * resolution hook, scoped to that one import edge, points it at a module exporting the same two
+ * functions from their own files. Nothing else changes: `makeApiClient` still works for a plugin
+ * that imports a generated API itself (it then pays for it). If a library upgrade moves these
+ * files the hook simply does not match and the full index loads (a unit test notices).
+ */
+import { registerHooks } from 'node:module';
+import type * as ClientNode from '@kubernetes/client-node';
+import type { KubeConfig as KubeConfigClass } from '@kubernetes/client-node';
+
+const CONFIG_MODULE = '/@kubernetes/client-node/dist/config.js';
+const GENERATED_INDEX = './gen/index.js';
+// The sibling with this module's own extension: .js when built, .ts when tests run the sources.
+const SLIM_INDEX = new URL(
+  `./client-node-gen-slim${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`,
+  import.meta.url,
+).href;
+
+registerHooks({
+  resolve(specifier, context, nextResolve) {
+    if (specifier === GENERATED_INDEX && context.parentURL?.endsWith(CONFIG_MODULE) === true)
+      return { url: SLIM_INDEX, format: 'module', shortCircuit: true };
+    return nextResolve(specifier, context);
+  },
+});
+
+const configModule = (await import('@kubernetes/client-node/dist/config.js')) as typeof ClientNode;
+
+export const KubeConfig: typeof KubeConfigClass = configModule.KubeConfig;
+export type KubeConfig = KubeConfigClass;
