@@ -140,7 +140,8 @@ export class Reconciler {
         const lease = this.deps.elector.snapshot();
         // Converged: the lease is not ours (released only once the node was confirmed not forging)
         // and no credentials are stuck at the node's paths.
-        if (lease.holder !== lease.identity) {
+        // (or the elector withheld the release during its takeover grace: the lease expires instead)
+        if (lease.holder !== lease.identity || lease.reason === 'ReleaseWithheld') {
           converged = !record.credentialsUnrevocable;
           break;
         }

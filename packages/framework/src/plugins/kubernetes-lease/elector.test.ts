@@ -55,6 +55,8 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
   }
 
   const leads = (c: Candidate): boolean => c.elector.snapshot().leaderUntilMs > clock.monotonicMs();
+  /** A lease created from nothing carries a takeover grace; a release is withheld until it passed. */
+  const pastGrace = (): Promise<void> => clock.advance(LEASE_DURATION_MS + TAKEOVER_MARGIN_MS);
   /** Leads AND past its takeover grace: what decide() lets forge. */
   const acts = (c: Candidate): boolean =>
     leads(c) && clock.monotonicMs() >= (c.elector.snapshot().actAfterMs ?? 0);
@@ -141,6 +143,42 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     const sendC = clock.monotonicMs();
     await start(c); // the lease did not exist: it may have been deleted under a live leader
     expect(c.elector.snapshot().actAfterMs).toBe(sendC + LEASE_DURATION_MS + TAKEOVER_MARGIN_MS);
+  });
+
+  it('withholds a release during its own takeover grace: the next holder must wait its grace too (simulation seed 17613)', async () => {
+    setup();
+    // A lease that vanished without its holder's release (deleted under a live, cut-off leader).
+    const b = candidate('b');
+    const seenB = clock.monotonicMs();
+    await start(b);
+    expect(leads(b)).toBe(true);
+    const graceEnd = seenB + LEASE_DURATION_MS + TAKEOVER_MARGIN_MS;
+    expect(b.elector.snapshot().actAfterMs).toBe(graceEnd);
+    // SIGTERM during the grace: a cleared holder would let the next pod act at once.
+    await b.elector.release(new AbortController().signal);
+    expect(b.elector.snapshot().reason).toBe(LeaseReason.ReleaseWithheld);
+    expect(store.lease()!.spec?.holderIdentity).toBe(id('b'));
+    await b.elector.stop();
+    const c = candidate('c');
+    await start(c);
+    expect(leads(c)).toBe(false);
+    // c takes the lease only once it expired, and then waits a full grace of its own.
+    await clock.advance(LEASE_DURATION_MS + 100);
+    expect(leads(c)).toBe(true);
+    expect(c.elector.snapshot().acquiredFromRelease).toBe(false);
+    expect(acts(c)).toBe(false);
+    expect(c.elector.snapshot().actAfterMs).toBeGreaterThan(clock.monotonicMs());
+  });
+
+  it('releases normally once its takeover grace has passed', async () => {
+    setup();
+    const b = candidate('b');
+    await start(b);
+    await clock.advance(LEASE_DURATION_MS + TAKEOVER_MARGIN_MS + 10);
+    expect(acts(b)).toBe(true);
+    await b.elector.release(new AbortController().signal);
+    expect(b.elector.snapshot().reason).toBe(LeaseReason.Released);
+    expect(store.lease()!.spec?.holderIdentity).toBe('');
   });
 
   it('renews every retryPeriod, keeping acquireTime and transitions (G24), moving leaderUntil with each send', async () => {
@@ -251,6 +289,7 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     const c = candidate('c');
     await start(c);
     for (const x of [a, b, c]) x.api.latencyMs = 10;
+    await pastGrace();
     const releasedAt = clock.monotonicMs();
     const releasing = winner.elector.release(new AbortController().signal);
     await clock.advance(100);
@@ -350,7 +389,7 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     const a = candidate('a');
     const b = candidate('b');
     await start(a, b);
-    await clock.advance(600);
+    await pastGrace();
     const before = store.lease()!.spec!;
     const bReadsBefore = b.api.calls.filter((c) => c.op === 'read').length;
     a.elector.setCandidacy(false, 'node unhealthy');
@@ -383,6 +422,7 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
       },
       () => undefined,
     );
+    await pastGrace();
     await a.elector.release(new AbortController().signal);
     await clock.advance(0);
     handle.stop();
@@ -400,6 +440,7 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     const a = candidate('a');
     const b = candidate('b');
     await start(a, b);
+    await pastGrace();
     const writesBefore = store.writes.length;
     await b.elector.release(new AbortController().signal);
     expect(store.writes.length).toBe(writesBefore);

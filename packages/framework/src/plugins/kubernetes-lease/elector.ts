@@ -98,6 +98,7 @@ export const LeaseReason = {
   NotCandidate: 'NotCandidate',
   Released: 'Released',
   ReleaseFailed: 'ReleaseFailed',
+  ReleaseWithheld: 'ReleaseWithheld',
   ApiError: 'ApiError',
   InternalError: 'InternalError',
   Stopped: 'Stopped',
@@ -674,6 +675,16 @@ export class KubernetesLeaseElector implements LeaderElector {
   // -------------------------------------------------------------------------------------------
 
   async #releaseLocked(signal: AbortSignal): Promise<void> {
+    // A release tells the next holder it may act at once. That vouches for our node only: while our
+    // own takeover grace runs, a holder before us may still be forging (it was cut off, the record
+    // was edited or deleted), so the lease is left to expire and the next holder waits its grace.
+    const graceLeftMs = this.#lastActAfterMs - this.#clock.monotonicMs();
+    if (graceLeftMs > 0) {
+      const message = `not releasing the lease: it was taken without a release and a previous holder may still be fencing for ${Math.ceil(graceLeftMs)} ms; it expires after leaseDuration instead`;
+      this.#log.warn(message);
+      this.#publish({ reason: LeaseReason.ReleaseWithheld, message, leaderUntilMs: 0 });
+      return;
+    }
     const deadlineMs = this.#clock.monotonicMs() + this.#renewDeadlineMs;
     let lastError: ClassifiedK8sError | null = null;
     while (!signal.aborted) {
