@@ -1,0 +1,7 @@
+/**
+ * The cross-region arbiter on etcd v3 (docs/coordination.md, "Protocol"). Built into the
+ * framework like kubernetes-lease; the etcd3 client is loaded only when global mode is on.
+ */
+export * from './etcd-kv.js';
+export * from './protocol.js';
+export * from './decide.js';
