@@ -5,3 +5,8 @@
 export * from './etcd-kv.js';
 export * from './protocol.js';
 export * from './decide.js';
+export * from './arbiter.js';
+export * from './global.js';
+export * from './metrics.js';
+export { FakeEtcdStore, type FakeEtcdClientFaults } from './fake-etcd-kv.js';
+export { createEtcd3Kv, prefixRangeEnd, type Etcd3KvOptions } from './etcd3-kv.js';
