@@ -28,6 +28,7 @@ import {
   arbiterKeys,
   encodeCandidate,
   encodeForger,
+  encodeRelease,
   PROTOCOL_VERSION,
   viewFromEntries,
   type ArbiterKeys,
@@ -228,12 +229,18 @@ export class EtcdArbiter {
       }
       let removed = false;
       if (createRevision !== null) {
-        const marker = this.#recordFor(lease, { holding: null, released: createRevision });
+        const marker = encodeRelease({
+          v: PROTOCOL_VERSION,
+          createRevision,
+          region: this.#options.region,
+          identity: this.#options.identity,
+          at: this.#clock.wallNow().toISOString(),
+        });
+        // No lease: the marker must outlive this lease and a new record of this region.
         const put = await this.#call('put release marker', signal, (s) =>
-          this.#kv.put(this.#keys.candidate(this.#options.region), encodeCandidate(marker), lease, s),
+          this.#kv.put(this.#keys.released, marker, '0', s),
         );
-        if (put.ok) this.#written = encodeCandidate(marker);
-        else
+        if (!put.ok)
           this.#log.warn(
             { error: put.error },
             'release marker not written; the next holder waits out its grace',
@@ -507,24 +514,6 @@ export class EtcdArbiter {
       own,
       lease: this.#lease,
       settings: { holdDownMs: this.#options.holdDownMs, ttlSeconds: this.#options.ttlSeconds },
-    };
-  }
-
-  #recordFor(lease: EtcdLeaseId, patch: Pick<CandidateRecord, 'holding' | 'released'>): CandidateRecord {
-    const own = this.#ownCandidacy();
-    return {
-      v: PROTOCOL_VERSION,
-      region: own.region,
-      identity: own.identity,
-      lease,
-      ttlSeconds: own.ttlSeconds,
-      priority: own.priority,
-      eligible: own.eligible,
-      demoted: own.demoted,
-      manual: own.manual,
-      reason: own.reason,
-      since: own.since,
-      ...patch,
     };
   }
 

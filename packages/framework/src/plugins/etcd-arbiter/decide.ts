@@ -23,7 +23,7 @@ import {
 
 /** How a forger entry we saw went away. */
 export type GoneHow =
-  /** Its holder's record names it as released: the holder's node was confirmed not forging. */
+  /** The release marker names it: its holder's node was confirmed not forging before the delete. */
   | 'released'
   /** The key went while its holder's record (same lease) stayed: deleted by hand, or a release without its marker. */
   | 'deleted'
@@ -136,9 +136,9 @@ function holderEvidence(
 }
 
 function classifyGone(entry: KnownEntry, view: ArbiterView): GoneHow {
+  if (view.released?.createRevision === entry.createRevision) return 'released';
   const record = recordOf(view, entry.region);
   if (record === undefined || record.lease !== entry.lease) return 'lease-ended';
-  if (record.record.released === entry.createRevision) return 'released';
   return 'deleted';
 }
 
@@ -212,7 +212,7 @@ export interface ActAfter {
  * previous holder P fenced at s + RD and stopped its node by s + TTL − E − drift (the margin
  * check), where s is the send time of its last confirming round; what we wait for is a moment
  * that is certainly after s, plus TTL' and the clock-rate margin:
- *  - released (its record names the entry as released): its node was confirmed off: at once;
+ *  - released (the release marker names the entry): its node was confirmed off: at once;
  *  - deleted while its lease lived (by hand): s ≤ deletion ≤ the read that saw it gone;
  *  - gone with its lease: s ≤ the first sight of its region's last record version (every
  *    confirming round re-writes the record before it counts);
@@ -479,7 +479,6 @@ export function decideArbiter(input: ArbiterInput): ArbiterDecision {
             tenure?.status === 'held' && tenure.createRevision !== null && handover === null
               ? tenure.createRevision
               : null,
-          released: memory.releasedRevision,
         }
       : null;
 

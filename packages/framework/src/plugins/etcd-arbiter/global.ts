@@ -204,9 +204,15 @@ class GlobalElector implements LeaderElector {
 
 /**
  * The policy feed the reconciler sees: the cluster policy, except that forging is not allowed
- * while the arbiter wants the key given up (so decide() withdraws and then releases).
+ * while the arbiter wants the key given up (so decide() withdraws and then releases). The
+ * cluster manager's "local leader" (it runs the health loop and writes the status) stays the
+ * holder of the region's Lease, not the global forger: every region's leader probes its health.
  */
-export function globalPolicyFeed<P extends WrappablePolicy>(base: P, arbiter: EtcdArbiter): P {
+export function globalPolicyFeed<P extends WrappablePolicy>(
+  base: P,
+  arbiter: EtcdArbiter,
+  localLeads: () => boolean,
+): P {
   const snapshot = (): ReturnType<P['snapshot']> => {
     const view = base.snapshot() as ReturnType<P['snapshot']>;
     const handover = arbiter.snapshot().handover;
@@ -230,11 +236,11 @@ export function globalPolicyFeed<P extends WrappablePolicy>(base: P, arbiter: Et
     },
     ...(base.start ? { start: (signal: AbortSignal) => base.start!(signal) } : {}),
     ...(base.stop ? { stop: () => base.stop!() } : {}),
-    ...(base.setLocalLeader ? { setLocalLeader: (v: boolean) => base.setLocalLeader!(v) } : {}),
+    ...(base.setLocalLeader ? { setLocalLeader: () => base.setLocalLeader!(localLeads()) } : {}),
     ...(base.reportLeadership
       ? {
           reportLeadership: (r: Parameters<NonNullable<P['reportLeadership']>>[0]) =>
-            base.reportLeadership!(r),
+            base.reportLeadership!({ ...r, isLeader: localLeads() }),
         }
       : {}),
   };
@@ -277,5 +283,9 @@ export function createGlobalCoordination<P extends WrappablePolicy>(
   );
   elector = new GlobalElector(deps.local, arbiter, deps.onStopped);
   deps.policy.subscribe?.(() => arbiter.wake());
-  return { elector, policy: globalPolicyFeed(deps.policy, arbiter), arbiter };
+  const localLeads = (): boolean => {
+    const s = deps.local.snapshot();
+    return s.holder === s.identity && deps.clock.monotonicMs() < s.leaderUntilMs;
+  };
+  return { elector, policy: globalPolicyFeed(deps.policy, arbiter, localLeads), arbiter };
 }
