@@ -39,8 +39,23 @@ afterEach(async () => {
 });
 
 /** One region: the real reconciler and decision core, a fake node, credentials and local Lease. */
+/** etcd calls per region (FINDINGS F1: rounds must run every retry period, not back to back). */
+const etcdCalls = new Map<string, number>();
+
 function region(store: FakeEtcdStore, clock: FakeClock, name: string, priority: number): Region {
   const calls: string[] = [];
+  const kv = store.client();
+  etcdCalls.set(name, 0);
+  const counted = new Proxy(kv, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function' || prop === 'close') return value;
+      return (...args: unknown[]) => {
+        etcdCalls.set(name, (etcdCalls.get(name) ?? 0) + 1);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
   const local = new FakeElector(calls);
   const credentials = new FakeCredentials(calls);
   const node = new FakeNode(calls);
@@ -59,7 +74,7 @@ function region(store: FakeEtcdStore, clock: FakeClock, name: string, priority: 
   const listeners = new Set<() => void>();
   const coordination = createGlobalCoordination(
     {
-      kv: store.client(),
+      kv: counted,
       clock,
       logger: silent,
       local,
@@ -178,6 +193,21 @@ describe('global mode: the local Lease and the etcd arbiter composed, through th
     const took = await run(clock, [us, eu], () => eu.node.loaded, 10_000);
     expect(took).toBeLessThanOrEqual(5000);
     expect(us.reconciler.current()?.observation.policy.reason).toMatch(/^global_|cluster_enabled/);
+  });
+});
+
+describe('load', () => {
+  it('regression (simulation finding F1): a quiet pool runs one round per retry period, not back to back', async () => {
+    const clock = new FakeClock();
+    const store = new FakeEtcdStore(clock);
+    const us = region(store, clock, 'us', 1);
+    const eu = region(store, clock, 'eu', 2);
+    await run(clock, [us, eu], () => us.node.loaded, 20_000);
+    const before = { us: etcdCalls.get('us')!, eu: etcdCalls.get('eu')! };
+    for (let i = 0; i < 200; i++) await clock.advance(50); // 10 s, nothing happening
+    // A round is keepalive + read (+ a heartbeat write while holding): at most 3 calls a second.
+    expect(etcdCalls.get('us')! - before.us).toBeLessThanOrEqual(3 * 11);
+    expect(etcdCalls.get('eu')! - before.eu).toBeLessThanOrEqual(2 * 11);
   });
 });
 

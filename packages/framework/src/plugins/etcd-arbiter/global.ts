@@ -116,7 +116,7 @@ export function combineLeadership(local: LeadershipSnapshot, global: ArbiterSnap
     holder,
     leaderUntilMs: both ? Math.min(local.leaderUntilMs, global.leaderUntilMs) : 0,
     transitions: local.transitions,
-    observedAtMs: Math.min(local.observedAtMs, global.observedAtMs || local.observedAtMs),
+    observedAtMs: local.observedAtMs,
     reason: explain.reason,
     message: explain.message,
     ...(both
@@ -126,6 +126,10 @@ export function combineLeadership(local: LeadershipSnapshot, global: ArbiterSnap
         }
       : {}),
   };
+}
+
+function leadsLocally(s: LeadershipSnapshot): boolean {
+  return s.holder === s.identity && s.leaderUntilMs > 0;
 }
 
 class GlobalElector implements LeaderElector {
@@ -142,8 +146,15 @@ class GlobalElector implements LeaderElector {
     this.#arbiter = arbiter;
     this.#onStopped = onStopped;
     this.#snapshot = combineLeadership(local.snapshot(), arbiter.snapshot());
-    local.subscribe(() => {
-      arbiter.wake();
+    // The arbiter runs every retry period; it is woken early only when something it decides on
+    // changed (not by renewals, whose only news is a later observedAtMs).
+    let localLeads = leadsLocally(local.snapshot());
+    local.subscribe((s) => {
+      const now = leadsLocally(s);
+      if (now !== localLeads) {
+        localLeads = now;
+        arbiter.wake();
+      }
       this.#publish();
     });
     arbiter.subscribe(() => this.#publish());
@@ -157,6 +168,7 @@ class GlobalElector implements LeaderElector {
   /** The decision loop's candidacy: the local lease's, and the region's in etcd. */
   setCandidacy(eligible: boolean, why: string): void {
     this.#local.setCandidacy(eligible, why);
+    if (eligible === this.decisionCandidate) return;
     this.decisionCandidate = eligible;
     this.#arbiter.wake();
   }
@@ -228,7 +240,14 @@ export function globalPolicyFeed<P extends WrappablePolicy>(
     snapshot,
     subscribe(listener) {
       const a = base.subscribe?.(listener);
-      const b = arbiter.subscribe(() => listener());
+      // Only a change of the handover matters to the policy (not every round's news).
+      let handover = JSON.stringify(arbiter.snapshot().handover);
+      const b = arbiter.subscribe((s) => {
+        const next = JSON.stringify(s.handover);
+        if (next === handover) return;
+        handover = next;
+        listener();
+      });
       return () => {
         a?.();
         b();
