@@ -241,6 +241,29 @@ describe('etcd arbiter on a real 3-member etcd', () => {
     expect(euAt - start).toBeLessThanOrEqual(5_000);
   }, 90_000);
 
+  it('losing one etcd member (the leader, SIGKILL) changes nothing: the holder keeps forging without a gap', async () => {
+    const c = live();
+    const prefix = `/cardano-forge/v1/test-member-loss-${Date.now()}/`;
+    regions = [await startRegion(c, prefix, 'us', 1), await startRegion(c, prefix, 'eu', 2)];
+    const [us, eu] = regions as [Region, Region];
+    await when('us forges', 30_000, () => mayForge(us), 100);
+    const leader = await agreedLeader(c);
+    await c.member(leader).kill();
+    let gaps = 0;
+    let wasForging = true;
+    const end = clock.monotonicMs() + 20_000;
+    while (clock.monotonicMs() < end) {
+      const forging = mayForge(us);
+      if (wasForging && !forging) gaps++;
+      wasForging = forging;
+      expect(mayForge(eu)).toBe(false);
+      await sleep(25);
+    }
+    console.log(`[arbiter] one member (${leader}, the leader) killed: ${gaps} forging gap(s) in 20 s`);
+    await c.member(leader).restart();
+    expect(gaps).toBe(0);
+  }, 120_000);
+
   it('etcd quorum lost: nobody forges (the holder fences); healed, forging resumes', async () => {
     const c = live();
     const prefix = `/cardano-forge/v1/test-quorum-${Date.now()}/`;
