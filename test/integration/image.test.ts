@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { writeFakeCredentials } from '../cardano-node-sim/credentials.ts';
 import { computeOverlap, readEvents } from '../cardano-node-sim/overlap.ts';
@@ -27,12 +27,8 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const NODE24 = join(REPO, 'node_modules/.bin/node');
 // npm's shebang picks up the repo's Node 24 first: the image's Node major.
 const PATH_WITH_NODE24 = `${join(REPO, 'node_modules/.bin')}:${process.env.PATH ?? ''}`;
-const DEFAULT_PLUGINS = [
-  '@cardano-forge/priority-static',
-  '@cardano-forge/health-http',
-  '@cardano-forge/health-prometheus',
-  '@cardano-forge/health-k8s-probe',
-];
+/** The default plugin set, as the installed @cardano-forge/default-plugins lists it (read in beforeAll). */
+let DEFAULT_PLUGINS: readonly string[] = [];
 
 interface Run {
   code: number;
@@ -97,6 +93,11 @@ beforeAll(async () => {
     console.log(`[image] recipe.sh ${step[0]}: ${((performance.now() - began) / 1000).toFixed(1)} s`);
   }
   console.log(`[image] installed tree: ${(await treeBytes(app)) >> 20} MiB (apparent size) at ${app}`);
+  // The image ships the default set as one package; what it lists is what the tests below expect.
+  const defaults = (await import(
+    pathToFileURL(join(app, 'node_modules/@cardano-forge/default-plugins/dist/index.js')).href
+  )) as { DEFAULT_PLUGIN_PACKAGES: readonly string[] };
+  DEFAULT_PLUGINS = defaults.DEFAULT_PLUGIN_PACKAGES;
 }, 600_000);
 
 afterAll(async () => {
@@ -104,9 +105,15 @@ afterAll(async () => {
 });
 
 describe('production tree from recipe.sh in a clean directory', () => {
-  it('holds the framework and the default plugin set, and no development dependency', async () => {
+  it('holds the framework and the default plugin set (@cardano-forge/default-plugins and what it lists), and no development dependency', async () => {
     const modules = join(app, 'node_modules');
-    for (const name of ['@cardano-forge/framework', ...DEFAULT_PLUGINS]) {
+    expect(DEFAULT_PLUGINS).toEqual([
+      '@cardano-forge/priority-static',
+      '@cardano-forge/health-http',
+      '@cardano-forge/health-prometheus',
+      '@cardano-forge/health-k8s-probe',
+    ]);
+    for (const name of ['@cardano-forge/framework', '@cardano-forge/default-plugins', ...DEFAULT_PLUGINS]) {
       const pkg = JSON.parse(await readFile(join(modules, name, 'package.json'), 'utf8')) as { name: string };
       expect(pkg.name).toBe(name);
       expect(existsSync(join(modules, name, 'dist/index.js'))).toBe(true);

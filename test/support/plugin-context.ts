@@ -1,12 +1,17 @@
-// A real PluginContext for plugin tests: the same kinds of objects the manager hands plugins,
-// scoped to one test. Call dispose() in afterEach/afterAll to close the agent and abort the signal.
+// A real PluginContext for this repository's plugin tests: the framework's published test context
+// (@cardano-forge/framework/testing) on the real clock, pointed at the shared test cluster.
+// Call dispose() in afterEach/afterAll to close the agent and abort the signal.
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Clock, ForgeIdentity, PluginContext } from '@cardano-forge/framework';
-import { pino, type Logger } from 'pino';
-import { Registry } from 'prom-client';
-import { Agent } from 'undici';
+import type { Clock, PluginContext } from '@cardano-forge/framework';
+import {
+  createTestPluginContext,
+  type TestPluginContext,
+  type TestPluginContextOptions,
+} from '@cardano-forge/framework/testing';
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 import { testKubeConfig } from './cluster.ts';
+
+export { TEST_IDENTITY, type TestPluginContext } from '@cardano-forge/framework/testing';
 
 /** Real time: monotonic via performance.now(), sleeps that reject with the signal's reason. */
 export const realClock: Clock = {
@@ -17,53 +22,19 @@ export const realClock: Clock = {
   },
 };
 
-export const TEST_IDENTITY: ForgeIdentity = {
-  podName: 'cardano-bp-0',
-  namespace: 'default',
-  network: 'preview',
-  poolId: 'pool1testpool',
-  region: 'test-region-1',
-};
-
-export interface TestPluginContextOverrides extends Partial<Omit<PluginContext, 'identity'>> {
-  readonly identity?: Partial<ForgeIdentity>;
+export interface TestPluginContextOverrides extends TestPluginContextOptions {
+  readonly kube?: PluginContext['kube'];
   /** Shorthand for `kube: { config: () => kubeConfig }`. */
   readonly kubeConfig?: KubeConfig;
 }
 
-export interface TestPluginContext extends PluginContext {
-  /** Aborts `signal` (as a manager shutdown would) without closing anything else. */
-  abort(reason?: unknown): void;
-  /** Aborts the signal and closes the agent this helper created. Safe to call twice. */
-  dispose(): Promise<void>;
-}
-
+/** Defaults: instance id `test-probe`, the real clock, the shared test cluster. */
 export function makeTestPluginContext(overrides: TestPluginContextOverrides = {}): TestPluginContext {
-  const controller = new AbortController();
-  const ownAgent = overrides.http === undefined ? new Agent() : undefined;
-  const logger: Logger = overrides.logger ?? pino({ level: 'silent' });
-  const { identity, kubeConfig, ...rest } = overrides;
-  const kube: PluginContext['kube'] =
-    rest.kube ??
-    (kubeConfig !== undefined ? { config: () => kubeConfig } : { config: () => testKubeConfig() });
-  let disposed = false;
-  return {
-    configPath: 'plugins.test[0]',
+  const { kube, kubeConfig, ...rest } = overrides;
+  return createTestPluginContext({
     instanceId: 'test-probe',
-    metrics: { registry: new Registry() },
     clock: realClock,
-    signal: controller.signal,
     ...rest,
-    logger,
-    http: rest.http ?? { dispatcher: ownAgent as Agent },
-    kube,
-    identity: { ...TEST_IDENTITY, ...identity },
-    abort: (reason?: unknown) => controller.abort(reason),
-    async dispose() {
-      if (disposed) return;
-      disposed = true;
-      controller.abort(new Error('test finished'));
-      await ownAgent?.close();
-    },
-  };
+    kubeConfig: kube !== undefined ? () => kube.config() : (kubeConfig ?? (() => testKubeConfig())),
+  });
 }

@@ -47,7 +47,8 @@ export interface HealthResult extends Explained {
 }
 
 /**
- * Answers "is this cluster (or node) fit to forge?". Called periodically by the health loop.
+ * Answers "is this cluster (or node) fit to forge?". Called periodically by the health loop of the
+ * pod that holds the lease (with cluster management enabled); failures raise the effective priority.
  * A probe must never throw for an unhealthy target: it returns `healthy: false` with a reason
  * such as `Timeout`, `ConnectionRefused`, `UnexpectedStatus`, `QueryFailed`.
  */
@@ -82,7 +83,8 @@ export interface PriorityResult extends Explained {
 
 /**
  * Turns a cluster's base priority and health into an effective priority. Pure and synchronous:
- * it is called inside the decision core. Cross-cluster arbitration compares effective priorities.
+ * the cluster policy (cluster/policy.ts) calls it whenever it recomputes the policy. It does not
+ * decide which pod forges; cross-cluster arbitration compares effective priorities.
  */
 export interface PriorityStrategy {
   compute(input: PriorityInput): PriorityResult;
@@ -203,6 +205,12 @@ export interface SignalOutcome extends Explained {
 
 export interface ReloadOptions {
   readonly proceed?: () => string | null;
+  /**
+   * For a revoke only: when finding the node's process takes longer than this (a /proc read that
+   * hangs) or fails, signal the PID last seen serving the socket instead of giving up. A node that
+   * may still be forging must be told to stop even when it cannot be looked up again.
+   */
+  readonly lookupBudgetMs?: number;
 }
 
 export interface NodeController {
@@ -220,5 +228,10 @@ export interface NodeController {
    * `delivered` is true only once the process is confirmed gone; its container restarts it
    * (non-producing). `reason` is a label for logs and metrics.
    */
-  terminate(reason: string, graceMs: number, signal: AbortSignal): Promise<SignalOutcome>;
+  terminate(
+    reason: string,
+    graceMs: number,
+    signal: AbortSignal,
+    options?: Pick<ReloadOptions, 'lookupBudgetMs'>,
+  ): Promise<SignalOutcome>;
 }

@@ -220,6 +220,10 @@ export class Reconciler {
    * Bounds every call, also one that ignores its AbortSignal: the loop must reach the fencing
    * deadline even when a plugin hangs (the abandoned promise is left to settle on its own).
    */
+  private lookupBudgetMs(): number {
+    return Math.floor(this.options.callTimeoutMs / 2);
+  }
+
   private async withTimeout<T>(
     what: string,
     fn: (signal: AbortSignal) => Promise<T>,
@@ -443,8 +447,10 @@ export class Reconciler {
                 return refused;
               }
             : undefined;
+          // A revoke may not wait on a hung process lookup: half the call budget, then the PID
+          // last seen serving the socket.
           const outcome = await this.withTimeout('signal', () =>
-            node.reload(action.reason, proceed ? { proceed } : undefined),
+            node.reload(action.reason, proceed ? { proceed } : { lookupBudgetMs: this.lookupBudgetMs() }),
           );
           if (refused !== null) {
             logger.warn(`enable SIGHUP not sent: ${refused as string}`);
@@ -470,7 +476,7 @@ export class Reconciler {
           );
           const outcome = await this.withTimeout(
             'terminate',
-            (s) => node.terminate(action.reason, graceMs, s),
+            (s) => node.terminate(action.reason, graceMs, s, { lookupBudgetMs: this.lookupBudgetMs() }),
             2 * graceMs + this.options.callTimeoutMs,
           );
           this.nodeLoaded = believeTermination(this.nodeLoaded, outcome);

@@ -113,7 +113,7 @@ export class SidecarMetrics {
     }
     this.credentialsPresent = new Gauge({
       name: 'cardano_forge_credentials_present',
-      help: '1 when all three forging credential files are at the node paths; sum by pool > 1 means danger',
+      help: '1 when all three forging credential files are at the node paths (the leader, and any pod while its node starts with startup credentials)',
       registers,
     });
     this.nodeForging = new Gauge({

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
@@ -338,6 +339,90 @@ describe('node controller', () => {
     it('still reports a node that is positively absent as such (no listener, no socket)', async () => {
       const controller = createNodeController({ logger: silent }, { socketPath: join(dir, 'none.socket') });
       expect(await controller.observe(never)).toMatchObject({ socket: 'missing', pid: null });
+    });
+  });
+
+  describe('a revoke does not wait on a hung process lookup (simulation seed 14325)', () => {
+    /** /proc answers until `hang` is set; then every lookup never resolves (a D-state read). */
+    function hangingOs(pid: number) {
+      const state = { hang: false };
+      const maybeHang = <T>(value: T): Promise<T> =>
+        state.hang ? new Promise<T>(() => undefined) : Promise.resolve(value);
+      const os = {
+        ...createNodeOs(join(dir, 'no-such-proc')),
+        probeSocket: async () => ({ state: 'up' as const, detail: 'connected' }),
+        listeningSocketInodes: () => maybeHang(new Set(['42'])),
+        pidHoldsSocket: () => maybeHang(true),
+        pidsHoldingSocket: () => maybeHang([pid]),
+        pidHasArgument: () => maybeHang(false),
+      };
+      return { os, state };
+    }
+
+    it('signals the PID last seen serving the socket when the lookup outlasts its budget', async () => {
+      const { os, state } = hangingOs(4242);
+      const sent: Array<[number, string]> = [];
+      const controller = createNodeController(
+        { logger: silent, os, sendSignal: (pid, sig) => void sent.push([pid, sig]) },
+        { socketPath: join(dir, 'n.socket') },
+      );
+      expect(await controller.observe(never)).toMatchObject({ socket: 'up', pid: 4242 });
+      state.hang = true;
+      const outcome = await controller.reload('disable_forging', { lookupBudgetMs: 50 });
+      expect(outcome).toMatchObject({ delivered: true, pid: 4242, reason: 'Delivered' });
+      expect(outcome.message).toContain('did not answer within 50 ms');
+      expect(sent).toEqual([[4242, 'SIGHUP']]);
+    });
+
+    it('never falls back for an enable (no budget): a PID it cannot verify gets no enable SIGHUP', async () => {
+      const { os, state } = hangingOs(4242);
+      const sent: number[] = [];
+      const controller = createNodeController(
+        { logger: silent, os, sendSignal: (pid) => void sent.push(pid) },
+        { socketPath: join(dir, 'n.socket') },
+      );
+      await controller.observe(never);
+      state.hang = true;
+      const pending = controller.reload('enable_forging', { proceed: () => null });
+      const settled = await Promise.race([pending.then(() => 'settled'), sleep(200).then(() => 'pending')]);
+      expect(settled).toBe('pending');
+      expect(sent).toEqual([]);
+    });
+
+    it('without a PID ever seen serving, a hung lookup is reported, not guessed', async () => {
+      const { os, state } = hangingOs(4242);
+      state.hang = true;
+      const sent: number[] = [];
+      const controller = createNodeController(
+        { logger: silent, os, sendSignal: (pid) => void sent.push(pid) },
+        { socketPath: join(dir, 'n.socket') },
+      );
+      const outcome = await controller.reload('disable_forging', { lookupBudgetMs: 50 });
+      expect(outcome).toMatchObject({ delivered: false, pid: null, reason: 'NoProcess' });
+      expect(sent).toEqual([]);
+    });
+
+    it('terminate uses the same fallback: SIGTERM to the last serving PID', async () => {
+      const { os, state } = hangingOs(4242);
+      const sent: Array<[number, string]> = [];
+      let alive = true;
+      const controller = createNodeController(
+        {
+          logger: silent,
+          os,
+          sendSignal: (pid, sig) => {
+            if (!alive) throw Object.assign(new Error('ESRCH'), { code: 'ESRCH' });
+            if ((sig as unknown) !== 0) sent.push([pid, sig]);
+            if (sig === 'SIGTERM') alive = false;
+          },
+        },
+        { socketPath: join(dir, 'n.socket') },
+      );
+      await controller.observe(never);
+      state.hang = true;
+      const outcome = await controller.terminate('test', 500, never, { lookupBudgetMs: 50 });
+      expect(outcome).toMatchObject({ delivered: true, pid: 4242, reason: 'ProcessGone' });
+      expect(sent).toEqual([[4242, 'SIGTERM']]);
     });
   });
 

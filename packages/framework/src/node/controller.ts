@@ -223,6 +223,30 @@ export function createNodeController(
     };
   }
 
+  /**
+   * findPid, but a revoke cannot wait for it: when the lookup outlasts `budgetMs` (a /proc read
+   * that hangs) or fails, the PID last seen serving the socket is used. That PID was the node's;
+   * PIDs are not reused until the counter wraps, and a stray SIGHUP is a smaller harm than a node
+   * left forging next to a new leader (docs/safety.md §11).
+   */
+  async function findPidForRevoke(budgetMs: number | undefined): Promise<PidLookup> {
+    if (budgetMs === undefined) return findPid();
+    const timer = new AbortController();
+    const lookup = await Promise.race([
+      findPid(),
+      sleep(budgetMs, timer.signal).then(
+        () => null,
+        () => null,
+      ),
+    ]);
+    timer.abort();
+    if (lookup !== null && !(lookup.pid === null && lookup.uncertain === true)) return lookup;
+    const why = lookup === null ? `process lookup did not answer within ${budgetMs} ms` : lookup.detail;
+    if (servingPid === null) return { pid: null, detail: why, uncertain: true };
+    logger.warn({ pid: servingPid }, `${why}; using pid ${servingPid}, last seen serving the socket`);
+    return { pid: servingPid, detail: `${why}; pid ${servingPid} last served ${config.socketPath}` };
+  }
+
   /** Whether `pid` has been seen serving the socket (probing now if it has not been yet). */
   async function serving(pid: number): Promise<boolean> {
     if (!config.requireServingSocket || pid === servingPid) return true;
@@ -235,7 +259,7 @@ export function createNodeController(
   }
 
   async function reload(reason: string, options: ReloadOptions = {}): Promise<SignalOutcome> {
-    const lookup = await findPid();
+    const lookup = await findPidForRevoke(options.lookupBudgetMs);
     if (lookup.pid === null) {
       sighups?.inc({ reason: `${reason}_skipped` });
       logger.warn({ reason }, `SIGHUP not sent: ${lookup.detail}`);
@@ -314,8 +338,13 @@ export function createNodeController(
     }
   }
 
-  async function terminate(reason: string, graceMs: number, signal: AbortSignal): Promise<SignalOutcome> {
-    const lookup = await findPid();
+  async function terminate(
+    reason: string,
+    graceMs: number,
+    signal: AbortSignal,
+    options: Pick<ReloadOptions, 'lookupBudgetMs'> = {},
+  ): Promise<SignalOutcome> {
+    const lookup = await findPidForRevoke(options.lookupBudgetMs);
     if (lookup.pid === null)
       return {
         delivered: false,

@@ -28,12 +28,7 @@ export {
   type LeaseElectorDeps,
 } from './elector.js';
 export { MultiLeaseElector, createMultiLeaseElector } from './multi-lease.js';
-export {
-  FakeLeaseStore,
-  type FakeLeaseApi,
-  type FakeLeaseFault,
-  type FakeLeaseWrite,
-} from './fake-lease-api.js';
+// The in-memory FakeLeaseStore is exported from '@cardano-forge/framework/testing', not from here.
 
 export interface KubernetesLeaseElectorDeps {
   readonly kubeConfig: KubeConfig;
