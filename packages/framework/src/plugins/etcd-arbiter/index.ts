@@ -8,7 +8,6 @@ export * from './decide.js';
 export * from './arbiter.js';
 export * from './global.js';
 export * from './metrics.js';
-export { FakeEtcdStore, type FakeEtcdClientFaults } from './fake-etcd-kv.js';
 export { createEtcd3Kv, prefixRangeEnd, type Etcd3KvOptions } from './etcd3-kv.js';
 export * from './mode.js';
 export * from './warnings.js';
