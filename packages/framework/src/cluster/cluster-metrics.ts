@@ -83,7 +83,7 @@ export function createClusterMetrics(registry: Registry, labels: ClusterMetricLa
   const forgeEnabled = getOrCreateGauge(
     registry,
     'cardano_cluster_forge_enabled',
-    '1 if this pod holds the lease and the cluster policy allows forging; 0 otherwise (sum by pool_id > 1 means two clusters may forge)',
+    '1 if this pod holds the lease and the cluster policy allows forging (global mode: and its region holds the forger key); 0 otherwise (sum by pool_id > 1 means two clusters may forge)',
     ['cluster', 'region', 'network', 'pool_id'],
   );
   const priority = getOrCreateGauge(

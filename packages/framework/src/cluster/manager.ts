@@ -15,6 +15,7 @@
  * allowed. Only the pod that holds the lease runs health probes and writes status, so followers
  * never overwrite the leader's view (G7, G13).
  */
+import type { GlobalForgeView } from './global-status.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -50,6 +51,8 @@ export interface ClusterPolicySource {
   setLocalLeader(isLeader: boolean): void;
   /** The decision loop's outcome; written to status (activeLeader, forgingEnabled) only by the leader. */
   reportLeadership(report: LeadershipReport): Promise<void>;
+  /** Global mode: the cross-region arbiter's view (status.globalArbiter; forge_enabled only where it forges). */
+  reportGlobal?(view: GlobalForgeView): void;
   stop(): Promise<void>;
 }
 
@@ -119,6 +122,8 @@ export function createClusterManager(
   let started = false;
   let localLeader = false;
   let leadership: LeadershipReport | null = null;
+  /** Global mode: null until the arbiter reports (and always in cluster mode). */
+  let globalView: GlobalForgeView | null = null;
   const listeners = new Set<(s: PolicySnapshot) => void>();
   let lastNotified = '';
   const loops: Promise<void>[] = [];
@@ -207,7 +212,11 @@ export function createClusterManager(
   function refresh(): void {
     const { snapshot, policy } = evaluate();
     current = snapshot;
-    metrics.recordPolicy(snapshot.forgingAllowed && localLeader, snapshot.effectivePriority);
+    const forgesGlobally = globalView === null || globalView.forging;
+    metrics.recordPolicy(
+      snapshot.forgingAllowed && localLeader && forgesGlobally,
+      snapshot.effectivePriority,
+    );
     const { observedAtMs: _ignored, ...comparable } = snapshot;
     const key = canonicalJson(comparable);
     if (key !== lastNotified) {
@@ -238,6 +247,7 @@ export function createClusterManager(
         localLeader,
         leadership,
         health: { counters: health.counters(), lastRound: health.lastRound() },
+        global: globalView,
       });
   }
 
@@ -281,6 +291,11 @@ export function createClusterManager(
     },
     setLocalLeader(isLeader) {
       applyLeader(isLeader);
+    },
+    reportGlobal(view) {
+      if (canonicalJson(view) === canonicalJson(globalView)) return;
+      globalView = view;
+      refresh();
     },
     async reportLeadership(report) {
       const changed = canonicalJson(report) !== canonicalJson(leadership);

@@ -4,6 +4,7 @@
  * leader's write). One write at a time; a change during a write is written right after it; a failed
  * write backs off.
  */
+import type { GlobalForgeView } from './global-status.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../contracts/index.js';
 import { createBackoff } from '../core/backoff.js';
@@ -45,6 +46,8 @@ export interface StatusWriteInput {
   readonly localLeader: boolean;
   readonly leadership: LeadershipReport | null;
   readonly health: { readonly counters: HealthCounters; readonly lastRound: TimedHealthRound | null };
+  /** Global mode only: the cross-region arbiter's view (status.globalArbiter). */
+  readonly global?: GlobalForgeView | null;
 }
 
 export interface StatusWriter {
@@ -105,6 +108,7 @@ export function createStatusWriter(deps: StatusWriterDeps, options: StatusWriter
         recoveryStreak: health.counters.recoveryStreak,
       },
       leadership: lead,
+      global: input.global ?? null,
     });
     const patch = statusPatch(desired, object.status);
     if (patch === null) {

@@ -22,6 +22,7 @@ import {
 } from './assembly.js';
 import { assembleSidecar } from './sidecar.js';
 import { kesMonitorComponent } from '../kes/component.js';
+import { selectCoordination } from '../plugins/etcd-arbiter/mode.js';
 
 export interface RunManagerOptions {
   readonly builtins: Record<string, ForgePlugin>;
@@ -121,6 +122,27 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
       return failClosed(1);
     }
     const instances = created.value;
+
+    // Cluster mode (the Lease alone, no etcd) or global mode (the Lease AND the etcd forger key),
+    // chosen once here: global mode wraps the elector and the policy the container built.
+    try {
+      const coordination = await selectCoordination(config, {
+        elector: container.resolve(TOKENS.leaderElector),
+        policy: container.resolve(TOKENS.clusterPolicy),
+        clock: container.resolve(TOKENS.clock),
+        logger: logger.child({ component: 'coordination' }),
+        registry: container.resolve(TOKENS.metricsRegistry),
+        leaseName: names.leaseName,
+      });
+      if (coordination.mode === 'global') {
+        container.registerValue(TOKENS.leaderElector, coordination.elector);
+        container.registerValue(TOKENS.clusterPolicy, coordination.policy);
+      }
+    } catch (error) {
+      logger.fatal({ err: error }, `cross-region arbiter could not start: ${(error as Error).message}`);
+      await closeInstances(instances);
+      return failClosed(1);
+    }
 
     let sidecar: ReturnType<typeof assembleSidecar>;
     try {

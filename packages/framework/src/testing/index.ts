@@ -4,6 +4,7 @@
  */
 export { FakeClock, flush } from './manual-clock.js';
 export { FakeCredentials, FakeElector, FakeNode } from './fakes.js';
+export { FakeEtcdStore, type FakeEtcdClientFaults } from '../plugins/etcd-arbiter/fake-etcd-kv.js';
 export {
   FakeLeaseStore,
   type FakeLeaseApi,
