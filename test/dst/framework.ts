@@ -47,3 +47,9 @@ export type {
 } from '../../packages/framework/dist/cluster/gateway.js';
 export type { PriorityStrategy } from '../../packages/framework/dist/contracts/index.js';
 export { PUBLISHED_KES_SKEY, PUBLISHED_OPCERT } from '../../packages/framework/dist/kes/fixtures.js';
+export type {
+  EtcdEntry,
+  EtcdKeepAliveResult,
+  EtcdKv,
+  EtcdLeaseId,
+} from '../../packages/framework/dist/plugins/etcd-arbiter/etcd-kv.js';
