@@ -4,7 +4,7 @@
  * specifiers; `npm test` and `npm run sim` build first.
  */
 export { Reconciler } from '../../packages/framework/dist/core/reconciler.js';
-export type { TickRecord } from '../../packages/framework/dist/core/reconciler.js';
+export type { PolicyFeed, TickRecord } from '../../packages/framework/dist/core/reconciler.js';
 export type { DecisionConfig } from '../../packages/framework/dist/core/decide.js';
 export { KubernetesLeaseElector } from '../../packages/framework/dist/plugins/kubernetes-lease/elector.js';
 export type {
@@ -45,7 +45,12 @@ export type {
   WatchEventType,
   WatchHandle,
 } from '../../packages/framework/dist/cluster/gateway.js';
-export type { PriorityStrategy } from '../../packages/framework/dist/contracts/index.js';
+export type {
+  HealthProbe,
+  HealthResult,
+  PriorityStrategy,
+} from '../../packages/framework/dist/contracts/index.js';
+export { createStaticPriorityStrategy } from '../../plugins/priority-static/dist/strategy.js';
 export { PUBLISHED_KES_SKEY, PUBLISHED_OPCERT } from '../../packages/framework/dist/kes/fixtures.js';
 export type {
   EtcdEntry,

@@ -22,9 +22,13 @@ import {
   Reconciler,
   type ClusterPolicySource,
   type FailSafeTargets,
+  type HealthProbe,
+  type LeaderElector,
+  type PolicyFeed,
   type PriorityStrategy,
   type TickRecord,
 } from './framework.ts';
+import type { Logger } from 'pino';
 import { METRICS_URL, SIDECAR_PID, SimNode, SOCKET_PATH, type NodeStartOptions } from './node.ts';
 import { Owner, podClock, simLogger, Sim, type PodClock } from './sim.ts';
 
@@ -94,9 +98,51 @@ interface Sidecar {
   readonly owner: Owner;
   readonly cluster: ClusterPolicySource | null;
   readonly reconciler: Reconciler;
+  /** The region's Lease elector. */
   readonly elector: KubernetesLeaseElector;
+  /** What the reconciler runs on: the Lease elector, or the cross-region composition around it. */
+  readonly leadership: LeaderElector;
   readonly abort: AbortController;
   stopping: boolean;
+}
+
+/** What a sidecar's parts see of the pod that runs them (for a composed elector). */
+export interface SidecarContext {
+  readonly pod: SimPod;
+  readonly owner: Owner;
+  readonly logger: Logger;
+  readonly clock: PodClock;
+  readonly cluster: ClusterPolicySource | null;
+  readonly incarnation: number;
+}
+
+/**
+ * One region of a multi-region pool (test/dst/regions.ts): its name and CardanoForgeCluster
+ * priority, the priority strategy and health probes of its cluster manager, the cross-region
+ * leadership composed around each pod's Lease elector, and the pool-wide invariant checker.
+ */
+export interface RegionSetup {
+  readonly name: string;
+  readonly basePriority: number;
+  readonly priorityStrategy: PriorityStrategy;
+  readonly healthProbes: (owner: () => Owner, pod: SimPod) => HealthProbe[];
+  /**
+   * The cross-region leadership around the pod's Lease elector: the elector the reconciler runs on
+   * and the policy feed it reads (a handover makes forging not allowed), as the sidecar wiring does.
+   */
+  readonly composeLeadership: (
+    local: KubernetesLeaseElector,
+    context: SidecarContext,
+  ) => { readonly elector: LeaderElector; readonly policy: PolicyFeed };
+  /** The cluster manager's health loop settings (its defaults are 10 s × 3 failures). */
+  readonly healthCheck?: {
+    readonly intervalSeconds: number;
+    readonly timeoutSeconds: number;
+    readonly failureThreshold: number;
+    readonly recoveryThreshold: number;
+  };
+  /** Every change of a node's loaded state, for the checker that spans the regions. */
+  readonly onForging: (who: string, forging: boolean) => void;
 }
 
 export class SimPod {
@@ -188,6 +234,7 @@ export class SimPod {
         metricsTimeoutMs: Math.floor(TIMING.callTimeoutMs / 2),
       },
     );
+    const region = this.world.region;
     const cluster =
       this.world.cluster === null
         ? null
@@ -197,8 +244,8 @@ export class SimPod {
               clock: this.clock,
               logger: logger.child({ component: 'cluster' }),
               registry: new Registry(),
-              priorityStrategy: staticPriority,
-              healthProbes: [],
+              priorityStrategy: region?.priorityStrategy ?? staticPriority,
+              healthProbes: region?.healthProbes(() => owner, this) ?? [],
               gateway: this.world.cluster.gateway(() => owner),
             },
             {
@@ -207,12 +254,12 @@ export class SimPod {
               podName: this.spec.name,
               pool: { id: 'pool' },
               network: { name: 'mainnet', magic: 764824073 },
-              region: 'eu-west-1',
+              region: region?.name ?? 'eu-west-1',
               environment: 'production',
-              basePriority: 100,
+              basePriority: region?.basePriority ?? 100,
               applicationType: 'block-producer',
               policyStaleAfterSeconds: 60,
-              healthCheck: {
+              healthCheck: region?.healthCheck ?? {
                 intervalSeconds: 10,
                 timeoutSeconds: 5,
                 failureThreshold: 3,
@@ -221,20 +268,31 @@ export class SimPod {
               crd: { group: 'cardano.io', version: 'v1' },
             },
           );
+    const composed =
+      region?.composeLeadership(elector, {
+        pod: this,
+        owner,
+        logger,
+        clock: this.clock,
+        cluster,
+        incarnation,
+      }) ?? null;
+    const leadership = composed?.elector ?? elector;
     const reconciler = new Reconciler(
       {
         clock: this.clock,
         logger: logger.child({ component: 'reconciler' }),
         node,
         credentials,
-        elector,
-        policy: cluster ?? {
-          snapshot: () => ({
-            forgingAllowed: true,
-            reason: 'cluster_management_disabled',
-            message: 'cluster management is disabled',
-          }),
-        },
+        elector: leadership,
+        policy: composed?.policy ??
+          cluster ?? {
+            snapshot: () => ({
+              forgingAllowed: true,
+              reason: 'cluster_management_disabled',
+              message: 'cluster management is disabled',
+            }),
+          },
         // As startSidecar's onTick: the cluster manager learns about local leadership.
         onTick: (tick) => {
           this.lastTick = tick;
@@ -263,15 +321,15 @@ export class SimPod {
         terminateGraceMs: TIMING.terminateGraceMs,
       },
     );
-    const sidecar: Sidecar = { owner, cluster, reconciler, elector, abort, stopping: false };
+    const sidecar: Sidecar = { owner, cluster, reconciler, elector, leadership, abort, stopping: false };
     this.sidecar = sidecar;
     sim.log(this.spec.label, `sidecar #${incarnation} started (POD_NAME=${this.spec.name})`);
     // Everything the sidecar does runs as its own tasks, so start it from one of its timers.
     sim.at(owner, 0, () => {
       void (async () => {
         await cluster?.start(abort.signal);
-        elector.setCandidacy(false, 'waiting for the first reconcile');
-        await elector.start(abort.signal);
+        leadership.setCandidacy(false, 'waiting for the first reconcile');
+        await leadership.start(abort.signal);
         reconciler.start();
       })();
     });
@@ -308,7 +366,7 @@ export class SimPod {
       void (async () => {
         const converged = await sidecar.reconciler.shutdown(TIMING.shutdownDeadlineMs);
         sidecar.abort.abort();
-        await Promise.allSettled([sidecar.elector.stop(), sidecar.cluster?.stop()]);
+        await Promise.allSettled([sidecar.leadership.stop(), sidecar.cluster?.stop()]);
         if (!converged) {
           sim.log(this.spec.label, 'shutdown did not converge: fail-safe');
           await this.failSafe();
@@ -376,6 +434,8 @@ export class SimPod {
 
 export class World {
   readonly sim: Sim;
+  /** Set when this world is one region of a multi-region pool (test/dst/regions.ts). */
+  readonly region: RegionSetup | null;
   readonly api: SimApiServer;
   readonly pods: SimPod[] = [];
   readonly idleOwner = new Owner('idle');
@@ -385,9 +445,14 @@ export class World {
   /** From this true time on, one node must forge at every instant (liveness). */
   livenessFromMs = Infinity;
 
-  constructor(seed: number, verbose: boolean) {
-    this.sim = new Sim(seed, verbose);
-    this.api = new SimApiServer(this.sim);
+  /** One pool in one cluster, or (with `shared`) one region of a pool on a simulation it shares. */
+  constructor(seed: number, verbose: boolean, shared?: { readonly sim: Sim; readonly region: RegionSetup }) {
+    this.sim = shared?.sim ?? new Sim(seed, verbose);
+    this.region = shared?.region ?? null;
+    this.api = new SimApiServer(
+      this.sim,
+      this.region === null ? 'apiserver' : `${this.region.name}/apiserver`,
+    );
   }
 
   addPod(spec: PodSpec): SimPod {
@@ -416,6 +481,10 @@ export class World {
 
   /** Called on every change of what a node has loaded: the only instants the answer can change. */
   onForging(who: string, forging: boolean): void {
+    if (this.region !== null) {
+      this.region.onForging(who, forging);
+      return;
+    }
     for (const listener of this.forgingListeners) listener(who, forging);
     const forgers = this.forgers();
     if (forgers.length > 1)
@@ -425,7 +494,10 @@ export class World {
   }
 
   enableClusterManagement(): SimClusterObjects {
-    this.cluster ??= new SimClusterObjects(this.sim);
+    this.cluster ??= new SimClusterObjects(
+      this.sim,
+      this.region === null ? 'cluster-cr' : `${this.region.name}/cluster-cr`,
+    );
     return this.cluster;
   }
 

@@ -1,0 +1,44 @@
+// The multi-region world itself: the checker spans regions and reads the nodes, a seed replays.
+import { describe, expect, it } from 'vitest';
+import { RegionsWorld, runRegionsScenario, type RegionsScenario } from './regions.ts';
+import { Sim } from './sim.ts';
+
+const QUIET: RegionsScenario = {
+  name: 'two-regions-uncoordinated',
+  layout: {
+    regions: [
+      { name: 'eu', priority: 1, replicas: 2 },
+      { name: 'us', priority: 2, replicas: 1 },
+    ],
+  },
+  quietFromMs: 0,
+  endMs: 60_000,
+  faults: [],
+  checkLiveness: false,
+};
+
+describe('multi-region world', () => {
+  it('without cross-region coordination each region elects its own forger, and the pool-wide check on the nodes catches it', async () => {
+    const world = new RegionsWorld(new Sim(5, true), QUIET.layout, null);
+    const result = await runRegionsScenario(world, QUIET, 5, 60_000);
+    expect(result.violation?.kind).toBe('safety');
+    expect(result.violation?.message).toMatch(
+      /2 nodes of the pool forge at once: (eu\/pool-\d, us\/pool-0|us\/pool-0, eu\/pool-\d)/,
+    );
+    // Each region's own lease let exactly one of its pods forge: the overlap is across regions.
+    const on = result.timeline
+      .filter((e) => e.what.startsWith('NODE FORGING ON'))
+      .map((e) => e.who.split('/')[0]);
+    expect(new Set(on)).toEqual(new Set(['eu', 'us']));
+  });
+
+  it('assembles one apiserver, CardanoForgeCluster and etcd member per region (two regions: plus a witness)', () => {
+    const world = new RegionsWorld(new Sim(5), QUIET.layout, null);
+    expect(world.regions.map((r) => [r.name, r.pods.map((p) => p.spec.label)])).toEqual([
+      ['eu', ['eu/pool-0', 'eu/pool-1']],
+      ['us', ['us/pool-0']],
+    ]);
+    expect(world.etcd.members.map((m) => m.name)).toEqual(['etcd-eu', 'etcd-us', 'etcd-witness']);
+    expect(world.regions[0]!.world.api).not.toBe(world.regions[1]!.world.api);
+  });
+});
