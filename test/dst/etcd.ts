@@ -83,11 +83,14 @@ type Op =
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: Error };
 
+/** Sends an outcome back; `extraMs`: hops it takes before the member that got the request has it. */
+type Reply = (outcome: Outcome, extraMs?: number) => void;
+
 /** A request waiting at a leader without a quorum (applied if it regains the quorum in time). */
 interface Pending {
   readonly op: Op;
   readonly from: string;
-  readonly reply: (outcome: Outcome) => void;
+  readonly reply: Reply;
 }
 
 interface HeldRequest {
@@ -346,7 +349,7 @@ export class SimEtcd {
   }
 
   /** Applies an operation to the committed state (the leader has a quorum). */
-  #execute(op: Op, reply: (outcome: Outcome) => void): void {
+  #execute(op: Op, reply: Reply): void {
     const leader = this.leader!;
     const ok = (value: unknown): void => reply({ ok: true, value });
     const fail = (message: string): void => reply({ ok: false, error: new Error(message) });
@@ -441,7 +444,7 @@ export class SimEtcd {
   }
 
   /** What the member does with a request that reached it. */
-  #arrive(member: Member, region: string, op: Op, from: string, reply: (outcome: Outcome) => void): void {
+  #arrive(member: Member, op: Op, from: string, reply: Reply): void {
     if (!member.up) return;
     // An ex-leader (a previous term's leader that has not noticed) answers keepalives from its own lessor.
     if (this.exLeader?.member === member) {
@@ -471,32 +474,33 @@ export class SimEtcd {
       this.#pending.push({ op, from, reply });
       return;
     }
-    // A follower forwards to the leader over the peer link.
-    if (member.isolated || leader.isolated || !leader.up) return;
+    // A follower forwards to the leader over the peer link (one hop there, one back with the reply).
+    if (member.isolated || leader.isolated || !leader.up || !this.leaderCommits) return;
     const hop = this.sim.rng.between(this.remoteLatencyMs[0], this.remoteLatencyMs[1]);
-    this.sim.at(this.owner, hop, () => {
-      if (this.leader !== leader || !member.up) return;
-      this.#arrive(leader, region, op, from, (outcome) =>
-        this.sim.at(this.owner, hop, () => member.up && reply(outcome)),
-      );
-    });
+    this.#commit(op, from, (outcome) => reply(outcome, hop), hop, member);
   }
 
-  /** A proposal or read at a leader with a quorum: applied after one replication round trip. */
-  #commit(op: Op, from: string, reply: (outcome: Outcome) => void): void {
+  /**
+   * A proposal or read at a leader with a quorum: applied after `forwardMs` (a follower's hop) and
+   * one replication round trip (a keepalive needs none: the leader's lessor answers it).
+   */
+  #commit(op: Op, from: string, reply: Reply, forwardMs = 0, via: Member | null = null): void {
     const roundTrip =
       op.kind === 'keepalive'
         ? 0
         : this.sim.rng.between(2 * this.remoteLatencyMs[0], 2 * this.remoteLatencyMs[1]);
     const leader = this.leader;
-    this.sim.at(this.owner, roundTrip, () => {
+    const apply = (): void => {
+      if (via !== null && (!via.up || via.isolated)) return; // the forwarding follower is gone
       if (this.leader !== leader || !this.leaderCommits) {
         // Lost its quorum meanwhile: the entry waits (applied if it regains it, dropped otherwise).
         if (this.leader === leader) this.#pending.push({ op, from, reply });
         return;
       }
       this.#execute(op, reply);
-    });
+    };
+    if (forwardMs + roundTrip === 0) apply();
+    else this.sim.at(this.owner, forwardMs + roundTrip, apply);
   }
 
   /** One client (a sidecar incarnation) in `region`, trying members in `order` (its own first). */
@@ -544,10 +548,12 @@ export class SimEtcd {
         const key = this.#linkKey(region, member.name);
         const send = (): void => {
           this.sim.at(this.owner, this.#latency(region, member), () =>
-            this.#arrive(member, region, op, who, (outcome) => {
-              if (this.link(region, member.name) !== 'pass') return; // the reply is lost on the way back
-              this.sim.at(client, this.#latency(region, member), () => settle(outcome));
-            }),
+            this.#arrive(member, op, who, (outcome, extraMs = 0) =>
+              this.sim.at(client, extraMs + this.#latency(region, member), () => {
+                // Lost on the way back: the member died or the link dropped it.
+                if (member.up && this.link(region, member.name) === 'pass') settle(outcome);
+              }),
+            ),
           );
         };
         if (mode === 'drop-request') return;

@@ -58,3 +58,7 @@ export type {
   EtcdKv,
   EtcdLeaseId,
 } from '../../packages/framework/dist/plugins/etcd-arbiter/etcd-kv.js';
+export { revocationBudget } from '../../packages/framework/dist/core/timing.js';
+export { createGlobalCoordination } from '../../packages/framework/dist/plugins/etcd-arbiter/global.js';
+export { arbiterTiming } from '../../packages/framework/dist/plugins/etcd-arbiter/protocol.js';
+export type { ArbiterTiming } from '../../packages/framework/dist/plugins/etcd-arbiter/protocol.js';

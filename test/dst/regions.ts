@@ -8,7 +8,11 @@
  */
 import { ETCD_ELECTION_TIMEOUT_MS, SimEtcd, type EtcdMemberSpec } from './etcd.ts';
 import {
+  arbiterTiming,
+  createGlobalCoordination,
   createStaticPriorityStrategy,
+  revocationBudget,
+  type ArbiterTiming,
   type EtcdKv,
   type HealthProbe,
   type KubernetesLeaseElector,
@@ -17,7 +21,15 @@ import {
 } from './framework.ts';
 import { podSpec } from './scenario.ts';
 import { formatTimeline, Sim, type TimelineEntry } from './sim.ts';
-import { CLOCK_RATE_EPSILON, World, type SidecarContext, type SimPod, type Violation } from './world.ts';
+import {
+  CLOCK_RATE_EPSILON,
+  SIGHUP_LATENCY_BOUND_MS,
+  TIMING,
+  World,
+  type SidecarContext,
+  type SimPod,
+  type Violation,
+} from './world.ts';
 
 export const REGION_NAMES = ['eu', 'us', 'ap'] as const;
 
@@ -638,3 +650,62 @@ export async function runRegionsSeed(
   const world = new RegionsWorld(sim, scenario.layout, compose);
   return runRegionsScenario(world, scenario, seed, livenessBoundMs);
 }
+
+// -----------------------------------------------------------------------------------------------
+// The real arbiter
+// -----------------------------------------------------------------------------------------------
+
+/**
+ * The arbiter's settings in the simulation: the defaults (TTL 10 s, renew deadline 4 s, retry 1 s,
+ * etcd election timeout 1 s) except the hold-down, 10 s instead of 30 s so failbacks happen
+ * within a seed's few simulated minutes.
+ */
+export const ARBITER_SETTINGS = {
+  leaseTtlSeconds: 10,
+  renewDeadlineSeconds: 4,
+  retryPeriodSeconds: 1,
+  holdDownMs: 10_000,
+  prefix: '/cardano-forge/v1/cardano-leader-mainnet-pool/',
+} as const;
+
+function simArbiterTiming(): ArbiterTiming {
+  const budget = revocationBudget({
+    leaseDurationSeconds: TIMING.leaseDurationSeconds,
+    renewDeadlineSeconds: TIMING.renewDeadlineSeconds,
+    sighupLatencyBoundMs: SIGHUP_LATENCY_BOUND_MS,
+  });
+  if (!budget.ok) throw new Error(budget.message);
+  const timing = arbiterTiming({
+    leaseTtlSeconds: ARBITER_SETTINGS.leaseTtlSeconds,
+    renewDeadlineSeconds: ARBITER_SETTINGS.renewDeadlineSeconds,
+    retryPeriodSeconds: ARBITER_SETTINGS.retryPeriodSeconds,
+    etcdElectionTimeoutMs: ETCD_ELECTION_TIMEOUT_MS,
+    revocationChainMs: budget.budget.chainMs,
+  });
+  if (!timing.ok) throw new Error(timing.problems.join('; '));
+  return timing.timing;
+}
+
+/** Each pod's leadership as the sidecar wiring of global mode assembles it: the etcd arbiter composed with its Lease elector. */
+export const etcdArbiter: CrossRegionComposer = (local, context) => {
+  const coordination = createGlobalCoordination(
+    {
+      kv: context.etcd,
+      clock: context.clock,
+      logger: context.logger.child({ component: 'arbiter' }),
+      local,
+      policy: context.cluster!,
+      onStopped: () => context.etcd.close(),
+    },
+    {
+      prefix: ARBITER_SETTINGS.prefix,
+      region: context.region,
+      ttlSeconds: ARBITER_SETTINGS.leaseTtlSeconds,
+      holdDownMs: ARBITER_SETTINGS.holdDownMs,
+      timing: simArbiterTiming(),
+      basePriority: context.basePriority,
+      failureThreshold: REGION_HEALTH_CHECK.failureThreshold,
+    },
+  );
+  return { elector: coordination.elector, policy: coordination.policy };
+};
