@@ -23,15 +23,36 @@ import { podSpec } from './scenario.ts';
 import { formatTimeline, Sim, type TimelineEntry } from './sim.ts';
 import {
   CLOCK_RATE_EPSILON,
+  localLivenessBoundMs,
   SIGHUP_LATENCY_BOUND_MS,
-  TIMING,
   World,
+  type SidecarTiming,
   type SidecarContext,
   type SimPod,
   type Violation,
 } from './world.ts';
 
 export const REGION_NAMES = ['eu', 'us', 'ap'] as const;
+
+/**
+ * The sidecars' timings in the regions profile: shorter than the defaults (15/10/2 s) so a seed
+ * needs fewer simulated minutes, like the integration tests' short leases; the call timeout and
+ * terminate grace are what run.ts derives from them (core/timing.ts revocationBudget, checked at
+ * load). Kubernetes' termination grace period is set to 10 s.
+ */
+export const REGION_TIMING: SidecarTiming = (() => {
+  const election = { leaseDurationSeconds: 8, renewDeadlineSeconds: 5, retryPeriodSeconds: 1 };
+  const budget = revocationBudget({ ...election, sighupLatencyBoundMs: SIGHUP_LATENCY_BOUND_MS });
+  if (!budget.ok) throw new Error(budget.message);
+  return {
+    ...election,
+    intervalMs: 1000,
+    callTimeoutMs: budget.budget.callTimeoutMs,
+    terminateGraceMs: budget.budget.terminateGraceMs,
+    shutdownDeadlineMs: Math.max(5000, election.renewDeadlineSeconds * 1000),
+    terminationGraceMs: 10_000,
+  };
+})();
 
 /** The cluster manager's health loop in the simulated regions: 2 s rounds, demoted after 2 failures. */
 export const REGION_HEALTH_CHECK = {
@@ -116,6 +137,7 @@ export class RegionsWorld {
           basePriority: spec.priority,
           priorityStrategy: strategy,
           healthCheck: REGION_HEALTH_CHECK,
+          timing: REGION_TIMING,
           healthProbes: () => [this.#healthProbe(() => region)],
           composeLeadership: (local, context) =>
             compose === null
@@ -387,7 +409,7 @@ export function randomRegionsFaults(
       }
       case 'sidecar-term': {
         const restart = dur(500, 5000);
-        end(30_000 + restart);
+        end(REGION_TIMING.terminationGraceMs + restart);
         add(`SIGTERM sidecar ${label}, restart ${Math.round(restart)} ms after it exits`, (w) => {
           if (w.region(region).lost) return;
           pod(w).terminateSidecar(() =>
@@ -494,7 +516,7 @@ export function randomRegionsFaults(
         break;
       }
       case 'region-loss': {
-        const ms = dur(3000, 30_000);
+        const ms = dur(3000, 20_000);
         end(ms + 5000);
         add(`${region} LOST (pods, apiserver, etcd member) for ${Math.round(ms)} ms`, (w) => {
           w.loseRegion(region);
@@ -581,10 +603,10 @@ export function randomRegionsFaults(
 /** Draws a whole scenario from the seed: layout, start times, faults. */
 export function randomRegionsScenario(sim: Sim, livenessBoundMs: number): RegionsScenario {
   const layout = randomLayout(sim);
-  const faultsFrom = 15_000;
+  const faultsFrom = 12_000;
   const { faults, quietFromMs } = randomRegionsFaults(sim, layout, {
     fromMs: faultsFrom,
-    toMs: faultsFrom + sim.rng.between(5000, 25_000),
+    toMs: faultsFrom + sim.rng.between(5000, 15_000),
   });
   return {
     name: 'random-regions',
@@ -656,22 +678,24 @@ export async function runRegionsSeed(
 // -----------------------------------------------------------------------------------------------
 
 /**
- * The arbiter's settings in the simulation: the defaults (TTL 10 s, renew deadline 4 s, retry 1 s,
- * etcd election timeout 1 s) except the hold-down, 10 s instead of 30 s so failbacks happen
- * within a seed's few simulated minutes.
+ * The arbiter's settings in the simulation, scaled down with the sidecar's (defaults: TTL 10 s,
+ * renew deadline 4 s, retry 1 s, hold-down 30 s): TTL 6 s, renew deadline 2 s, retry 1 s,
+ * hold-down 5 s. They pass the arbiter's own timing check (TTL − RD ≥ revocation chain + etcd
+ * election timeout + drift) with 40 ms to spare, so the fencing margin is as thin as the check
+ * allows; etcd's election timeout stays the measured 1 s.
  */
 export const ARBITER_SETTINGS = {
-  leaseTtlSeconds: 10,
-  renewDeadlineSeconds: 4,
+  leaseTtlSeconds: 6,
+  renewDeadlineSeconds: 2,
   retryPeriodSeconds: 1,
-  holdDownMs: 10_000,
+  holdDownMs: 5000,
   prefix: '/cardano-forge/v1/cardano-leader-mainnet-pool/',
 } as const;
 
 function simArbiterTiming(): ArbiterTiming {
   const budget = revocationBudget({
-    leaseDurationSeconds: TIMING.leaseDurationSeconds,
-    renewDeadlineSeconds: TIMING.renewDeadlineSeconds,
+    leaseDurationSeconds: REGION_TIMING.leaseDurationSeconds,
+    renewDeadlineSeconds: REGION_TIMING.renewDeadlineSeconds,
     sighupLatencyBoundMs: SIGHUP_LATENCY_BOUND_MS,
   });
   if (!budget.ok) throw new Error(budget.message);
@@ -709,3 +733,30 @@ export const etcdArbiter: CrossRegionComposer = (local, context) => {
   );
   return { elector: coordination.elector, policy: coordination.policy };
 };
+
+/**
+ * Liveness bound after the last fault in the regions profile: a region's local leader with a
+ * ready node within the one-cluster bound (localLivenessBoundMs); a forger key left by a holder
+ * that is gone expires TTL + one election timeout (a leader change re-arms it) + the lessor's
+ * 500 ms check after its last renewal; the new holder sees it gone within two retry periods,
+ * creates the key and waits the takeover grace (TTL + max(500 ms, 2ρ·TTL)); each of those steps is
+ * bounded by three arbiter call timeouts.
+ */
+export const REGIONS_LIVENESS_BOUND_MS = (() => {
+  const timing = simArbiterTiming();
+  return (
+    localLivenessBoundMs(REGION_TIMING) +
+    timing.ttlMs +
+    ETCD_ELECTION_TIMEOUT_MS +
+    500 +
+    2 * timing.retryPeriodMs +
+    timing.ttlMs +
+    Math.max(500, Math.ceil(0.02 * timing.ttlMs)) +
+    3 * timing.callTimeoutMs
+  );
+})();
+
+/** One seed of the `regions` profile with the real arbiter. */
+export function runRegionsProfileSeed(seed: number, verbose = false): Promise<RegionsRunResult> {
+  return runRegionsSeed(seed, etcdArbiter, REGIONS_LIVENESS_BOUND_MS, verbose);
+}

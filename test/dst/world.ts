@@ -60,14 +60,22 @@ export const SIGHUP_LATENCY_BOUND_MS = 1000;
  * release, two jittered retry periods (2.2·RP each), two reconcile intervals, three call timeouts
  * (observe, provision, signal), the SIGHUP latency and a node start (≤ 4 s).
  */
-export const LIVENESS_BOUND_MS =
-  TIMING.leaseDurationSeconds * 1000 +
-  TIMING.renewDeadlineSeconds * 1000 +
-  2 * 2.2 * TIMING.retryPeriodSeconds * 1000 +
-  2 * TIMING.intervalMs +
-  3 * TIMING.callTimeoutMs +
-  SIGHUP_LATENCY_BOUND_MS +
-  4000;
+export type SidecarTiming = { readonly [K in keyof typeof TIMING]: number };
+
+/** The liveness bound for a pool of one cluster with these timings (see LIVENESS_BOUND_MS). */
+export function localLivenessBoundMs(timing: SidecarTiming): number {
+  return (
+    timing.leaseDurationSeconds * 1000 +
+    timing.renewDeadlineSeconds * 1000 +
+    2 * 2.2 * timing.retryPeriodSeconds * 1000 +
+    2 * timing.intervalMs +
+    3 * timing.callTimeoutMs +
+    SIGHUP_LATENCY_BOUND_MS +
+    4000
+  );
+}
+
+export const LIVENESS_BOUND_MS = localLivenessBoundMs(TIMING);
 
 export interface PodSpec {
   /** POD_NAME (the lease identity); two pods may share it (duplicate identity). */
@@ -134,6 +142,8 @@ export interface RegionSetup {
     local: KubernetesLeaseElector,
     context: SidecarContext,
   ) => { readonly elector: LeaderElector; readonly policy: PolicyFeed };
+  /** The sidecar's timings (election, loop interval, call timeouts), validated like run.ts does. */
+  readonly timing: SidecarTiming;
   /** The cluster manager's health loop settings (its defaults are 10 s × 3 failures). */
   readonly healthCheck?: {
     readonly intervalSeconds: number;
@@ -211,9 +221,9 @@ export class SimPod {
         namespace: NAMESPACE,
         identity: this.spec.name,
         leaseName: LEASE_NAME,
-        leaseDurationSeconds: TIMING.leaseDurationSeconds,
-        renewDeadlineSeconds: TIMING.renewDeadlineSeconds,
-        retryPeriodSeconds: TIMING.retryPeriodSeconds,
+        leaseDurationSeconds: this.world.timing.leaseDurationSeconds,
+        renewDeadlineSeconds: this.world.timing.renewDeadlineSeconds,
+        retryPeriodSeconds: this.world.timing.retryPeriodSeconds,
       },
     );
     const credentials = createFilesCredentialProvisioner(
@@ -230,8 +240,8 @@ export class SimPod {
       {
         socketPath: SOCKET_PATH,
         metricsUrl: METRICS_URL,
-        connectTimeoutMs: Math.floor(Math.min(1000, TIMING.callTimeoutMs / 2)),
-        metricsTimeoutMs: Math.floor(TIMING.callTimeoutMs / 2),
+        connectTimeoutMs: Math.floor(Math.min(1000, this.world.timing.callTimeoutMs / 2)),
+        metricsTimeoutMs: Math.floor(this.world.timing.callTimeoutMs / 2),
       },
     );
     const region = this.world.region;
@@ -307,18 +317,18 @@ export class SimPod {
         },
       },
       {
-        intervalMs: TIMING.intervalMs,
-        callTimeoutMs: TIMING.callTimeoutMs,
+        intervalMs: this.world.timing.intervalMs,
+        callTimeoutMs: this.world.timing.callTimeoutMs,
         config: {
           startAsNonProducing: this.spec.startAsNonProducing,
           disableSocketCheck: false,
           // As run.ts: a SIGHUP is confirmed by the next observation after the node applied it.
-          confirmTimeoutMs: SIGHUP_LATENCY_BOUND_MS + 2 * TIMING.callTimeoutMs,
+          confirmTimeoutMs: SIGHUP_LATENCY_BOUND_MS + 2 * this.world.timing.callTimeoutMs,
           handoverHoldDownMs: 30_000,
         },
         metricsConfigured: true,
         sighupLatencyBoundMs: SIGHUP_LATENCY_BOUND_MS,
-        terminateGraceMs: TIMING.terminateGraceMs,
+        terminateGraceMs: this.world.timing.terminateGraceMs,
       },
     );
     const sidecar: Sidecar = { owner, cluster, reconciler, elector, leadership, abort, stopping: false };
@@ -355,7 +365,7 @@ export class SimPod {
     sidecar.stopping = true;
     const { sim } = this.world;
     sim.log(this.spec.label, 'sidecar got SIGTERM');
-    const cancelGrace = sim.at(sim.world, TIMING.terminationGraceMs, () => {
+    const cancelGrace = sim.at(sim.world, this.world.timing.terminationGraceMs, () => {
       if (this.sidecar === sidecar) {
         sim.log(this.spec.label, 'termination grace period over: SIGKILL');
         this.killSidecar();
@@ -364,7 +374,7 @@ export class SimPod {
     });
     sim.at(sidecar.owner, 0, () => {
       void (async () => {
-        const converged = await sidecar.reconciler.shutdown(TIMING.shutdownDeadlineMs);
+        const converged = await sidecar.reconciler.shutdown(this.world.timing.shutdownDeadlineMs);
         sidecar.abort.abort();
         await Promise.allSettled([sidecar.leadership.stop(), sidecar.cluster?.stop()]);
         if (!converged) {
@@ -436,6 +446,7 @@ export class World {
   readonly sim: Sim;
   /** Set when this world is one region of a multi-region pool (test/dst/regions.ts). */
   readonly region: RegionSetup | null;
+  readonly timing: SidecarTiming;
   readonly api: SimApiServer;
   readonly pods: SimPod[] = [];
   readonly idleOwner = new Owner('idle');
@@ -449,6 +460,7 @@ export class World {
   constructor(seed: number, verbose: boolean, shared?: { readonly sim: Sim; readonly region: RegionSetup }) {
     this.sim = shared?.sim ?? new Sim(seed, verbose);
     this.region = shared?.region ?? null;
+    this.timing = shared?.region.timing ?? TIMING;
     this.api = new SimApiServer(
       this.sim,
       this.region === null ? 'apiserver' : `${this.region.name}/apiserver`,
