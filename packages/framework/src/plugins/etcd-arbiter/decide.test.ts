@@ -38,7 +38,6 @@ function rec(region: string, patch: Partial<CandidateRecord> = {}): CandidateRec
     reason: 'cluster_enabled',
     since: '2026-01-01T00:00:00.000Z',
     holding: null,
-    released: null,
     ...patch,
   };
 }
@@ -47,12 +46,22 @@ function seen(record: CandidateRecord, modRevision = 5): SeenCandidate {
   return { record, modRevision, lease: record.lease };
 }
 
+const marker = (createRevision: number) => ({
+  v: PROTOCOL_VERSION,
+  createRevision,
+  region: 'eu',
+  identity: 'eu-0_x',
+  at: '2026-01-01T00:00:00.000Z',
+});
+
 function view(
   candidates: CandidateRecord[],
   forger: { region: string; lease?: string; createRevision?: number } | null = null,
   revision = 100,
+  released: number | null = null,
 ): ArbiterView {
   return {
+    released: released === null ? null : marker(released),
     forger:
       forger === null
         ? null
@@ -377,7 +386,7 @@ describe('takeover grace', () => {
       0,
       2,
     );
-    mem = read(mem, view([rec('eu', { released: 50 }), usRec]), 'us', 1000, 2);
+    mem = read(mem, view([usRec], null, 100, 50), 'us', 1000, 2);
     expect(mem.entry?.gone?.how).toBe('released');
     expect(takeoverActAfterMs(mem, 1100, TTL_S)).toMatchObject({ actAfterMs: 1100, clean: true });
   });
@@ -420,7 +429,7 @@ describe('takeover grace', () => {
       0,
       2,
     );
-    mem = read(mem, view([rec('eu', { released: 50 }), usRec]), 'us', GAP_MS + 1, 2);
+    mem = read(mem, view([usRec], null, 100, 50), 'us', GAP_MS + 1, 2);
     expect(mem.entry).toBeNull();
     expect(takeoverActAfterMs(mem, GAP_MS + 2, TTL_S).clean).toBe(false);
   });
@@ -486,13 +495,12 @@ describe('takeover grace', () => {
           const recordAt = (x: number): SeenCandidate | null => {
             if (h.how === 'expiry' && x >= goneAt) return null;
             const commits = rounds.filter((r) => r.p <= x && (h.how !== 'expiry' || r.p < goneAt));
-            const released = h.how === 'released' && x >= goneAt ? 50 : null;
-            const n = commits.length + (released === null ? 0 : 1);
-            return { record: rec('eu', { holding: 50, released }), modRevision: 100 + n, lease: 'L-eu' };
+            return { record: rec('eu', { holding: 50 }), modRevision: 100 + commits.length, lease: 'L-eu' };
           };
           const stateAt = (x: number): ArbiterView => {
             const holderRecord = recordAt(x);
             return {
+              released: h.how === 'released' && x >= stopAt ? marker(50) : null,
               forger:
                 x < goneAt
                   ? {

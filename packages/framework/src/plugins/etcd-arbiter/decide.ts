@@ -23,7 +23,7 @@ import {
 
 /** How a forger entry we saw went away. */
 export type GoneHow =
-  /** Its holder's record names it as released: the holder's node was confirmed not forging. */
+  /** The release marker names it: its holder's node was confirmed not forging before the delete. */
   | 'released'
   /** The key went while its holder's record (same lease) stayed: deleted by hand, or a release without its marker. */
   | 'deleted'
@@ -45,6 +45,11 @@ export interface KnownEntry {
    */
   readonly holderSeenAtMs: number | null;
   readonly holderModRevision: number | null;
+  /**
+   * Receive time of the first read that showed this entry: it was created before that, so a
+   * holder before it (if any) had stopped by then + TTL − E (its own takeover rule).
+   */
+  readonly firstSeenAtMs: number;
   readonly gone: { readonly atMs: number; readonly how: GoneHow } | null;
 }
 
@@ -136,9 +141,9 @@ function holderEvidence(
 }
 
 function classifyGone(entry: KnownEntry, view: ArbiterView): GoneHow {
+  if (view.released?.createRevision === entry.createRevision) return 'released';
   const record = recordOf(view, entry.region);
   if (record === undefined || record.lease !== entry.lease) return 'lease-ended';
-  if (record.record.released === entry.createRevision) return 'released';
   return 'deleted';
 }
 
@@ -171,6 +176,7 @@ export function foldRead(
         region,
         ttlSeconds: forger.record?.ttlSeconds ?? null,
         ...holderEvidence(null, view, region, atMs),
+        firstSeenAtMs: atMs,
         gone: null,
       };
     }
@@ -212,10 +218,11 @@ export interface ActAfter {
  * previous holder P fenced at s + RD and stopped its node by s + TTL − E − drift (the margin
  * check), where s is the send time of its last confirming round; what we wait for is a moment
  * that is certainly after s, plus TTL' and the clock-rate margin:
- *  - released (its record names the entry as released): its node was confirmed off: at once;
+ *  - released (the release marker names the entry): its node was confirmed off: at once;
  *  - deleted while its lease lived (by hand): s ≤ deletion ≤ the read that saw it gone;
  *  - gone with its lease: s ≤ the first sight of its region's last record version (every
- *    confirming round re-writes the record before it counts);
+ *    confirming round re-writes the record before it counts), and not before the first sight
+ *    of the entry itself (which covers whoever held the key before it);
  *  - anything unknown (no entry seen, a gap, replaced between reads): s ≤ ackMs.
  */
 export function takeoverActAfterMs(memory: ArbiterMemory, ackMs: number, ownTtlSeconds: number): ActAfter {
@@ -242,8 +249,13 @@ export function takeoverActAfterMs(memory: ArbiterMemory, ackMs: number, ownTtlS
         why: `the forger key of ${entry.region ?? '?'} was deleted while its lease was alive (by hand?): waiting out its TTL`,
       };
     case 'lease-ended':
+      // Its last record version, but never before the entry itself was seen: a holder released
+      // within its own grace (no marker) may have written its record before it created the key.
       return {
-        actAfterMs: Math.max(ackMs, (entry.holderSeenAtMs ?? entry.gone.atMs) + wait),
+        actAfterMs: Math.max(
+          ackMs,
+          Math.max(entry.holderSeenAtMs ?? entry.gone.atMs, entry.firstSeenAtMs) + wait,
+        ),
         clean: false,
         why: `the lease of ${entry.region ?? '?'} ended: waiting a TTL from its last sign of life`,
       };
@@ -479,7 +491,6 @@ export function decideArbiter(input: ArbiterInput): ArbiterDecision {
             tenure?.status === 'held' && tenure.createRevision !== null && handover === null
               ? tenure.createRevision
               : null,
-          released: memory.releasedRevision,
         }
       : null;
 

@@ -116,7 +116,7 @@ export function combineLeadership(local: LeadershipSnapshot, global: ArbiterSnap
     holder,
     leaderUntilMs: both ? Math.min(local.leaderUntilMs, global.leaderUntilMs) : 0,
     transitions: local.transitions,
-    observedAtMs: Math.min(local.observedAtMs, global.observedAtMs || local.observedAtMs),
+    observedAtMs: local.observedAtMs,
     reason: explain.reason,
     message: explain.message,
     ...(both
@@ -126,6 +126,10 @@ export function combineLeadership(local: LeadershipSnapshot, global: ArbiterSnap
         }
       : {}),
   };
+}
+
+function leadsLocally(s: LeadershipSnapshot): boolean {
+  return s.holder === s.identity && s.leaderUntilMs > 0;
 }
 
 class GlobalElector implements LeaderElector {
@@ -142,8 +146,15 @@ class GlobalElector implements LeaderElector {
     this.#arbiter = arbiter;
     this.#onStopped = onStopped;
     this.#snapshot = combineLeadership(local.snapshot(), arbiter.snapshot());
-    local.subscribe(() => {
-      arbiter.wake();
+    // The arbiter runs every retry period; it is woken early only when something it decides on
+    // changed (not by renewals, whose only news is a later observedAtMs).
+    let localLeads = leadsLocally(local.snapshot());
+    local.subscribe((s) => {
+      const now = leadsLocally(s);
+      if (now !== localLeads) {
+        localLeads = now;
+        arbiter.wake();
+      }
       this.#publish();
     });
     arbiter.subscribe(() => this.#publish());
@@ -157,6 +168,7 @@ class GlobalElector implements LeaderElector {
   /** The decision loop's candidacy: the local lease's, and the region's in etcd. */
   setCandidacy(eligible: boolean, why: string): void {
     this.#local.setCandidacy(eligible, why);
+    if (eligible === this.decisionCandidate) return;
     this.decisionCandidate = eligible;
     this.#arbiter.wake();
   }
@@ -204,9 +216,15 @@ class GlobalElector implements LeaderElector {
 
 /**
  * The policy feed the reconciler sees: the cluster policy, except that forging is not allowed
- * while the arbiter wants the key given up (so decide() withdraws and then releases).
+ * while the arbiter wants the key given up (so decide() withdraws and then releases). The
+ * cluster manager's "local leader" (it runs the health loop and writes the status) stays the
+ * holder of the region's Lease, not the global forger: every region's leader probes its health.
  */
-export function globalPolicyFeed<P extends WrappablePolicy>(base: P, arbiter: EtcdArbiter): P {
+export function globalPolicyFeed<P extends WrappablePolicy>(
+  base: P,
+  arbiter: EtcdArbiter,
+  localLeads: () => boolean,
+): P {
   const snapshot = (): ReturnType<P['snapshot']> => {
     const view = base.snapshot() as ReturnType<P['snapshot']>;
     const handover = arbiter.snapshot().handover;
@@ -222,7 +240,14 @@ export function globalPolicyFeed<P extends WrappablePolicy>(base: P, arbiter: Et
     snapshot,
     subscribe(listener) {
       const a = base.subscribe?.(listener);
-      const b = arbiter.subscribe(() => listener());
+      // Only a change of the handover matters to the policy (not every round's news).
+      let handover = JSON.stringify(arbiter.snapshot().handover);
+      const b = arbiter.subscribe((s) => {
+        const next = JSON.stringify(s.handover);
+        if (next === handover) return;
+        handover = next;
+        listener();
+      });
       return () => {
         a?.();
         b();
@@ -230,11 +255,11 @@ export function globalPolicyFeed<P extends WrappablePolicy>(base: P, arbiter: Et
     },
     ...(base.start ? { start: (signal: AbortSignal) => base.start!(signal) } : {}),
     ...(base.stop ? { stop: () => base.stop!() } : {}),
-    ...(base.setLocalLeader ? { setLocalLeader: (v: boolean) => base.setLocalLeader!(v) } : {}),
+    ...(base.setLocalLeader ? { setLocalLeader: () => base.setLocalLeader!(localLeads()) } : {}),
     ...(base.reportLeadership
       ? {
           reportLeadership: (r: Parameters<NonNullable<P['reportLeadership']>>[0]) =>
-            base.reportLeadership!(r),
+            base.reportLeadership!({ ...r, isLeader: localLeads() }),
         }
       : {}),
   };
@@ -277,5 +302,9 @@ export function createGlobalCoordination<P extends WrappablePolicy>(
   );
   elector = new GlobalElector(deps.local, arbiter, deps.onStopped);
   deps.policy.subscribe?.(() => arbiter.wake());
-  return { elector, policy: globalPolicyFeed(deps.policy, arbiter), arbiter };
+  const localLeads = (): boolean => {
+    const s = deps.local.snapshot();
+    return s.holder === s.identity && deps.clock.monotonicMs() < s.leaderUntilMs;
+  };
+  return { elector, policy: globalPolicyFeed(deps.policy, arbiter, localLeads), arbiter };
 }

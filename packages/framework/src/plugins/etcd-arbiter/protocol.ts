@@ -6,6 +6,7 @@
  * Keys (one prefix per pool, from the naming rules):
  *   <prefix>/forger               which region forges: created only if absent, bound to the holder's lease
  *   <prefix>/candidates/<region>  one record per region, written by the region's local leader, bound to its lease
+ *   <prefix>/released             the last forger entry handed over cleanly (no lease: it outlives its writer)
  */
 import { CLOCK_RATE_BOUND } from '../../core/timing.js';
 import type { EtcdEntry, EtcdLeaseId } from './etcd-kv.js';
@@ -16,6 +17,7 @@ export const PROTOCOL_VERSION = 1;
 export interface ArbiterKeys {
   readonly prefix: string;
   readonly forger: string;
+  readonly released: string;
   readonly candidatesPrefix: string;
   candidate(region: string): string;
 }
@@ -25,6 +27,7 @@ export function arbiterKeys(prefix: string): ArbiterKeys {
   return {
     prefix: base,
     forger: `${base}forger`,
+    released: `${base}released`,
     candidatesPrefix: `${base}candidates/`,
     candidate: (region) => `${base}candidates/${region}`,
   };
@@ -58,11 +61,19 @@ export interface CandidateRecord {
   readonly since: string;
   /** createRevision of the forger entry this region confirmed holding in this round, or null. */
   readonly holding: number | null;
-  /**
-   * createRevision of a forger entry this region handed over cleanly: its node was confirmed not
-   * forging before the delete. Written before the delete, so a new holder may act at once.
-   */
-  readonly released: number | null;
+}
+
+/**
+ * The clean-handover marker: the forger entry (by createRevision) whose holder confirmed its node
+ * not forging before deleting it. Written before the delete, with no lease (a new leader of the
+ * same region, or the old one revoking its lease, must not erase it), so a new holder may act at once.
+ */
+export interface ReleaseRecord {
+  readonly v: number;
+  readonly createRevision: number;
+  readonly region: string;
+  readonly identity: string;
+  readonly at: string;
 }
 
 /** The value of the forger key. Only the key's lease decides who holds it; the rest is for people. */
@@ -94,6 +105,8 @@ export interface SeenForger {
 
 export interface ArbiterView {
   readonly forger: SeenForger | null;
+  /** The clean-handover marker, or null. */
+  readonly released: ReleaseRecord | null;
   /** Parsed candidate records, one per region, in key order. */
   readonly candidates: readonly SeenCandidate[];
   /** Keys under the prefix that could not be understood (shown, never trusted). */
@@ -107,6 +120,30 @@ export function encodeCandidate(record: CandidateRecord): string {
 
 export function encodeForger(record: ForgerRecord): string {
   return JSON.stringify(record);
+}
+
+export function encodeRelease(record: ReleaseRecord): string {
+  return JSON.stringify(record);
+}
+
+export function parseRelease(value: string): ReleaseRecord | null {
+  try {
+    const raw: unknown = JSON.parse(value);
+    if (
+      isObject(raw) &&
+      raw.v === PROTOCOL_VERSION &&
+      typeof raw.createRevision === 'number' &&
+      Number.isSafeInteger(raw.createRevision) &&
+      raw.createRevision > 0 &&
+      typeof raw.region === 'string' &&
+      typeof raw.identity === 'string' &&
+      typeof raw.at === 'string'
+    )
+      return raw as unknown as ReleaseRecord;
+  } catch {
+    // not ours
+  }
+  return null;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -141,8 +178,7 @@ export function parseCandidate(value: string): { record: CandidateRecord } | { p
     typeof raw.manual === 'boolean' &&
     typeof raw.reason === 'string' &&
     typeof raw.since === 'string' &&
-    isRevision(raw.holding) &&
-    isRevision(raw.released);
+    isRevision(raw.holding);
   if (!ok) return { problem: 'missing or invalid fields' };
   return { record: raw as unknown as CandidateRecord };
 }
@@ -175,6 +211,7 @@ export function viewFromEntries(
   revision: number,
 ): ArbiterView {
   let forger: SeenForger | null = null;
+  let released: ReleaseRecord | null = null;
   const candidates: SeenCandidate[] = [];
   const problems: string[] = [];
   for (const entry of entries) {
@@ -186,6 +223,11 @@ export function viewFromEntries(
         modRevision: entry.modRevision,
       };
       if (forger.record === null) problems.push(`${entry.key}: value not understood (edited by hand?)`);
+      continue;
+    }
+    if (entry.key === keys.released) {
+      released = parseRelease(entry.value);
+      if (released === null) problems.push(`${entry.key}: value not understood; ignored`);
       continue;
     }
     if (!entry.key.startsWith(keys.candidatesPrefix)) continue;
@@ -201,7 +243,7 @@ export function viewFromEntries(
     }
     candidates.push({ record: parsed.record, modRevision: entry.modRevision, lease: entry.lease });
   }
-  return { forger, candidates, problems, revision };
+  return { forger, released, candidates, problems, revision };
 }
 
 /** Lower is better: effective priority, then region name (the deterministic tie-break). */
