@@ -1,6 +1,12 @@
 // The multi-region world itself: the checker spans regions and reads the nodes, a seed replays.
 import { describe, expect, it } from 'vitest';
-import { RegionsWorld, runRegionsScenario, type RegionsScenario } from './regions.ts';
+import {
+  REGIONS_LIVENESS_BOUND_MS,
+  RegionsWorld,
+  runRegionsProfileSeed,
+  runRegionsScenario,
+  type RegionsScenario,
+} from './regions.ts';
 import { Sim } from './sim.ts';
 
 const QUIET: RegionsScenario = {
@@ -40,5 +46,17 @@ describe('multi-region world', () => {
     ]);
     expect(world.etcd.members.map((m) => m.name)).toEqual(['etcd-eu', 'etcd-us', 'etcd-witness']);
     expect(world.regions[0]!.world.api).not.toBe(world.regions[1]!.world.api);
+  });
+
+  it('a regions seed is a deterministic run of the real arbiter: same seed, same timeline', async () => {
+    const first = await runRegionsProfileSeed(12, true);
+    const second = await runRegionsProfileSeed(12, true);
+    expect(second.timeline.length).toBeGreaterThan(500);
+    expect(second.timeline).toEqual(first.timeline);
+    // The arbiter is in the loop: it created the forger key in etcd, and a node forged.
+    expect(first.timeline.some((e) => e.who === 'etcd' && /forger created/.test(e.what))).toBe(true);
+    expect(first.timeline.some((e) => e.what.startsWith('NODE FORGING ON'))).toBe(true);
+    expect(first.violation).toBeNull();
+    expect(REGIONS_LIVENESS_BOUND_MS).toBe(43_301);
   });
 });

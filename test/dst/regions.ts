@@ -7,9 +7,14 @@
  * forges at any instant, and one forges within the stated bound once faults stop.
  */
 import { ETCD_ELECTION_TIMEOUT_MS, SimEtcd, type EtcdMemberSpec } from './etcd.ts';
+import { Registry } from 'prom-client';
 import {
   arbiterTiming,
+  createArbiterMetrics,
   createGlobalCoordination,
+  defaultKeyPrefix,
+  ForgeConfigSchema,
+  type ResolvedConfig,
   createStaticPriorityStrategy,
   revocationBudget,
   type ArbiterTiming,
@@ -689,7 +694,6 @@ export const ARBITER_SETTINGS = {
   renewDeadlineSeconds: 2,
   retryPeriodSeconds: 1,
   holdDownMs: 5000,
-  prefix: '/cardano-forge/v1/cardano-leader-mainnet-pool/',
 } as const;
 
 function simArbiterTiming(): ArbiterTiming {
@@ -710,25 +714,76 @@ function simArbiterTiming(): ArbiterTiming {
   return timing.timing;
 }
 
-/** Each pod's leadership as the sidecar wiring of global mode assembles it: the etcd arbiter composed with its Lease elector. */
+/** Leases and keys of the pool: the lease name from the naming rules (network mainnet, pool "pool"). */
+const LEASE_NAME = 'cardano-leader-mainnet-pool';
+
+/**
+ * A region's forge.config as the real config schema resolves it (global mode on, the timings
+ * above); the schema itself checks the arbiter's fencing margin against the revocation chain.
+ */
+function regionConfig(region: string, priority: number): ResolvedConfig {
+  return ForgeConfigSchema.parse({
+    podName: 'pool-0',
+    election: {
+      leaseDurationSeconds: REGION_TIMING.leaseDurationSeconds,
+      renewDeadlineSeconds: REGION_TIMING.renewDeadlineSeconds,
+      retryPeriodSeconds: REGION_TIMING.retryPeriodSeconds,
+    },
+    node: { sighupLatencyBoundMs: SIGHUP_LATENCY_BOUND_MS },
+    cluster: { enabled: true, region, priority, healthCheck: REGION_HEALTH_CHECK },
+    etcdArbiter: {
+      enabled: true,
+      endpoints: ['http://etcd.invalid:2379'],
+      leaseTtlSeconds: ARBITER_SETTINGS.leaseTtlSeconds,
+      renewDeadlineSeconds: ARBITER_SETTINGS.renewDeadlineSeconds,
+      retryPeriodSeconds: ARBITER_SETTINGS.retryPeriodSeconds,
+      holdDownSeconds: ARBITER_SETTINGS.holdDownMs / 1000,
+      etcdElectionTimeoutMs: ETCD_ELECTION_TIMEOUT_MS,
+    },
+  });
+}
+
+/**
+ * Each pod's leadership as global mode assembles it: a thin mirror of plugins/etcd-arbiter/mode.ts
+ * `selectCoordination` (which awaits the etcd3 client's creation; the mirror hands the model's
+ * client over at once) — the same timing derivation, prefix, metrics and createGlobalCoordination.
+ */
 export const etcdArbiter: CrossRegionComposer = (local, context) => {
+  const config = regionConfig(context.region, context.basePriority);
+  const a = config.etcdArbiter;
+  const budget = revocationBudget({
+    leaseDurationSeconds: config.election.leaseDurationSeconds,
+    renewDeadlineSeconds: config.election.renewDeadlineSeconds,
+    sighupLatencyBoundMs: config.node.sighupLatencyBoundMs,
+  });
+  if (!budget.ok) throw new Error(budget.message);
+  const timing = arbiterTiming({
+    leaseTtlSeconds: a.leaseTtlSeconds,
+    renewDeadlineSeconds: a.renewDeadlineSeconds,
+    retryPeriodSeconds: a.retryPeriodSeconds,
+    etcdElectionTimeoutMs: a.etcdElectionTimeoutMs,
+    revocationChainMs: budget.budget.chainMs,
+  });
+  if (!timing.ok) throw new Error(timing.problems.join('; '));
+  const clock = context.clock;
   const coordination = createGlobalCoordination(
     {
       kv: context.etcd,
-      clock: context.clock,
-      logger: context.logger.child({ component: 'arbiter' }),
+      clock,
+      logger: context.logger.child({ component: 'coordination' }),
+      metrics: createArbiterMetrics(new Registry(), () => clock.wallNow().getTime() - clock.monotonicMs()),
       local,
       policy: context.cluster!,
       onStopped: () => context.etcd.close(),
     },
     {
-      prefix: ARBITER_SETTINGS.prefix,
-      region: context.region,
-      ttlSeconds: ARBITER_SETTINGS.leaseTtlSeconds,
-      holdDownMs: ARBITER_SETTINGS.holdDownMs,
-      timing: simArbiterTiming(),
-      basePriority: context.basePriority,
-      failureThreshold: REGION_HEALTH_CHECK.failureThreshold,
+      prefix: a.keyPrefix ?? defaultKeyPrefix(LEASE_NAME),
+      region: a.region ?? config.cluster.region,
+      ttlSeconds: a.leaseTtlSeconds,
+      holdDownMs: a.holdDownSeconds * 1000,
+      timing: timing.timing,
+      basePriority: config.cluster.priority,
+      failureThreshold: config.cluster.healthCheck.failureThreshold,
     },
   );
   return { elector: coordination.elector, policy: coordination.policy };
