@@ -73,7 +73,11 @@ export const REGION_HEALTH_CHECK = {
  */
 export type CrossRegionComposer = (
   local: KubernetesLeaseElector,
-  context: SidecarContext & { readonly region: string; readonly etcd: EtcdKv; readonly basePriority: number },
+  context: SidecarContext & {
+    readonly region: string;
+    readonly etcd: EtcdKv;
+    readonly config: ResolvedConfig;
+  },
 ) => { readonly elector: LeaderElector; readonly policy: PolicyFeed };
 
 export class Region {
@@ -135,6 +139,7 @@ export class RegionsWorld {
     for (const spec of layout.regions) {
       // eslint-disable-next-line prefer-const -- assigned after the world that refers to it
       let region: Region;
+      const config = regionConfig(spec.name, spec.priority);
       const world = new World(0, verbose, {
         sim: this.sim,
         region: {
@@ -150,7 +155,7 @@ export class RegionsWorld {
               : compose(local, {
                   ...context,
                   region: spec.name,
-                  basePriority: spec.priority,
+                  config,
                   etcd: this.etcd.client(
                     spec.name,
                     `${context.pod.spec.label}#${context.incarnation}`,
@@ -749,7 +754,7 @@ function regionConfig(region: string, priority: number): ResolvedConfig {
  * client over at once) — the same timing derivation, prefix, metrics and createGlobalCoordination.
  */
 export const etcdArbiter: CrossRegionComposer = (local, context) => {
-  const config = regionConfig(context.region, context.basePriority);
+  const config = context.config;
   const a = config.etcdArbiter;
   const budget = revocationBudget({
     leaseDurationSeconds: config.election.leaseDurationSeconds,
