@@ -5,6 +5,7 @@ import { FakeCredentials, FakeElector, FakeNode } from '../../testing/fakes.js';
 import { FakeClock } from '../../testing/manual-clock.js';
 import { FakeEtcdStore } from './fake-etcd-kv.js';
 import { combineLeadership, createGlobalCoordination, type GlobalPolicyView } from './global.js';
+import type { GlobalForgeView } from '../../cluster/global-status.js';
 import { arbiterTiming } from './protocol.js';
 import type { ArbiterSnapshot } from './arbiter.js';
 
@@ -30,6 +31,8 @@ interface Region {
   readonly local: FakeElector;
   readonly base: { view: GlobalPolicyView };
   readonly calls: string[];
+  /** What the cluster manager was told: the last global view and local-leader flags. */
+  readonly reported: { global: GlobalForgeView | null; localLeader: boolean[] };
   stop(): Promise<void>;
 }
 
@@ -72,6 +75,7 @@ function region(store: FakeEtcdStore, clock: FakeClock, name: string, priority: 
     } as GlobalPolicyView,
   };
   const listeners = new Set<() => void>();
+  const reported: Region['reported'] = { global: null, localLeader: [] };
   const coordination = createGlobalCoordination(
     {
       kv: counted,
@@ -83,6 +87,12 @@ function region(store: FakeEtcdStore, clock: FakeClock, name: string, priority: 
         subscribe: (l: () => void) => {
           listeners.add(l);
           return () => listeners.delete(l);
+        },
+        reportGlobal: (v: GlobalForgeView) => {
+          reported.global = v;
+        },
+        setLocalLeader: (v: boolean) => {
+          reported.localLeader.push(v);
         },
       },
     },
@@ -104,6 +114,7 @@ function region(store: FakeEtcdStore, clock: FakeClock, name: string, priority: 
       credentials,
       elector: coordination.elector,
       policy: coordination.policy,
+      onTick: () => coordination.policy.setLocalLeader?.(false),
     },
     {
       intervalMs: 1000,
@@ -131,6 +142,7 @@ function region(store: FakeEtcdStore, clock: FakeClock, name: string, priority: 
     local,
     base,
     calls,
+    reported,
     async stop() {
       const done = reconciler.shutdown(2000);
       for (let i = 0; i < 40; i++) await clock.advance(100);
@@ -168,6 +180,16 @@ describe('global mode: the local Lease and the etcd arbiter composed, through th
     expect(eu.node.loaded).toBe(false);
     // The standby region's Lease holder keeps its node withdrawn and stays a candidate.
     expect(eu.reconciler.current()?.decision).toMatchObject({ leader: false, forge: false, candidate: true });
+    // Status and cardano_cluster_forge_enabled: only the forging region says it forges; both
+    // regions' Lease holders stay the cluster manager's "local leader" (health probes, status).
+    expect(us.reported.global).toMatchObject({ forging: true, forgerRegion: 'us', rank: 1, role: 'forger' });
+    expect(eu.reported.global).toMatchObject({
+      forging: false,
+      forgerRegion: 'us',
+      rank: 2,
+      role: 'standby',
+    });
+    expect(eu.reported.localLeader.at(-1)).toBe(true);
 
     us.base.view = {
       ...us.base.view,

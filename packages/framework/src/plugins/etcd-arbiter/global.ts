@@ -15,6 +15,7 @@
 import type { Logger } from 'pino';
 import type { Clock, LeaderElector, LeadershipSnapshot } from '../../contracts/index.js';
 import type { PolicyView } from '../../core/decide.js';
+import type { GlobalForgeView } from '../../cluster/global-status.js';
 import type { EtcdKv } from './etcd-kv.js';
 import { EtcdArbiter, type ArbiterSnapshot, type CandidacyInput } from './arbiter.js';
 import type { ArbiterMetrics } from './metrics.js';
@@ -39,6 +40,8 @@ export interface WrappablePolicy<V extends GlobalPolicyView = GlobalPolicyView> 
     forgingEnabled: boolean;
     isLeader: boolean;
   }): Promise<void>;
+  /** Status and metrics of the arbiter (cluster/manager.ts). */
+  reportGlobal?(view: GlobalForgeView): void;
 }
 
 export interface GlobalCoordinationDeps<P extends WrappablePolicy> {
@@ -96,6 +99,21 @@ export function candidacyFrom(input: {
         : policy.forgingAllowed
           ? "the decision loop withdrew this pod's candidacy (node not ready, credentials invalid, fault)"
           : policy.message,
+  };
+}
+
+/** Pure: what the cluster status and metrics show of the arbiter. */
+export function globalForgeView(s: ArbiterSnapshot, region: string, nowMs: number): GlobalForgeView {
+  return {
+    forging: s.leaderUntilMs > nowMs && nowMs >= s.actAfterMs,
+    forgerRegion: s.status.forgerRegion,
+    region,
+    rank: s.status.rank,
+    eligibleCandidates: s.status.eligibleCandidates,
+    role: s.status.role,
+    reason: s.status.reason,
+    message: s.status.message,
+    connected: s.connected,
   };
 }
 
@@ -302,6 +320,12 @@ export function createGlobalCoordination<P extends WrappablePolicy>(
   );
   elector = new GlobalElector(deps.local, arbiter, deps.onStopped);
   deps.policy.subscribe?.(() => arbiter.wake());
+  if (deps.policy.reportGlobal) {
+    const report = (s: ArbiterSnapshot): void =>
+      deps.policy.reportGlobal!(globalForgeView(s, options.region, deps.clock.monotonicMs()));
+    arbiter.subscribe(report);
+    report(arbiter.snapshot());
+  }
   const localLeads = (): boolean => {
     const s = deps.local.snapshot();
     return s.holder === s.identity && deps.clock.monotonicMs() < s.leaderUntilMs;
