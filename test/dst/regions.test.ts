@@ -1,10 +1,12 @@
 // The multi-region world itself: the checker spans regions and reads the nodes, a seed replays.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   REGIONS_LIVENESS_BOUND_MS,
   RegionsWorld,
   runRegionsProfileSeed,
   runRegionsScenario,
+  describeRegionsFailure,
   type RegionsScenario,
 } from './regions.ts';
 import { Sim } from './sim.ts';
@@ -59,4 +61,17 @@ describe('multi-region world', () => {
     expect(first.violation).toBeNull();
     expect(REGIONS_LIVENESS_BOUND_MS).toBe(43_301);
   });
+});
+
+const regression = JSON.parse(
+  readFileSync(new URL('./regions-regression-seeds.json', import.meta.url), 'utf8'),
+) as { seeds: { seed: number; note: string }[] };
+
+describe('regions seeds that once violated the invariant', () => {
+  for (const entry of regression.seeds) {
+    it(`seed ${entry.seed}: ${entry.note}`, async () => {
+      const result = await runRegionsProfileSeed(entry.seed, true);
+      expect(result.violation, describeRegionsFailure(result)).toBeNull();
+    });
+  }
 });
