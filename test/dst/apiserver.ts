@@ -58,8 +58,11 @@ export class SimApiServer {
   faults: ApiFaults = { latencyMaxMs: 20, serverErrorRate: 0, lostResponseRate: 0 };
 
   private readonly sim: Sim;
-  constructor(sim: Sim) {
+  /** Timeline label ('apiserver', or the region's). */
+  readonly who: string;
+  constructor(sim: Sim, who = 'apiserver') {
     this.sim = sim;
+    this.who = who;
   }
 
   #trip(): number {
@@ -87,7 +90,7 @@ export class SimApiServer {
     };
     const spec = this.lease.spec ?? {};
     this.sim.log(
-      'apiserver',
+      this.who,
       `lease ${op} by ${by}: holder=${JSON.stringify(spec.holderIdentity ?? '')} duration=${String(spec.leaseDurationSeconds)} rv=${resourceVersion}`,
     );
   }
@@ -182,7 +185,7 @@ export class SimApiServer {
           ? this.#error(503, 'server', 'ServiceUnavailable', 'etcd leader changed')
           : this.#apply(op, pod, serialized);
         if (op !== 'read' && result.ok && this.sim.rng.chance(this.faults.lostResponseRate)) {
-          this.sim.log('apiserver', `response to ${pod}'s ${op} lost (the write took effect)`);
+          this.sim.log(this.who, `response to ${pod}'s ${op} lost (the write took effect)`);
           return;
         }
         this.sim.at(client, this.#trip(), () => settle(result));
@@ -238,14 +241,14 @@ export class SimApiServer {
   /** Outage: connection refused for everyone, open watches break. */
   setDown(down: boolean): void {
     this.down = down;
-    this.sim.log('apiserver', down ? 'OUTAGE begins' : 'outage over');
+    this.sim.log(this.who, down ? 'OUTAGE begins' : 'outage over');
     if (down) this.dropWatches();
   }
 
   setPartitioned(pod: string, cut: boolean): void {
     if (cut) this.partitioned.add(pod);
     else this.partitioned.delete(pod);
-    this.sim.log('apiserver', `${pod} ${cut ? 'partitioned from' : 'reconnected to'} the apiserver`);
+    this.sim.log(this.who, `${pod} ${cut ? 'partitioned from' : 'reconnected to'} the apiserver`);
     if (cut)
       for (const w of [...this.#watchers])
         if (w.pod === pod) {
@@ -274,7 +277,7 @@ export class SimApiServer {
     this.lease = null;
     this.#rv += 1;
     this.sim.log(
-      'apiserver',
+      this.who,
       `lease DELETED by admin (holder was ${JSON.stringify(last.spec?.holderIdentity ?? '')})`,
     );
     this.#emit('DELETED', last);

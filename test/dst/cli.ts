@@ -1,7 +1,9 @@
-// `npm run sim -- --seeds N [--from S] [--profile baseline|full]`: runs N seeds and reports every
-// violation; `npm run sim -- --replay S [--profile ...]`: replays one seed with its full timeline.
+// `npm run sim -- --seeds N [--from S] [--profile baseline|full|regions]`: runs N seeds and reports
+// every violation; `npm run sim -- --replay S [--profile ...]`: replays one seed with its full timeline.
+// `regions`: 2–3 regions on the etcd model with the real arbiter (test/dst/regions.ts).
 import { parseArgs } from 'node:util';
-import { describeFailure, runSeed, type Profile } from './scenario.ts';
+import { describeRegionsFailure, runRegionsProfileSeed } from './regions.ts';
+import { describeFailure, runSeed, type Profile, type RunResult } from './scenario.ts';
 
 const { values } = parseArgs({
   options: {
@@ -13,11 +15,15 @@ const { values } = parseArgs({
     scenarios: { type: 'boolean', default: false },
   },
 });
-const profile = values.profile as Profile;
-if (profile !== 'baseline' && profile !== 'full') {
-  console.error(`--profile must be baseline or full (got ${values.profile})`);
+const profile = values.profile as Profile | 'regions';
+if (profile !== 'baseline' && profile !== 'full' && profile !== 'regions') {
+  console.error(`--profile must be baseline, full or regions (got ${values.profile})`);
   process.exit(2);
 }
+const run = (seed: number, verbose = false): Promise<RunResult> =>
+  profile === 'regions' ? runRegionsProfileSeed(seed, verbose) : runSeed(seed, profile, verbose);
+const describe = (result: RunResult): string =>
+  profile === 'regions' ? describeRegionsFailure(result) : describeFailure(result);
 
 if (values.scenarios || values.scenario !== undefined) {
   const { DEFECT_SCENARIOS, runDefect } = await import('./defects.ts');
@@ -37,18 +43,19 @@ if (values.scenarios || values.scenario !== undefined) {
 
 if (values.replay !== undefined) {
   const seed = Number(values.replay);
-  const result = await runSeed(seed, profile, true);
-  console.log(describeFailure(result));
+  const result = await run(seed, true);
+  console.log(describe(result));
   process.exit(result.violation === null ? 0 : 1);
 }
 
 const count = Number(values.seeds);
 const from = Number(values.from);
 const began = performance.now();
+const cpuBefore = process.cpuUsage();
 const failures: number[] = [];
 let virtualMs = 0;
 for (let seed = from; seed < from + count; seed++) {
-  const result = await runSeed(seed, profile);
+  const result = await run(seed);
   virtualMs += result.virtualMs;
   if (result.violation !== null) {
     failures.push(seed);
@@ -59,7 +66,8 @@ for (let seed = from; seed < from + count; seed++) {
   }
 }
 const wallS = (performance.now() - began) / 1000;
+const cpu = process.cpuUsage(cpuBefore);
 console.log(
-  `dst ${profile}: ${count} seeds (${from}..${from + count - 1}) in ${wallS.toFixed(1)} s wall (${(count / wallS).toFixed(0)} seeds/s, ${(virtualMs / 1000 / 3600).toFixed(1)} h simulated), ${failures.length} violation(s)${failures.length ? `: ${failures.join(', ')}` : ''}`,
+  `dst ${profile}: ${count} seeds (${from}..${from + count - 1}) in ${wallS.toFixed(1)} s wall (${(count / wallS).toFixed(0)} seeds/s, ${((cpu.user + cpu.system) / 1000 / count).toFixed(0)} ms CPU per seed, ${(virtualMs / 1000 / 3600).toFixed(1)} h simulated), ${failures.length} violation(s)${failures.length ? `: ${failures.join(', ')}` : ''}`,
 );
 process.exit(failures.length === 0 ? 0 : 1);

@@ -30,9 +30,12 @@ export class SimClusterObjects {
   #generation = 0;
   readonly #watchers = new Set<Watcher>();
   private readonly sim: Sim;
+  /** Timeline label ('cluster-cr', or the region's). */
+  readonly who: string;
 
-  constructor(sim: Sim) {
+  constructor(sim: Sim, who = 'cluster-cr') {
     this.sim = sim;
+    this.who = who;
   }
 
   #trip(): number {
@@ -60,7 +63,15 @@ export class SimClusterObjects {
   setForgeState(state: string): void {
     if (this.object === null) return;
     this.#store({ ...copy(this.object), spec: { ...(this.object.spec as object), forgeState: state } }, true);
-    this.sim.log('cluster-cr', `operator set spec.forgeState=${state}`);
+    this.sim.log(this.who, `operator set spec.forgeState=${state}`);
+    this.#emit('MODIFIED', this.object!);
+  }
+
+  /** The operator edits spec (kubectl patch, merge): priority, override, forgeState. */
+  patchSpec(what: string, patch: Record<string, unknown>): void {
+    if (this.object === null) return;
+    this.#store({ ...copy(this.object), spec: { ...(this.object.spec as object), ...patch } }, true);
+    this.sim.log(this.who, `operator set ${what}`);
     this.#emit('MODIFIED', this.object!);
   }
 
@@ -69,7 +80,7 @@ export class SimClusterObjects {
     if (this.object === null) return;
     const last = this.object;
     this.object = null;
-    this.sim.log('cluster-cr', 'operator deleted the CardanoForgeCluster');
+    this.sim.log(this.who, 'operator deleted the CardanoForgeCluster');
     this.#emit('DELETED', last);
   }
 
@@ -90,7 +101,7 @@ export class SimClusterObjects {
           if (this.object !== null)
             return { ok: false, kind: 'already-exists', status: 409, message: 'AlreadyExists' };
           this.#store(copy(body), true);
-          this.sim.log('cluster-cr', `created with spec ${JSON.stringify(body.spec)}`);
+          this.sim.log(this.who, `created with spec ${JSON.stringify(body.spec)}`);
           this.#emit('ADDED', this.object!);
           return { ok: true, value: copy(this.object!) };
         }),

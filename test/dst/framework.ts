@@ -9,7 +9,7 @@ export { TOKENS } from '../../packages/framework/dist/di/tokens.js';
 export { assembleSidecar } from '../../packages/framework/dist/manager/sidecar.js';
 export type { Sidecar as AssembledSidecar } from '../../packages/framework/dist/manager/sidecar.js';
 export type { HttpServer } from '../../packages/framework/dist/observability/http.js';
-export type { TickRecord } from '../../packages/framework/dist/core/reconciler.js';
+export type { PolicyFeed, TickRecord } from '../../packages/framework/dist/core/reconciler.js';
 export type { DecisionConfig } from '../../packages/framework/dist/core/decide.js';
 export { KubernetesLeaseElector } from '../../packages/framework/dist/plugins/kubernetes-lease/elector.js';
 export type {
@@ -50,5 +50,24 @@ export type {
   WatchEventType,
   WatchHandle,
 } from '../../packages/framework/dist/cluster/gateway.js';
-export type { PriorityStrategy } from '../../packages/framework/dist/contracts/index.js';
+export type {
+  HealthProbe,
+  HealthResult,
+  PriorityStrategy,
+} from '../../packages/framework/dist/contracts/index.js';
+export { createStaticPriorityStrategy } from '../../plugins/priority-static/dist/strategy.js';
 export { PUBLISHED_KES_SKEY, PUBLISHED_OPCERT } from '../../packages/framework/dist/kes/fixtures.js';
+export type {
+  EtcdEntry,
+  EtcdKeepAliveResult,
+  EtcdKv,
+  EtcdLeaseId,
+} from '../../packages/framework/dist/plugins/etcd-arbiter/etcd-kv.js';
+export { revocationBudget } from '../../packages/framework/dist/core/timing.js';
+export { createGlobalCoordination } from '../../packages/framework/dist/plugins/etcd-arbiter/global.js';
+export { arbiterTiming } from '../../packages/framework/dist/plugins/etcd-arbiter/protocol.js';
+export type { ArbiterTiming } from '../../packages/framework/dist/plugins/etcd-arbiter/protocol.js';
+export { createArbiterMetrics } from '../../packages/framework/dist/plugins/etcd-arbiter/metrics.js';
+export { defaultKeyPrefix } from '../../packages/framework/dist/plugins/etcd-arbiter/mode.js';
+export { ForgeConfigSchema } from '../../packages/framework/dist/config/schema.js';
+export type { ResolvedConfig } from '../../packages/framework/dist/config/schema.js';

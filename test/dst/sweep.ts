@@ -1,5 +1,6 @@
 /** A sweep of consecutive seeds: the figures `npm test` prints and the failures with their timelines. */
 import { describeFailure, runSeed, type Profile, type RunResult } from './scenario.ts';
+import { describeRegionsFailure, runRegionsProfileSeed } from './regions.ts';
 import { expect, it } from 'vitest';
 
 export interface SweepReport {
@@ -22,7 +23,7 @@ export async function sweep(from: number, count: number, profile: Profile): Prom
   return { seeds: count, wallMs: performance.now() - began, virtualMs, failures };
 }
 
-export function summarize(profile: Profile, from: number, report: SweepReport): string {
+export function summarize(profile: string, from: number, report: SweepReport): string {
   const seconds = report.wallMs / 1000;
   return `deterministic simulation (${profile}): ${report.seeds} seeds ${from}..${from + report.seeds - 1} in ${seconds.toFixed(1)} s wall (${(report.seeds / seconds).toFixed(0)} seeds/s, ${(report.virtualMs / 3_600_000).toFixed(1)} h simulated), ${report.failures.length} violation(s)${report.failures.length > 0 ? `: seeds ${report.failures.map((f) => f.seed).join(', ')}` : ''}`;
 }
@@ -46,4 +47,51 @@ export function baselineHalf(from: number): void {
       await explainFirst(report, 'baseline'),
     ).toEqual([]);
   }, 1_800_000);
+}
+
+/** A sweep of the `regions` profile (2–3 regions, the real etcd arbiter, the etcd model). */
+export async function regionsSweep(from: number, count: number): Promise<SweepReport & { cpuMs: number }> {
+  const began = performance.now();
+  const cpu = process.cpuUsage();
+  const failures: RunResult[] = [];
+  let virtualMs = 0;
+  for (let seed = from; seed < from + count; seed++) {
+    const result = await runRegionsProfileSeed(seed);
+    virtualMs += result.virtualMs;
+    if (result.violation !== null) failures.push({ ...result, timeline: [] });
+  }
+  const used = process.cpuUsage(cpu);
+  return {
+    seeds: count,
+    wallMs: performance.now() - began,
+    virtualMs,
+    failures,
+    cpuMs: (used.user + used.system) / 1000,
+  };
+}
+
+/**
+ * One vitest case for a part of the regions sweep (several files so vitest spreads them over its
+ * workers): part `index` of `parts` of DST_REGION_SEEDS (10,000) seeds starting at seed 1.
+ */
+export function regionsPart(index: number, parts: number): void {
+  const total = Number(process.env.DST_REGION_SEEDS ?? 10_000);
+  const size = Math.ceil(total / parts);
+  const from = 1 + index * size;
+  const count = Math.max(0, Math.min(size, total - index * size));
+  it(`regions (2–3 regions on etcd, real arbiter): at most one node of the pool forges at every instant and one forges after the faults (seeds ${from}..${from + count - 1})`, async () => {
+    const report = await regionsSweep(from, count);
+    console.log(
+      `${summarize('regions', from, report)}; ${(report.cpuMs / Math.max(1, count)).toFixed(0)} ms CPU per seed`,
+    );
+    const first = report.failures[0];
+    const explain =
+      first === undefined
+        ? ''
+        : `${describeRegionsFailure(await runRegionsProfileSeed(first.seed, true))}\n(replay: npm run sim -- --profile regions --replay ${first.seed})`;
+    expect(
+      report.failures.map((f) => f.seed),
+      explain,
+    ).toEqual([]);
+  }, 3_600_000);
 }

@@ -25,10 +25,15 @@ import {
   KubernetesLeaseElector,
   TOKENS,
   type AssembledSidecar,
+  type ClusterPolicySource,
   type FailSafeTargets,
   type HttpServer,
+  type HealthProbe,
+  type LeaderElector,
+  type PolicyFeed,
   type PriorityStrategy,
 } from './framework.ts';
+import type { Logger } from 'pino';
 import { METRICS_URL, SIDECAR_PID, SimNode, SOCKET_PATH, type NodeStartOptions } from './node.ts';
 import { Owner, podClock, simLogger, Sim, type PodClock } from './sim.ts';
 
@@ -60,14 +65,22 @@ export const SIGHUP_LATENCY_BOUND_MS = 1000;
  * release, two jittered retry periods (2.2·RP each), two reconcile intervals, three call timeouts
  * (observe, provision, signal), the SIGHUP latency and a node start (≤ 4 s).
  */
-export const LIVENESS_BOUND_MS =
-  TIMING.leaseDurationSeconds * 1000 +
-  TIMING.renewDeadlineSeconds * 1000 +
-  2 * 2.2 * TIMING.retryPeriodSeconds * 1000 +
-  2 * TIMING.intervalMs +
-  3 * TIMING.callTimeoutMs +
-  SIGHUP_LATENCY_BOUND_MS +
-  4000;
+export type SidecarTiming = { readonly [K in keyof typeof TIMING]: number };
+
+/** The liveness bound for a pool of one cluster with these timings (see LIVENESS_BOUND_MS). */
+export function localLivenessBoundMs(timing: SidecarTiming): number {
+  return (
+    timing.leaseDurationSeconds * 1000 +
+    timing.renewDeadlineSeconds * 1000 +
+    2 * 2.2 * timing.retryPeriodSeconds * 1000 +
+    2 * timing.intervalMs +
+    3 * timing.callTimeoutMs +
+    SIGHUP_LATENCY_BOUND_MS +
+    4000
+  );
+}
+
+export const LIVENESS_BOUND_MS = localLivenessBoundMs(TIMING);
 
 export interface PodSpec {
   /** POD_NAME (the lease identity); two pods may share it (duplicate identity). */
@@ -107,9 +120,53 @@ function inertHttpServer(): HttpServer {
 
 interface Sidecar {
   readonly owner: Owner;
+  /** The region's Lease elector. */
   readonly elector: KubernetesLeaseElector;
+  /** What the reconciler runs on: the Lease elector, or the cross-region composition around it. */
+  readonly leadership: LeaderElector;
   readonly assembled: AssembledSidecar;
   stopping: boolean;
+}
+
+/** What a sidecar's parts see of the pod that runs them (for a composed elector). */
+export interface SidecarContext {
+  readonly pod: SimPod;
+  readonly owner: Owner;
+  readonly logger: Logger;
+  readonly clock: PodClock;
+  readonly cluster: ClusterPolicySource | null;
+  readonly incarnation: number;
+}
+
+/**
+ * One region of a multi-region pool (test/dst/regions.ts): its name and CardanoForgeCluster
+ * priority, the priority strategy and health probes of its cluster manager, the cross-region
+ * leadership composed around each pod's Lease elector, and the pool-wide invariant checker.
+ */
+export interface RegionSetup {
+  readonly name: string;
+  readonly basePriority: number;
+  readonly priorityStrategy: PriorityStrategy;
+  readonly healthProbes: (owner: () => Owner, pod: SimPod) => HealthProbe[];
+  /**
+   * The cross-region leadership around the pod's Lease elector: the elector the reconciler runs on
+   * and the policy feed it reads (a handover makes forging not allowed), as the sidecar wiring does.
+   */
+  readonly composeLeadership: (
+    local: KubernetesLeaseElector,
+    context: SidecarContext,
+  ) => { readonly elector: LeaderElector; readonly policy: PolicyFeed };
+  /** The sidecar's timings (election, loop interval, call timeouts), validated like run.ts does. */
+  readonly timing: SidecarTiming;
+  /** The cluster manager's health loop settings (its defaults are 10 s × 3 failures). */
+  readonly healthCheck?: {
+    readonly intervalSeconds: number;
+    readonly timeoutSeconds: number;
+    readonly failureThreshold: number;
+    readonly recoveryThreshold: number;
+  };
+  /** Every change of a node's loaded state, for the checker that spans the regions. */
+  readonly onForging: (who: string, forging: boolean) => void;
 }
 
 export class SimPod {
@@ -176,9 +233,9 @@ export class SimPod {
         namespace: NAMESPACE,
         identity: this.spec.name,
         leaseName: LEASE_NAME,
-        leaseDurationSeconds: TIMING.leaseDurationSeconds,
-        renewDeadlineSeconds: TIMING.renewDeadlineSeconds,
-        retryPeriodSeconds: TIMING.retryPeriodSeconds,
+        leaseDurationSeconds: this.world.timing.leaseDurationSeconds,
+        renewDeadlineSeconds: this.world.timing.renewDeadlineSeconds,
+        retryPeriodSeconds: this.world.timing.retryPeriodSeconds,
       },
     );
     const credentials = createFilesCredentialProvisioner(
@@ -195,10 +252,11 @@ export class SimPod {
       {
         socketPath: SOCKET_PATH,
         metricsUrl: METRICS_URL,
-        connectTimeoutMs: Math.floor(Math.min(1000, TIMING.callTimeoutMs / 2)),
-        metricsTimeoutMs: Math.floor(TIMING.callTimeoutMs / 2),
+        connectTimeoutMs: Math.floor(Math.min(1000, this.world.timing.callTimeoutMs / 2)),
+        metricsTimeoutMs: Math.floor(this.world.timing.callTimeoutMs / 2),
       },
     );
+    const region = this.world.region;
     const cluster =
       this.world.cluster === null
         ? null
@@ -208,8 +266,8 @@ export class SimPod {
               clock: this.clock,
               logger: logger.child({ component: 'cluster' }),
               registry: new Registry(),
-              priorityStrategy: staticPriority,
-              healthProbes: [],
+              priorityStrategy: region?.priorityStrategy ?? staticPriority,
+              healthProbes: region?.healthProbes(() => owner, this) ?? [],
               gateway: this.world.cluster.gateway(() => owner),
             },
             {
@@ -218,12 +276,12 @@ export class SimPod {
               podName: this.spec.name,
               pool: { id: 'pool' },
               network: { name: 'mainnet', magic: 764824073 },
-              region: 'eu-west-1',
+              region: region?.name ?? 'eu-west-1',
               environment: 'production',
-              basePriority: 100,
+              basePriority: region?.basePriority ?? 100,
               applicationType: 'block-producer',
               policyStaleAfterSeconds: 60,
-              healthCheck: {
+              healthCheck: region?.healthCheck ?? {
                 intervalSeconds: 10,
                 timeoutSeconds: 5,
                 failureThreshold: 3,
@@ -232,6 +290,16 @@ export class SimPod {
               crd: { group: 'cardano.io', version: 'v1' },
             },
           );
+    const composed =
+      region?.composeLeadership(elector, {
+        pod: this,
+        owner,
+        logger,
+        clock: this.clock,
+        cluster,
+        incarnation,
+      }) ?? null;
+    const leadership = composed?.elector ?? elector;
     const container = createRootContainer()
       .registerValue(TOKENS.sidecarSettings, {
         info: {
@@ -244,44 +312,45 @@ export class SimPod {
           applicationType: 'block-producer',
         },
         leader: { name: 'leader', group: 'cardano.io', version: 'v1', plural: 'cardanoleaders' },
-        intervalMs: TIMING.intervalMs,
-        callTimeoutMs: TIMING.callTimeoutMs,
-        shutdownDeadlineMs: TIMING.shutdownDeadlineMs,
+        intervalMs: this.world.timing.intervalMs,
+        callTimeoutMs: this.world.timing.callTimeoutMs,
+        shutdownDeadlineMs: this.world.timing.shutdownDeadlineMs,
         socketWaitTimeoutMs: 600_000,
         decision: {
           startAsNonProducing: this.spec.startAsNonProducing,
           disableSocketCheck: false,
           // As run.ts: a SIGHUP is confirmed by the next observation after the node applied it.
-          confirmTimeoutMs: SIGHUP_LATENCY_BOUND_MS + 2 * TIMING.callTimeoutMs,
+          confirmTimeoutMs: SIGHUP_LATENCY_BOUND_MS + 2 * this.world.timing.callTimeoutMs,
           handoverHoldDownMs: 30_000,
         },
         node: {
           metricsConfigured: true,
           sighupLatencyBoundMs: SIGHUP_LATENCY_BOUND_MS,
-          terminateGraceMs: TIMING.terminateGraceMs,
+          terminateGraceMs: this.world.timing.terminateGraceMs,
         },
         http: { host: '127.0.0.1', port: 0 },
       })
       .registerValue(TOKENS.clock, this.clock)
       .registerValue(TOKENS.logger, logger)
       .registerValue(TOKENS.metricsRegistry, new Registry())
-      .registerValue(TOKENS.leaderElector, elector)
+      .registerValue(TOKENS.leaderElector, leadership)
       .registerValue(TOKENS.credentialProvisioner, credentials)
       .registerValue(TOKENS.nodeController, node)
       .registerValue(
         TOKENS.clusterPolicy,
-        cluster ?? {
-          snapshot: () => ({
-            forgingAllowed: true,
-            reason: 'cluster_management_disabled',
-            message: 'cluster management is disabled',
-          }),
-        },
+        composed?.policy ??
+          cluster ?? {
+            snapshot: () => ({
+              forgingAllowed: true,
+              reason: 'cluster_management_disabled',
+              message: 'cluster management is disabled',
+            }),
+          },
       )
       .registerValue(TOKENS.leaderStatus, { report: async () => undefined })
       .registerValue(TOKENS.httpServer, inertHttpServer());
     const assembled = assembleSidecar(container);
-    const sidecar: Sidecar = { owner, elector, assembled, stopping: false };
+    const sidecar: Sidecar = { owner, elector, leadership, assembled, stopping: false };
     this.sidecar = sidecar;
     sim.log(this.spec.label, `sidecar #${incarnation} started (POD_NAME=${this.spec.name})`);
     // Everything the sidecar does runs as its own tasks, so start it from one of its timers.
@@ -310,7 +379,7 @@ export class SimPod {
     sidecar.stopping = true;
     const { sim } = this.world;
     sim.log(this.spec.label, 'sidecar got SIGTERM');
-    const cancelGrace = sim.at(sim.world, TIMING.terminationGraceMs, () => {
+    const cancelGrace = sim.at(sim.world, this.world.timing.terminationGraceMs, () => {
       if (this.sidecar === sidecar) {
         sim.log(this.spec.label, 'termination grace period over: SIGKILL');
         this.killSidecar();
@@ -386,6 +455,9 @@ export class SimPod {
 
 export class World {
   readonly sim: Sim;
+  /** Set when this world is one region of a multi-region pool (test/dst/regions.ts). */
+  readonly region: RegionSetup | null;
+  readonly timing: SidecarTiming;
   readonly api: SimApiServer;
   readonly pods: SimPod[] = [];
   readonly idleOwner = new Owner('idle');
@@ -395,9 +467,15 @@ export class World {
   /** From this true time on, one node must forge at every instant (liveness). */
   livenessFromMs = Infinity;
 
-  constructor(seed: number, verbose: boolean) {
-    this.sim = new Sim(seed, verbose);
-    this.api = new SimApiServer(this.sim);
+  /** One pool in one cluster, or (with `shared`) one region of a pool on a simulation it shares. */
+  constructor(seed: number, verbose: boolean, shared?: { readonly sim: Sim; readonly region: RegionSetup }) {
+    this.sim = shared?.sim ?? new Sim(seed, verbose);
+    this.region = shared?.region ?? null;
+    this.timing = shared?.region.timing ?? TIMING;
+    this.api = new SimApiServer(
+      this.sim,
+      this.region === null ? 'apiserver' : `${this.region.name}/apiserver`,
+    );
   }
 
   addPod(spec: PodSpec): SimPod {
@@ -426,6 +504,10 @@ export class World {
 
   /** Called on every change of what a node has loaded: the only instants the answer can change. */
   onForging(who: string, forging: boolean): void {
+    if (this.region !== null) {
+      this.region.onForging(who, forging);
+      return;
+    }
     for (const listener of this.forgingListeners) listener(who, forging);
     const forgers = this.forgers();
     if (forgers.length > 1)
@@ -435,7 +517,10 @@ export class World {
   }
 
   enableClusterManagement(): SimClusterObjects {
-    this.cluster ??= new SimClusterObjects(this.sim);
+    this.cluster ??= new SimClusterObjects(
+      this.sim,
+      this.region === null ? 'cluster-cr' : `${this.region.name}/cluster-cr`,
+    );
     return this.cluster;
   }
 

@@ -1,0 +1,4 @@
+// Part 4 of the regions sweep (four files so vitest runs them on its workers).
+import { regionsPart } from './sweep.ts';
+
+regionsPart(3, 4);
