@@ -11,7 +11,13 @@
 // Every process is stopped by its own PID; a crashed runner is cleaned up by the watchdogs of the
 // control planes, of the etcd cluster and of test/regions/reaper.ts (sidecars, nodes, work dir).
 // Erasable-only TypeScript with `.ts` specifiers (the lab runs it under Node 24 directly).
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+} from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -30,7 +36,6 @@ export const REGIONS_NAMESPACE = 'cardano-regions';
 export const REGIONS_POOL_ID = 'pool1rgns0000000000000000000000000000000000000000000000';
 export const REGIONS_LEASE_NAME = 'cardano-node-leader';
 const CRD = { group: 'cardano.io', version: 'v1', plural: 'cardanoforgeclusters' } as const;
-const MERGE_PATCH = { headers: { 'Content-Type': 'application/merge-patch+json' } };
 
 export interface RegionSpec {
   /** Lower-case letters only: pod identities are `<region>-bp-<i>`. */
@@ -280,7 +285,7 @@ export async function startRegions(options: StartRegionsOptions): Promise<Region
             .makeApiClient(CustomObjectsApi)
             .patchNamespacedCustomObject(
               { ...CRD, namespace: REGIONS_NAMESPACE, name, body: { spec: patch } },
-              MERGE_PATCH,
+              setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
             );
         },
         async startPods() {
