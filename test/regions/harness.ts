@@ -70,7 +70,12 @@ export interface StartRegionsOptions {
   /** Extra environment for every sidecar of a region (the arbiter's configuration). */
   readonly arbiterEnv: (context: ArbiterContext) => Record<string, string>;
   readonly etcd?: { readonly heartbeatMs?: number; readonly electionMs?: number };
-  readonly healthIntervalSeconds?: number;
+  /** The HTTP health probe: every interval, demoted after failureThreshold failures (default 1 s, 1, 1). */
+  readonly health?: {
+    readonly intervalSeconds?: number;
+    readonly failureThreshold?: number;
+    readonly recoveryThreshold?: number;
+  };
   readonly logLevel?: string;
   /** Progress lines (startup steps); default silent. */
   readonly log?: (line: string) => void;
@@ -234,7 +239,10 @@ export async function startRegions(options: StartRegionsOptions): Promise<Region
               CLUSTER_REGION: spec.name,
               CLUSTER_PRIORITY: String(spec.priority),
               HEALTH_CHECK_ENDPOINT: health.url,
-              HEALTH_CHECK_INTERVAL: String(options.healthIntervalSeconds ?? 1),
+              HEALTH_CHECK_INTERVAL: String(options.health?.intervalSeconds ?? 1),
+              HEALTH_CHECK_TIMEOUT: '1',
+              HEALTH_CHECK_FAILURE_THRESHOLD: String(options.health?.failureThreshold ?? 1),
+              HEALTH_CHECK_RECOVERY_THRESHOLD: String(options.health?.recoveryThreshold ?? 1),
               ...arbiterEnv,
             },
           }),

@@ -1,0 +1,339 @@
+// Three real regions of one pool (test/regions/harness.ts): a real 3-member etcd cluster whose
+// links the test cuts, one real kube-apiserver per region, two forge-manager pods per region beside
+// simulated cardano-nodes, priorities 1/2/3 (eu/us/ap) and an HTTP health endpoint per region.
+// The scenarios run in order on one harness (startup costs ~25 s on the 2-core machine); each starts
+// from the same baseline (every link healed, every member and pod up, eu healthy and Priority-based,
+// eu forging). In every scenario: zero overlap from the six simulators' forging transitions, and the
+// failover/failback times printed against the issue-9 targets.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARBITER_TIMINGS, arbiterEnv } from '../regions/arbiter-config.ts';
+import { startRegions, type Regions } from '../regions/harness.ts';
+import {
+  regionChanges,
+  regionIntervals,
+  regionMove,
+  forgingTimeBetween,
+  transitionsBetween,
+  type RegionMove,
+} from '../regions/timeline.ts';
+import { regionOfIdentity } from '../regions/timeline.ts';
+
+const { ttlSeconds, holdDownSeconds } = ARBITER_TIMINGS;
+const SIDECAR_TIMINGS = { leaseDuration: 6, renewDeadline: 3, retryPeriod: 1 } as const;
+const TTL_MS = ttlSeconds * 1000;
+const HOLD_DOWN_MS = holdDownSeconds * 1000;
+const RETRY_MS = SIDECAR_TIMINGS.retryPeriod * 1000;
+/** Issue-9 targets. */
+const PLANNED_TARGET_MS = 5_000;
+const UNPLANNED_TARGET_MS = TTL_MS + RETRY_MS + 2_000;
+/**
+ * Liveness bounds asserted here are the targets plus slack for a 2-core machine shared by several
+ * test workers (load average 10+): a slow scheduler delays a takeover, it never makes it unsafe.
+ * The measured figures are printed against the targets themselves.
+ */
+const LOAD_SLACK_MS = 6_000;
+const STARTUP_MS = 120_000;
+
+interface Figure {
+  readonly scenario: string;
+  readonly what: string;
+  readonly ms: number;
+  readonly target: string;
+}
+const figures: Figure[] = [];
+function record(scenario: string, what: string, ms: number, target: string): void {
+  figures.push({ scenario, what, ms: Math.round(ms), target });
+  console.log(`[regions] ${scenario}: ${what} ${Math.round(ms)} ms (target ${target})`);
+}
+
+let regions: Regions;
+const runStartedAt = Date.now();
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function expectZeroOverlap(): Promise<void> {
+  const report = await regions.overlap();
+  expect(report.overlaps).toEqual([]);
+  expect(report.totalOverlapMs).toBe(0);
+}
+
+async function moveTo(region: string, actionMs: number, timeoutMs: number): Promise<RegionMove> {
+  await regions.waitForForgerIn(region, timeoutMs);
+  const move = regionMove(await regions.events(), actionMs, region, Date.now());
+  if (move === undefined) throw new Error(`no forging-on in ${region} after the action`);
+  return move;
+}
+
+/** Every link healed, every member and pod up, policies back to normal, eu (priority 1) forging. */
+async function baseline(): Promise<void> {
+  regions.etcd.healAll();
+  for (const member of regions.etcd.members) if (member.pid === undefined) await member.restart();
+  for (const region of regions.regions) {
+    region.health.setHealthy(true);
+    if (region.controlPlane.processIds().kubeApiserver === undefined)
+      await region.controlPlane.startApiserver();
+    await region.startPods();
+  }
+  await regions.trackPods();
+  for (const region of regions.regions) {
+    await region.patchClusterSpec({ forgeState: 'Priority-based', override: null });
+  }
+  await regions.waitForForgerIn('eu', STARTUP_MS);
+}
+
+describe('three regions on one etcd cluster: only the best healthy region forges', () => {
+  beforeAll(async () => {
+    regions = await startRegions({
+      timings: SIDECAR_TIMINGS,
+      arbiterEnv,
+      log: (line) => console.log(line),
+    });
+  });
+
+  afterAll(async () => {
+    const keep = process.env.FORGE_KEEP_TEST_DIRS !== undefined;
+    if (keep) await regions.collectLogs();
+    await regions.stop({ keepDir: keep });
+    if (keep) console.log(`[regions] kept ${regions.dir} (sidecar logs, event log, etcd and apiserver logs)`);
+    console.log(
+      `[regions] figures (etcd TTL ${ttlSeconds} s, hold-down ${holdDownSeconds} s, Lease ${SIDECAR_TIMINGS.leaseDuration}/${SIDECAR_TIMINGS.renewDeadline}/${SIDECAR_TIMINGS.retryPeriod} s), ` +
+        `whole file ${Math.round((Date.now() - runStartedAt) / 1000)} s:\n` +
+        figures
+          .map(
+            (f) =>
+              `  ${f.scenario.padEnd(24)} ${f.what.padEnd(44)} ${String(f.ms).padStart(6)} ms  target ${f.target}`,
+          )
+          .join('\n'),
+    );
+  });
+
+  it('normal: only priority 1 (eu) forges; us and ap stay standby', async () => {
+    const begin = Date.now();
+    const forger = await regions.waitForForgerIn('eu', STARTUP_MS);
+    record('normal', 'start → eu forging', Date.now() - runStartedAt, 'none');
+    // Two TTLs with nothing moving: the standby regions never take the key.
+    await sleep(2 * TTL_MS);
+    const { forging } = await regions.observeForgers();
+    expect(forging.map((pod) => pod.options.name)).toEqual([forger.options.name]);
+    const events = await regions.events();
+    const intervals = regionIntervals(events, Date.now());
+    expect(new Set(intervals.map((interval) => interval.region))).toEqual(new Set(['eu']));
+    expect(regionChanges(events, begin, Date.now())).toEqual([]);
+    await expectZeroOverlap();
+  });
+
+  it('planned maintenance: forgeState Disabled moves forging to us within seconds; back to eu after the hold-down', async () => {
+    await baseline();
+    const eu = regions.region('eu');
+    const disabledAt = Date.now();
+    await eu.patchClusterSpec({ forgeState: 'Disabled' });
+    const failover = await moveTo('us', disabledAt, PLANNED_TARGET_MS + LOAD_SLACK_MS + HOLD_DOWN_MS);
+    record(
+      'planned maintenance',
+      'eu Disabled → us forging',
+      failover.onAfterMs,
+      `≤ ${PLANNED_TARGET_MS} ms`,
+    );
+    record('planned maintenance', 'gap without a forger', failover.gapMs ?? Number.NaN, '≥ 0');
+    expect(failover.fromRegion).toBe('eu');
+    expect(failover.gapMs).toBeGreaterThanOrEqual(0);
+    expect(failover.onAfterMs).toBeLessThanOrEqual(PLANNED_TARGET_MS + LOAD_SLACK_MS);
+    await expectZeroOverlap();
+
+    // Maintenance over: eu is the best candidate again, and takes over only after the hold-down.
+    const enabledAt = Date.now();
+    await eu.patchClusterSpec({ forgeState: 'Priority-based' });
+    const failback = await moveTo('eu', enabledAt, HOLD_DOWN_MS + PLANNED_TARGET_MS + LOAD_SLACK_MS);
+    record(
+      'planned maintenance',
+      'eu Priority-based → eu forging',
+      failback.onAfterMs,
+      `≥ hold-down ${HOLD_DOWN_MS} ms`,
+    );
+    expect(failback.fromRegion).toBe('us');
+    expect(failback.onAfterMs).toBeGreaterThanOrEqual(HOLD_DOWN_MS);
+    expect(failback.gapMs).toBeGreaterThanOrEqual(0);
+    await expectZeroOverlap();
+  });
+
+  it('planned maintenance by override: forceState Disabled with an expiry moves forging, and back when it expires', async () => {
+    await baseline();
+    const eu = regions.region('eu');
+    const overrideAt = Date.now();
+    const expiresAt = new Date(overrideAt + 15_000).toISOString();
+    await eu.patchClusterSpec({
+      override: { enabled: true, forceState: 'Disabled', reason: 'kernel upgrade', expiresAt },
+    });
+    const failover = await moveTo('us', overrideAt, PLANNED_TARGET_MS + LOAD_SLACK_MS + HOLD_DOWN_MS);
+    record(
+      'override',
+      'eu forceState Disabled → us forging',
+      failover.onAfterMs,
+      `≤ ${PLANNED_TARGET_MS} ms`,
+    );
+    expect(failover.onAfterMs).toBeLessThanOrEqual(PLANNED_TARGET_MS + LOAD_SLACK_MS);
+    const expiry = Date.parse(expiresAt);
+    const failback = await moveTo('eu', expiry, 15_000 + HOLD_DOWN_MS + PLANNED_TARGET_MS + LOAD_SLACK_MS);
+    record('override', 'override expired → eu forging', failback.onAfterMs, `≥ hold-down ${HOLD_DOWN_MS} ms`);
+    expect(failback.onAfterMs).toBeGreaterThanOrEqual(HOLD_DOWN_MS);
+    await expectZeroOverlap();
+  });
+
+  it('health: eu unhealthy → us forges; a health signal alternating every interval never moves it back; steady health fails back after the hold-down', async () => {
+    await baseline();
+    const eu = regions.region('eu');
+    const unhealthyAt = Date.now();
+    eu.health.setHealthy(false);
+    const failover = await moveTo('us', unhealthyAt, PLANNED_TARGET_MS + LOAD_SLACK_MS + HOLD_DOWN_MS);
+    record('health', 'eu health 503 → us forging', failover.onAfterMs, `≤ ${PLANNED_TARGET_MS} ms + probe`);
+    expect(failover.fromRegion).toBe('eu');
+    await expectZeroOverlap();
+
+    // Alternating every probe interval (1 s) for two hold-downs: eu is "better" for one interval at
+    // a time, never for a whole hold-down, so forging stays in us.
+    const alternateFrom = Date.now();
+    eu.health.alternate(1_000);
+    await sleep(Math.max(2 * HOLD_DOWN_MS, 10_000));
+    const alternateTo = Date.now();
+    const flaps = regionChanges(await regions.events(), alternateFrom, alternateTo);
+    record(
+      'health',
+      `flaps during ${Math.round((alternateTo - alternateFrom) / 1000)} s of alternating health`,
+      flaps.length,
+      '0',
+    );
+    expect(flaps).toEqual([]);
+    expect(regionOfIdentity((await regions.waitForForgerIn('us', 5_000)).options.name)).toBe('us');
+
+    const healthyAt = Date.now();
+    eu.health.setHealthy(true);
+    const failback = await moveTo('eu', healthyAt, HOLD_DOWN_MS + PLANNED_TARGET_MS + LOAD_SLACK_MS);
+    record('health', 'eu healthy → eu forging', failback.onAfterMs, `≥ hold-down ${HOLD_DOWN_MS} ms`);
+    expect(failback.onAfterMs).toBeGreaterThanOrEqual(HOLD_DOWN_MS);
+    await expectZeroOverlap();
+  });
+
+  it('loss of one etcd member (a follower, then the Raft leader): nothing changes', async () => {
+    await baseline();
+    for (const which of ['follower', 'leader'] as const) {
+      const leader = await regions.etcd.leaderSeenBy('m1');
+      expect(leader).toBeDefined();
+      const victim =
+        which === 'leader'
+          ? leader!
+          : regions.etcd.members.map((m) => m.name).find((name) => name !== leader)!;
+      const from = Date.now();
+      await regions.etcd.member(victim).kill();
+      await sleep(2 * TTL_MS);
+      const to = Date.now();
+      const changed = transitionsBetween(await regions.events(), from, to);
+      record(
+        'one etcd member lost',
+        `${which} ${victim} SIGKILLed: forging transitions in ${Math.round((to - from) / 1000)} s`,
+        changed.length,
+        '0',
+      );
+      expect(changed).toEqual([]);
+      await regions.waitForForgerIn('eu', 5_000);
+      await regions.etcd.member(victim).restart();
+    }
+    await expectZeroOverlap();
+  });
+
+  it('eu partitioned from the etcd majority: eu stops forging, us takes over; healed, eu fails back after the hold-down', async () => {
+    await baseline();
+    const eu = regions.region('eu');
+    const cutAt = Date.now();
+    // eu's member loses its peers, and eu's pods reach only that member: cut off from the quorum.
+    regions.etcd.isolate(eu.member.name);
+    eu.links.cut(regions.etcd.members.map((m) => m.name).filter((name) => name !== eu.member.name));
+    const failover = await moveTo('us', cutAt, UNPLANNED_TARGET_MS + LOAD_SLACK_MS + HOLD_DOWN_MS);
+    record(
+      'eu partitioned',
+      'cut → eu stopped forging',
+      failover.offAfterMs ?? Number.NaN,
+      `< TTL ${TTL_MS} ms`,
+    );
+    record(
+      'eu partitioned',
+      'cut → us forging',
+      failover.onAfterMs,
+      `≤ TTL + retry + 2 s = ${UNPLANNED_TARGET_MS} ms`,
+    );
+    expect(failover.fromRegion).toBe('eu');
+    expect(failover.offAfterMs).toBeLessThan(TTL_MS);
+    expect(failover.gapMs).toBeGreaterThanOrEqual(0);
+    expect(failover.onAfterMs).toBeLessThanOrEqual(UNPLANNED_TARGET_MS + LOAD_SLACK_MS);
+    await expectZeroOverlap();
+
+    const healedAt = Date.now();
+    regions.etcd.healAll();
+    const failback = await moveTo('eu', healedAt, HOLD_DOWN_MS + UNPLANNED_TARGET_MS + LOAD_SLACK_MS);
+    record('eu partitioned', 'healed → eu forging', failback.onAfterMs, `≥ hold-down ${HOLD_DOWN_MS} ms`);
+    expect(failback.onAfterMs).toBeGreaterThanOrEqual(HOLD_DOWN_MS);
+    await expectZeroOverlap();
+  });
+
+  it('loss of etcd quorum: nobody forges; once quorum is back, eu forges again', async () => {
+    await baseline();
+    const lostAt = Date.now();
+    const [, second, third] = regions.etcd.members;
+    await Promise.all([second!.kill(), third!.kill()]);
+    await regions.waitForNoForger(TTL_MS + LOAD_SLACK_MS);
+    const stoppedAfter = Date.now() - lostAt;
+    const events = await regions.events();
+    const lastOff = regionIntervals(events, Date.now()).reduce((latest, i) => Math.max(latest, i.endMs), 0);
+    record(
+      'etcd quorum lost',
+      'two members SIGKILLed → no node forging',
+      lastOff - lostAt,
+      `< TTL ${TTL_MS} ms`,
+    );
+    expect(lastOff - lostAt).toBeLessThan(TTL_MS);
+    expect(stoppedAfter).toBeLessThan(TTL_MS + LOAD_SLACK_MS);
+    // Nobody forges while there is no quorum.
+    await sleep(TTL_MS);
+    const quietTo = Date.now();
+    expect(forgingTimeBetween(regionIntervals(await regions.events(), quietTo), lastOff, quietTo)).toBe(0);
+
+    const restoredAt = Date.now();
+    await Promise.all([second!.restart(), third!.restart()]);
+    const recovery = await moveTo('eu', restoredAt, UNPLANNED_TARGET_MS + HOLD_DOWN_MS + LOAD_SLACK_MS);
+    record('etcd quorum lost', 'quorum back → eu forging', recovery.onAfterMs, 'none (recovery)');
+    await expectZeroOverlap();
+  });
+
+  it('region loss: eu apiserver, pods and etcd member stopped → us forges within TTL + retry + 2 s; eu back → fails back', async () => {
+    await baseline();
+    const eu = regions.region('eu');
+    const lostAt = Date.now();
+    await Promise.all([eu.killPods(), eu.member.kill(), eu.controlPlane.stopApiserver()]);
+    const failover = await moveTo('us', lostAt, UNPLANNED_TARGET_MS + LOAD_SLACK_MS);
+    record(
+      'region loss',
+      'eu lost → us forging',
+      failover.onAfterMs,
+      `≤ TTL + retry + 2 s = ${UNPLANNED_TARGET_MS} ms`,
+    );
+    expect(failover.fromRegion).toBe('eu');
+    expect(failover.onAfterMs).toBeLessThanOrEqual(UNPLANNED_TARGET_MS + LOAD_SLACK_MS);
+    await expectZeroOverlap();
+
+    const backAt = Date.now();
+    await eu.member.restart();
+    await eu.controlPlane.startApiserver();
+    await eu.startPods();
+    await regions.trackPods();
+    const failback = await moveTo('eu', backAt, STARTUP_MS);
+    record(
+      'region loss',
+      'eu back (member, apiserver, pods) → eu forging',
+      failback.onAfterMs,
+      `≥ hold-down ${HOLD_DOWN_MS} ms`,
+    );
+    expect(failback.onAfterMs).toBeGreaterThanOrEqual(HOLD_DOWN_MS);
+    await expectZeroOverlap();
+  });
+});
