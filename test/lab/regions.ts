@@ -80,6 +80,9 @@ class RegionsLab {
     return this.maxForgersSeen;
   }
 
+  /** Every PID this lab has started and seen running (kept after they exit, for the state file). */
+  private readonly startedPids = new Set<number>();
+
   private pids(): number[] {
     const pids: number[] = [];
     for (const pod of this.world.allPods()) {
@@ -92,7 +95,8 @@ class RegionsLab {
       if (ids.kubeApiserver !== undefined) pids.push(ids.kubeApiserver);
     }
     for (const member of this.world.etcd.members) if (member.pid !== undefined) pids.push(member.pid);
-    return pids;
+    for (const pid of pids) this.startedPids.add(pid);
+    return [...this.startedPids];
   }
 
   async writeState(extra: Record<string, unknown> = {}): Promise<void> {
@@ -263,6 +267,7 @@ export async function runRegionsLab(options: RegionsLabOptions): Promise<number>
     }
     say('\n[lab] stopping sidecars, nodes, kube-apiservers and the etcd cluster…');
     const overlap = await world.overlap().catch(() => null);
+    await lab.writeState(); // every PID, before they are stopped
     await world.stop();
     const overlapMs = overlap?.totalOverlapMs ?? Number.NaN;
     say(`[lab] total time with two forgers at once: ${overlapMs.toFixed(0)} ms`);
