@@ -6,7 +6,7 @@
 // eu forging). In every scenario: zero overlap from the six simulators' forging transitions, and the
 // failover/failback times printed against the issue-9 targets.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARBITER_TIMINGS, arbiterEnv } from '../regions/arbiter-config.ts';
+import { ARBITER_TIMINGS, arbiterSetup } from '../regions/arbiter-config.ts';
 import { startRegions, type Regions } from '../regions/harness.ts';
 import {
   regionChanges,
@@ -87,7 +87,7 @@ describe('three regions on one etcd cluster: only the best healthy region forges
   beforeAll(async () => {
     regions = await startRegions({
       timings: SIDECAR_TIMINGS,
-      arbiterEnv,
+      arbiter: arbiterSetup,
       log: (line) => console.log(line),
     });
   });

@@ -7,7 +7,7 @@
 // 0 when both happened, the view never showed two forgers and the simulators' logs show no overlap.
 // Sidecars use the short test timings (Lease 6/3/1 s) so the demo moves in seconds.
 import { writeFile } from 'node:fs/promises';
-import { ARBITER_TIMINGS, arbiterEnv } from '../regions/arbiter-config.ts';
+import { ARBITER_TIMINGS, arbiterSetup } from '../regions/arbiter-config.ts';
 import {
   DEFAULT_REGIONS,
   REGIONS_NAMESPACE,
@@ -220,7 +220,7 @@ export async function runRegionsLab(options: RegionsLabOptions): Promise<number>
   const world = await startRegions({
     regions: DEFAULT_REGIONS.slice(0, options.regions),
     timings: { leaseDuration: 6, renewDeadline: 3, retryPeriod: 1 },
-    arbiterEnv,
+    arbiter: arbiterSetup,
     logLevel: 'info',
     log: say,
   });

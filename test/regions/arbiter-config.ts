@@ -1,7 +1,7 @@
 // How the three-region test and the lab configure the cross-region arbiter of every sidecar: the
 // environment of its configuration (see docs/coordination.md, "Protocol") for one region. Short
 // timings keep the scenarios fast; production uses longer ones with the same ratios.
-import type { ArbiterContext } from './harness.ts';
+import type { ArbiterContext, ArbiterSetup } from './harness.ts';
 
 export const ARBITER_TIMINGS = {
   /** etcd lease TTL of the forger key and the candidate records. */
@@ -10,10 +10,12 @@ export const ARBITER_TIMINGS = {
   holdDownSeconds: 5,
 } as const;
 
-export function arbiterEnv(context: ArbiterContext): Record<string, string> {
+export function arbiterSetup(context: ArbiterContext): ArbiterSetup {
   return {
-    ETCD_ENDPOINTS: context.endpoints.join(','),
-    ETCD_LEASE_TTL: String(ARBITER_TIMINGS.ttlSeconds),
-    ETCD_HOLD_DOWN: String(ARBITER_TIMINGS.holdDownSeconds),
+    env: {
+      ETCD_ENDPOINTS: context.endpoints.join(','),
+      ETCD_LEASE_TTL: String(ARBITER_TIMINGS.ttlSeconds),
+      ETCD_HOLD_DOWN: String(ARBITER_TIMINGS.holdDownSeconds),
+    },
   };
 }

@@ -19,7 +19,7 @@ import {
   type KubeConfig,
 } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFakeCredentials } from '../cardano-node-sim/credentials.ts';
@@ -56,19 +56,29 @@ export interface SidecarTimings {
   readonly interval?: number;
 }
 
-/** What a region's sidecars need to reach the arbiter: the environment of its configuration. */
+/** What a region's sidecars need to reach the arbiter. */
 export interface ArbiterContext {
   readonly region: string;
   /** Client URLs through this region's own proxies, one per etcd member (its local member first). */
   readonly endpoints: readonly string[];
+  /** The etcd cluster's --election-timeout (ms), which the arbiter's fencing margin must cover. */
+  readonly electionTimeoutMs: number;
+}
+
+export interface ArbiterSetup {
+  readonly env?: Record<string, string>;
+  readonly configYaml?: string;
 }
 
 export interface StartRegionsOptions {
   readonly regions?: readonly RegionSpec[];
   readonly replicas?: number;
   readonly timings?: SidecarTimings;
-  /** Extra environment for every sidecar of a region (the arbiter's configuration). */
-  readonly arbiterEnv: (context: ArbiterContext) => Record<string, string>;
+  /**
+   * The arbiter's configuration for a region's sidecars: environment variables and/or a config
+   * file (YAML, written to the region's directory and named by FORGE_CONFIG).
+   */
+  readonly arbiter: (context: ArbiterContext) => ArbiterSetup;
   readonly etcd?: { readonly heartbeatMs?: number; readonly electionMs?: number };
   /** The HTTP health probe: every interval, demoted after failureThreshold failures (default 1 s, 1, 1). */
   readonly health?: {
@@ -216,7 +226,17 @@ export async function startRegions(options: StartRegionsOptions): Promise<Region
         .createNamespace({ body: { metadata: { name: REGIONS_NAMESPACE } } });
       // The local member first: what an SPO lists first in a region.
       const endpoints = [links.endpoints[index] as string, ...links.endpoints.filter((_, i) => i !== index)];
-      const arbiterEnv = options.arbiterEnv({ region: spec.name, endpoints });
+      const arbiter = options.arbiter({
+        region: spec.name,
+        endpoints,
+        electionTimeoutMs: cluster.electionMs,
+      });
+      const configEnv: Record<string, string> = {};
+      if (arbiter.configYaml !== undefined) {
+        const configFile = join(dir, `forge-${spec.name}.yaml`);
+        await writeFile(configFile, arbiter.configYaml);
+        configEnv.FORGE_CONFIG = configFile;
+      }
       const regionPods: ForgePod[] = [];
       for (let i = 0; i < replicas; i++) {
         const name = `${spec.name}-bp-${i}`;
@@ -243,7 +263,8 @@ export async function startRegions(options: StartRegionsOptions): Promise<Region
               HEALTH_CHECK_TIMEOUT: '1',
               HEALTH_CHECK_FAILURE_THRESHOLD: String(options.health?.failureThreshold ?? 1),
               HEALTH_CHECK_RECOVERY_THRESHOLD: String(options.health?.recoveryThreshold ?? 1),
-              ...arbiterEnv,
+              ...configEnv,
+              ...arbiter.env,
             },
           }),
         );
