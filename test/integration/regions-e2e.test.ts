@@ -5,7 +5,7 @@
 // from the same baseline (every link healed, every member and pod up, eu healthy and Priority-based,
 // eu forging). In every scenario: zero overlap from the six simulators' forging transitions, and the
 // failover/failback times printed against the issue-9 targets.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ARBITER_TIMINGS, arbiterSetup } from '../regions/arbiter-config.ts';
 import { startRegions, type Regions } from '../regions/harness.ts';
 import {
@@ -92,8 +92,17 @@ describe('three regions on one etcd cluster: only the best healthy region forges
     });
   });
 
+  // A failed scenario keeps the logs (sidecars, event log, etcd members, apiservers) for diagnosis.
+  let failed = false;
+  beforeEach(({ onTestFailed }) => {
+    onTestFailed(() => {
+      failed = true;
+    });
+  });
+
   afterAll(async () => {
-    const keep = process.env.FORGE_KEEP_TEST_DIRS !== undefined;
+    if ((regions as Regions | undefined) === undefined) return; // startup failed (and cleaned up)
+    const keep = failed || process.env.FORGE_KEEP_TEST_DIRS !== undefined;
     if (keep) await regions.collectLogs();
     await regions.stop({ keepDir: keep });
     if (keep) console.log(`[regions] kept ${regions.dir} (sidecar logs, event log, etcd and apiserver logs)`);
