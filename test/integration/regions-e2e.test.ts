@@ -22,7 +22,7 @@ const { ttlSeconds, holdDownSeconds } = ARBITER_TIMINGS;
 const SIDECAR_TIMINGS = { leaseDuration: 6, renewDeadline: 3, retryPeriod: 1 } as const;
 const TTL_MS = ttlSeconds * 1000;
 const HOLD_DOWN_MS = holdDownSeconds * 1000;
-const RETRY_MS = SIDECAR_TIMINGS.retryPeriod * 1000;
+const RETRY_MS = ARBITER_TIMINGS.retryPeriodSeconds * 1000;
 /** Issue-9 targets. */
 const PLANNED_TARGET_MS = 5_000;
 const UNPLANNED_TARGET_MS = TTL_MS + RETRY_MS + 2_000;
