@@ -2,6 +2,7 @@ export * from './contracts/index.js';
 export * from './plugin/define.js';
 export * from './kube/index.js';
 export * from './plugins/kubernetes-lease/index.js';
+export * from './plugins/etcd-arbiter/index.js';
 export * from './plugins/files-credentials/index.js';
 export * from './node/index.js';
 export * from './cluster/index.js';

@@ -69,6 +69,24 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'cluster.healthCheck.timeoutSeconds': 'Timeout of one health probe.',
   'cluster.healthCheck.failureThreshold': 'Failed rounds in a row before the health is degraded.',
   'cluster.healthCheck.recoveryThreshold': 'Healthy rounds in a row before the failure count resets.',
+  'etcdArbiter.enabled':
+    'Global mode: only the best eligible region forges, chosen through etcd (docs/coordination.md). Off (default): single-cluster mode, no etcd at all.',
+  'etcdArbiter.endpoints': 'etcd client URLs, one per member (env `ETCD_ENDPOINTS`, comma-separated).',
+  'etcdArbiter.tls.caFile': 'PEM CA of the etcd servers (a mounted Secret).',
+  'etcdArbiter.tls.certFile': 'PEM client certificate for etcd (mutual TLS); needs `keyFile`.',
+  'etcdArbiter.tls.keyFile': 'PEM key of the client certificate.',
+  'etcdArbiter.region': 'This region’s name in etcd (unique per pool); unset = `cluster.region`.',
+  'etcdArbiter.keyPrefix':
+    'etcd key prefix of the pool; unset = `/cardano-forge/v1/<lease name>/` (one per pool and network).',
+  'etcdArbiter.leaseTtlSeconds':
+    'TTL of the region leader’s etcd lease; the forger key goes with it. Unplanned failover takes about this long.',
+  'etcdArbiter.renewDeadlineSeconds':
+    'The holder forges only until the send time of its last confirmed round + this; TTL − this must cover the revocation chain + etcd’s election timeout + clock drift.',
+  'etcdArbiter.retryPeriodSeconds': 'Interval between arbiter rounds (keepalive, read, record write).',
+  'etcdArbiter.holdDownSeconds':
+    'A better region must have been present this long before forging moves back to it (anti-flap); manual overrides, Disabled and health demotion move it at once.',
+  'etcdArbiter.etcdElectionTimeoutMs':
+    'etcd’s `--election-timeout` (ms): an isolated ex-leader may acknowledge keepalives this much longer; part of the fencing margin.',
   'kes.enabled': 'Watch the source opcert and KES key: expiry metrics, near-expiry warning, pair check.',
   'kes.slotsPerKESPeriod':
     'shelley-genesis `slotsPerKESPeriod`; default known for mainnet, preprod and preview (129600).',

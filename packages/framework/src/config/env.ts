@@ -7,7 +7,7 @@
 import type { ConfigIssue } from './errors.js';
 import { normalizeLogLevel } from './schema.js';
 
-type EnvParser = 'string' | 'int' | 'bool' | 'logLevel';
+type EnvParser = 'string' | 'int' | 'bool' | 'logLevel' | 'list';
 
 export interface EnvBinding {
   readonly env: string;
@@ -80,6 +80,19 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   b('KES_SLOTS_PER_PERIOD', 'kes.slotsPerKESPeriod', 'int'),
   b('KES_MAX_EVOLUTIONS', 'kes.maxKESEvolutions', 'int'),
   b('KES_WARN_BEFORE_SECONDS', 'kes.warnBeforeSeconds', 'int'),
+  // Cross-region arbiter on etcd (new; no Python equivalent).
+  b('ETCD_ARBITER_ENABLED', 'etcdArbiter.enabled', 'bool'),
+  b('ETCD_ENDPOINTS', 'etcdArbiter.endpoints', 'list'),
+  b('ETCD_CA_FILE', 'etcdArbiter.tls.caFile'),
+  b('ETCD_CERT_FILE', 'etcdArbiter.tls.certFile'),
+  b('ETCD_KEY_FILE', 'etcdArbiter.tls.keyFile'),
+  b('ETCD_ARBITER_REGION', 'etcdArbiter.region'),
+  b('ETCD_KEY_PREFIX', 'etcdArbiter.keyPrefix'),
+  b('ETCD_LEASE_TTL', 'etcdArbiter.leaseTtlSeconds', 'int'),
+  b('ETCD_RENEW_DEADLINE', 'etcdArbiter.renewDeadlineSeconds', 'int'),
+  b('ETCD_RETRY_PERIOD', 'etcdArbiter.retryPeriodSeconds', 'int'),
+  b('ETCD_HOLD_DOWN', 'etcdArbiter.holdDownSeconds', 'int'),
+  b('ETCD_ELECTION_TIMEOUT_MS', 'etcdArbiter.etcdElectionTimeoutMs', 'int'),
 ];
 
 export interface EnvLayer {
@@ -134,6 +147,12 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>>)
           continue;
         }
         value = Number.parseInt(raw, 10);
+        break;
+      case 'list':
+        value = raw
+          .split(',')
+          .map((item) => item.trim())
+          .filter((item) => item !== '');
         break;
       case 'logLevel':
         // Validated (with the accepted names listed) by the schema; normalised here only when known.

@@ -278,6 +278,22 @@ describe('environment mapping (Python sidecar variables)', () => {
     KES_SLOTS_PER_PERIOD: ['3600', (c) => c.kes.slotsPerKESPeriod, 3600],
     KES_MAX_EVOLUTIONS: ['120', (c) => c.kes.maxKESEvolutions, 120],
     KES_WARN_BEFORE_SECONDS: ['86400', (c) => c.kes.warnBeforeSeconds, 86400],
+    ETCD_ARBITER_ENABLED: ['true', (c) => c.etcdArbiter.enabled, true],
+    ETCD_ENDPOINTS: [
+      'https://etcd-a:2379, https://etcd-b:2379,',
+      (c) => c.etcdArbiter.endpoints,
+      ['https://etcd-a:2379', 'https://etcd-b:2379'],
+    ],
+    ETCD_CA_FILE: ['/tls/ca.crt', (c) => c.etcdArbiter.tls.caFile, '/tls/ca.crt'],
+    ETCD_CERT_FILE: ['/tls/client.crt', (c) => c.etcdArbiter.tls.certFile, '/tls/client.crt'],
+    ETCD_KEY_FILE: ['/tls/client.key', (c) => c.etcdArbiter.tls.keyFile, '/tls/client.key'],
+    ETCD_ARBITER_REGION: ['eu-west-1', (c) => c.etcdArbiter.region, 'eu-west-1'],
+    ETCD_KEY_PREFIX: ['/forge/acme/', (c) => c.etcdArbiter.keyPrefix, '/forge/acme/'],
+    ETCD_LEASE_TTL: ['30', (c) => c.etcdArbiter.leaseTtlSeconds, 30],
+    ETCD_RENEW_DEADLINE: ['10', (c) => c.etcdArbiter.renewDeadlineSeconds, 10],
+    ETCD_RETRY_PERIOD: ['2', (c) => c.etcdArbiter.retryPeriodSeconds, 2],
+    ETCD_HOLD_DOWN: ['60', (c) => c.etcdArbiter.holdDownSeconds, 60],
+    ETCD_ELECTION_TIMEOUT_MS: ['1500', (c) => c.etcdArbiter.etcdElectionTimeoutMs, 1500],
   };
 
   it('covers every bound variable (the table and the test agree)', () => {
@@ -439,6 +455,42 @@ describe('config errors say what is wrong and how to fix it', () => {
     const error = await configErrorOf(loadConfig({ configPath: where, env: POD }));
     expect(error.issues[0]?.message).toBe(
       `config file ${where} is a directory, not a file: point --config at the file inside it`,
+    );
+  });
+});
+
+describe('cross-region arbiter settings (etcdArbiter)', () => {
+  const GLOBAL = {
+    ...POD,
+    ETCD_ARBITER_ENABLED: 'true',
+    ETCD_ENDPOINTS: 'https://etcd-a:2379',
+    CLUSTER_REGION: 'eu',
+  };
+
+  it('is off by default: single-cluster mode needs no etcd setting', async () => {
+    const config = await loadConfig({ env: POD });
+    expect(config.etcdArbiter).toMatchObject({ enabled: false, endpoints: [], leaseTtlSeconds: 10 });
+  });
+
+  it('global mode needs endpoints and a real region name, each error naming the setting', async () => {
+    await expect(loadConfig({ env: { ...POD, ETCD_ARBITER_ENABLED: 'true' } })).rejects.toThrow(
+      /etcdArbiter\.endpoints[^]*etcdArbiter\.region/,
+    );
+  });
+
+  it('rejects TTL/renew settings that leave no time to revoke before etcd can free the key', async () => {
+    await expect(
+      loadConfig({ env: { ...GLOBAL, ETCD_LEASE_TTL: '6', ETCD_RENEW_DEADLINE: '4' } }),
+    ).rejects.toThrow(
+      /etcdArbiter\.leaseTtlSeconds − etcdArbiter\.renewDeadlineSeconds = 2000 ms leaves no time to revoke/,
+    );
+    const ok = await loadConfig({ env: GLOBAL });
+    expect(ok.etcdArbiter).toMatchObject({ enabled: true, leaseTtlSeconds: 10, renewDeadlineSeconds: 4 });
+  });
+
+  it('a client certificate needs its key and the server CA', async () => {
+    await expect(loadConfig({ env: { ...GLOBAL, ETCD_CERT_FILE: '/tls/c.crt' } })).rejects.toThrow(
+      /certFile and keyFile go together[^]*needs the etcd server CA/,
     );
   });
 });

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { ForgePlugin } from '../plugin/define.js';
 import { PLUGIN_BRAND } from '../plugin/define.js';
 import { revocationBudget } from '../core/timing.js';
+import { arbiterTiming } from '../plugins/etcd-arbiter/protocol.js';
 
 /** The node's SIGHUP latency bound L when none is configured (docs/safety.md §9). */
 export const DEFAULT_SIGHUP_LATENCY_BOUND_MS = 2000;
@@ -199,6 +200,39 @@ export const ForgeConfigSchema = z
           .prefault({}),
       })
       .prefault({}),
+    // Cross-region arbiter on etcd v3 (docs/coordination.md). Off: single-cluster mode, no etcd at all.
+    etcdArbiter: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        /** etcd client URLs, e.g. https://etcd-eu.example:2379 (one per member). */
+        endpoints: z.array(url).default([]),
+        /** PEM files from a mounted Secret. */
+        tls: z
+          .strictObject({
+            caFile: z.string().min(1).optional(),
+            certFile: z.string().min(1).optional(),
+            keyFile: z.string().min(1).optional(),
+          })
+          .prefault({}),
+        /** This region's name in etcd; default cluster.region. */
+        region: z
+          .string()
+          .regex(
+            /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+            'must be a DNS-1123 label (lower-case letters, digits, -)',
+          )
+          .max(63)
+          .optional(),
+        /** Default /cardano-forge/v1/<lease name>/ (one prefix per pool from the naming rules). */
+        keyPrefix: z.string().startsWith('/', 'must start with /').optional(),
+        leaseTtlSeconds: seconds().default(10),
+        renewDeadlineSeconds: seconds().default(4),
+        retryPeriodSeconds: seconds().default(1),
+        holdDownSeconds: seconds(0).default(30),
+        /** etcd's --election-timeout in ms (part of the fencing margin). */
+        etcdElectionTimeoutMs: z.number().int().min(1).default(1000),
+      })
+      .prefault({}),
     // KES / operational-certificate expiry monitor (src/kes/). Genesis values default per network.
     kes: z
       .strictObject({
@@ -254,6 +288,7 @@ export const ForgeConfigSchema = z
       });
       if (!timing.ok)
         ctx.addIssue({ code: 'custom', path: ['election', 'leaseDurationSeconds'], message: timing.message });
+      else if (config.etcdArbiter.enabled) checkArbiter(config, timing.budget.chainMs, ctx);
     }
   })
   .transform((config) => {
@@ -272,6 +307,68 @@ export const ForgeConfigSchema = z
     }
     return config;
   });
+
+/** Global mode's own rules: endpoints, a real region name, TLS pairs, and the fencing margin. */
+function checkArbiter(
+  config: {
+    etcdArbiter: {
+      endpoints: string[];
+      region?: string | undefined;
+      tls: { caFile?: string | undefined; certFile?: string | undefined; keyFile?: string | undefined };
+      leaseTtlSeconds: number;
+      renewDeadlineSeconds: number;
+      retryPeriodSeconds: number;
+      etcdElectionTimeoutMs: number;
+    };
+    cluster: { region: string };
+  },
+  chainMs: number,
+  ctx: z.RefinementCtx,
+): void {
+  const a = config.etcdArbiter;
+  if (a.endpoints.length === 0)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['etcdArbiter', 'endpoints'],
+      message: 'global mode needs the etcd client URLs (env ETCD_ENDPOINTS, comma-separated)',
+    });
+  const region = a.region ?? config.cluster.region;
+  if (region === 'unknown')
+    ctx.addIssue({
+      code: 'custom',
+      path: ['etcdArbiter', 'region'],
+      message:
+        'global mode needs a region name unique among the regions of the pool: set cluster.region (env CLUSTER_REGION) or etcdArbiter.region',
+    });
+  else if (a.region === undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(region))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['cluster', 'region'],
+      message: `${JSON.stringify(region)} cannot name a region in etcd: use a DNS-1123 label or set etcdArbiter.region`,
+    });
+  if ((a.tls.certFile === undefined) !== (a.tls.keyFile === undefined))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['etcdArbiter', 'tls'],
+      message: 'certFile and keyFile go together (a client certificate needs its key)',
+    });
+  if (a.tls.certFile !== undefined && a.tls.caFile === undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['etcdArbiter', 'tls', 'caFile'],
+      message: 'a client certificate needs the etcd server CA (caFile)',
+    });
+  const timing = arbiterTiming({
+    leaseTtlSeconds: a.leaseTtlSeconds,
+    renewDeadlineSeconds: a.renewDeadlineSeconds,
+    retryPeriodSeconds: a.retryPeriodSeconds,
+    etcdElectionTimeoutMs: a.etcdElectionTimeoutMs,
+    revocationChainMs: chainMs,
+  });
+  if (!timing.ok)
+    for (const message of timing.problems)
+      ctx.addIssue({ code: 'custom', path: ['etcdArbiter', 'leaseTtlSeconds'], message });
+}
 
 /** What a config file may contain (everything optional except podName, which usually comes from env). */
 export type ForgeConfigInput = z.input<typeof ForgeConfigSchema>;

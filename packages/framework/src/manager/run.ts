@@ -34,6 +34,7 @@ import { failSafeRevoke, failSafeTargetsFromConfig, stopLoopThenFailClosed } fro
 import { startSidecar, type SidecarPolicy } from './sidecar.js';
 import { kesMonitorComponent } from '../kes/component.js';
 import { eventRecorderComponent } from '../events/component.js';
+import { selectCoordination } from '../plugins/etcd-arbiter/mode.js';
 
 export interface RunManagerOptions {
   readonly builtins: Record<string, ForgePlugin>;
@@ -208,6 +209,22 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
       )
     : { snapshot: () => disabledClusterPolicy() };
 
+  // Cluster mode (the Lease alone, no etcd) or global mode (the Lease AND the etcd forger key).
+  let coordination: Awaited<ReturnType<typeof selectCoordination<SidecarPolicy>>>;
+  try {
+    coordination = await selectCoordination(config, {
+      elector,
+      policy,
+      clock,
+      logger: logger.child({ component: 'coordination' }),
+      registry,
+      leaseName: names.leaseName,
+    });
+  } catch (error) {
+    logger.fatal({ err: error }, `cross-region arbiter could not start: ${(error as Error).message}`);
+    return failClosed(1);
+  }
+
   const kesMonitor = kesMonitorComponent(config, { clock, registry, logger });
   const events = eventRecorderComponent(config, {
     clock,
@@ -282,10 +299,10 @@ export async function runManager(config: ResolvedConfig, options: RunManagerOpti
             logger,
             registry,
             kubeConfig: kubeConfig(),
-            elector,
+            elector: coordination.elector,
             credentials,
             node,
-            policy,
+            policy: coordination.policy,
             events: events.recorder,
           },
         );
