@@ -346,7 +346,8 @@ export async function startRegions(options: StartRegionsOptions): Promise<Region
     }
 
     const beginPods = performance.now();
-    await Promise.all(regions.map((region) => region.startPods()));
+    // Region by region: six Node processes starting at once on 2 loaded cores miss ForgePod's 30 s.
+    for (const region of regions) await region.startPods();
     log(
       `[regions] ${pods.length} pods (forge-manager + simulated node) started in ${Math.round(performance.now() - beginPods)} ms`,
     );
@@ -438,7 +439,9 @@ export async function startRegions(options: StartRegionsOptions): Promise<Region
   } catch (error) {
     await stopEverything();
     await reaper.close();
-    await rm(dir, { recursive: true, force: true });
+    // FORGE_KEEP_TEST_DIRS=1 keeps the sidecar logs of a failed start.
+    if (process.env.FORGE_KEEP_TEST_DIRS === undefined) await rm(dir, { recursive: true, force: true });
+    else log(`[regions] start failed; kept ${dir}`);
     throw error;
   }
 }
