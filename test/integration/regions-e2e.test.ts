@@ -37,13 +37,21 @@ const STARTUP_MS = 120_000;
 interface Figure {
   readonly scenario: string;
   readonly what: string;
-  readonly ms: number;
+  readonly value: number;
+  readonly unit: 'ms' | 'count';
   readonly target: string;
 }
 const figures: Figure[] = [];
-function record(scenario: string, what: string, ms: number, target: string): void {
-  figures.push({ scenario, what, ms: Math.round(ms), target });
-  console.log(`[regions] ${scenario}: ${what} ${Math.round(ms)} ms (target ${target})`);
+function record(
+  scenario: string,
+  what: string,
+  value: number,
+  target: string,
+  unit: 'ms' | 'count' = 'ms',
+): void {
+  figures.push({ scenario, what, value: Math.round(value), unit, target });
+  const shown = unit === 'ms' ? `${Math.round(value)} ms` : String(value);
+  console.log(`[regions] ${scenario}: ${what} ${shown} (target ${target})`);
 }
 
 let regions: Regions;
@@ -112,7 +120,7 @@ describe('three regions on one etcd cluster: only the best healthy region forges
         figures
           .map(
             (f) =>
-              `  ${f.scenario.padEnd(24)} ${f.what.padEnd(44)} ${String(f.ms).padStart(6)} ms  target ${f.target}`,
+              `  ${f.scenario.padEnd(24)} ${f.what.padEnd(44)} ${String(f.value).padStart(6)} ${f.unit === 'ms' ? 'ms' : '  '}  target ${f.target}`,
           )
           .join('\n'),
     );
@@ -203,6 +211,7 @@ describe('three regions on one etcd cluster: only the best healthy region forges
     // Alternating every probe interval (1 s) for two hold-downs: eu is "better" for one interval at
     // a time, never for a whole hold-down, so forging stays in us.
     const alternateFrom = Date.now();
+    const probesBefore = eu.health.requests;
     eu.health.alternate(1_000);
     await sleep(Math.max(2 * HOLD_DOWN_MS, 10_000));
     const alternateTo = Date.now();
@@ -212,8 +221,11 @@ describe('three regions on one etcd cluster: only the best healthy region forges
       `flaps during ${Math.round((alternateTo - alternateFrom) / 1000)} s of alternating health`,
       flaps.length,
       '0',
+      'count',
     );
     expect(flaps).toEqual([]);
+    // The probes kept polling the alternating endpoint (two sidecars, one probe a second each).
+    expect(eu.health.requests - probesBefore).toBeGreaterThanOrEqual(5);
     expect(regionOfIdentity((await regions.waitForForgerIn('us', 5_000)).options.name)).toBe('us');
 
     const healthyAt = Date.now();
@@ -243,6 +255,7 @@ describe('three regions on one etcd cluster: only the best healthy region forges
         `${which} ${victim} SIGKILLed: forging transitions in ${Math.round((to - from) / 1000)} s`,
         changed.length,
         '0',
+        'count',
       );
       expect(changed).toEqual([]);
       await regions.waitForForgerIn('eu', 5_000);
