@@ -33,6 +33,17 @@ export function stringOrNull(value: unknown): string | null {
   return typeof value === 'string' && value !== '' ? value : null;
 }
 
+function arbiterOf(value: unknown): ClusterObservation['arbiter'] {
+  if (typeof value !== 'object' || value === null) return null;
+  const arbiter = value as Record<string, unknown>;
+  return {
+    forgingRegion: stringOrNull(arbiter.forgingRegion),
+    rank: numberOrNull(arbiter.rank),
+    role: stringOrNull(arbiter.role),
+    reason: stringOrNull(arbiter.reason),
+  };
+}
+
 export async function observeClusters(kc: KubeConfig, namespace: string): Promise<ClusterObservation[]> {
   const list = (await kc.makeApiClient(CustomObjectsApi).listNamespacedCustomObject({
     group: 'cardano.io',
@@ -52,6 +63,7 @@ export async function observeClusters(kc: KubeConfig, namespace: string): Promis
       healthy: typeof health?.healthy === 'boolean' ? health.healthy : null,
       activeLeader: stringOrNull(status.activeLeader),
       reason: stringOrNull(status.reason),
+      arbiter: arbiterOf(status.globalArbiter),
     };
   });
 }

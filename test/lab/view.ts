@@ -22,6 +22,13 @@ export interface ClusterObservation {
   readonly healthy: boolean | null;
   readonly activeLeader: string | null;
   readonly reason: string | null;
+  /** status.globalArbiter (global mode only): the region that forges, this one's rank and why. */
+  readonly arbiter?: {
+    readonly forgingRegion: string | null;
+    readonly rank: number | null;
+    readonly role: string | null;
+    readonly reason: string | null;
+  } | null;
 }
 
 export interface LabSnapshot {
@@ -178,7 +185,14 @@ function regionLines(region: RegionObservation): string[] {
     return `  ${pad(p.name, 10)} ${pad(podState(p), 9)} ${pad(says, 12)} ${p.sidecar?.reason ?? '-'}`;
   });
   const why = cluster?.reason ? [`  why: ${cluster.reason}`] : [];
-  return [head, policy, ...why, ...rows];
+  const arbiter = cluster?.arbiter;
+  const global = arbiter
+    ? [
+        `  arbiter: forging region ${arbiter.forgingRegion ?? 'none'}, rank ${arbiter.rank ?? '-'}, ` +
+          `${arbiter.role ?? '-'}${arbiter.reason ? ` (${arbiter.reason})` : ''}`,
+      ]
+    : [];
+  return [head, policy, ...global, ...why, ...rows];
 }
 
 /** The regions view, each line at most `width` characters. */

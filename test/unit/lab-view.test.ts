@@ -194,6 +194,19 @@ describe('the lab view, regions mode', () => {
     );
   });
 
+  it('shows what the arbiter wrote into the CardanoForgeCluster status (global mode)', () => {
+    const us = region('us', 2, null);
+    const withArbiter: RegionObservation = {
+      ...us,
+      cluster: {
+        ...us.cluster!,
+        arbiter: { forgingRegion: 'eu', rank: 2, role: 'candidate', reason: 'BetterRegionForging' },
+      },
+    };
+    const lines = renderRegionsView(regionsSnapshot({ regions: [region('eu', 1, 0), withArbiter] }));
+    expect(lines).toContain('  arbiter: forging region eu, rank 2, candidate (BetterRegionForging)');
+  });
+
   it('shows a region whose apiserver does not answer, and fits a 100×30 terminal with three regions', () => {
     const lost = { ...region('eu', 1, null), cluster: null };
     const lines = renderRegionsView(
