@@ -85,6 +85,11 @@ describe('forge-manager CLI', () => {
     );
     const r = await cli(['validate', '--config', 'ok.yaml', '--set', 'cluster.priority=7']);
     expect(r.err).toContain('configuration valid: 4 plugin(s) loaded');
+    expect(r.err).toContain('coordination mode: cluster — the Kubernetes Lease alone, no etcd');
+    // A health plugin with neither cluster nor cross-region mode runs for nothing: said, not silent.
+    expect(r.err).toContain(
+      'warning: 1 health plugin(s) configured with neither cluster management (cluster.enabled) nor cross-region mode (etcdArbiter.enabled)',
+    );
     expect(r.code).toBe(0);
     expect(r.out).not.toContain('s3cret');
     const doc = parseYaml(r.out) as {

@@ -23,6 +23,7 @@ import {
   type PluginProblem,
 } from '../plugin/loader.js';
 import { OPS_COMMANDS, OPS_HELP, runOps } from './ops/index.js';
+import { coordinationModeLine, coordinationWarnings } from '../plugins/etcd-arbiter/warnings.js';
 
 export interface CliIo {
   readonly argv: readonly string[];
@@ -228,6 +229,8 @@ async function validate(io: CliIo, cli: ParsedCli, deps: CliDeps): Promise<numbe
       cli.format,
     ),
   );
+  write(io.stderr, coordinationModeLine(config));
+  for (const warning of coordinationWarnings(config)) write(io.stderr, `warning: ${warning}`);
   write(io.stderr, `configuration valid: ${plugins.length} plugin(s) loaded`);
   return EXIT.ok;
 }

@@ -32,6 +32,7 @@ import {
   type OverrideView,
 } from './policy.js';
 import { buildDesiredStatus, canonicalJson, statusPatch, type LeadershipView } from './status.js';
+import type { GlobalForgeView } from './global-status.js';
 
 export interface PolicySnapshot {
   /** False only for disabledClusterPolicy() (cluster management switched off). */
@@ -73,6 +74,8 @@ export interface ClusterPolicySource {
   setLocalLeader(isLeader: boolean): void;
   /** The decision loop's outcome; written to status (activeLeader, forgingEnabled) only by the leader. */
   reportLeadership(report: LeadershipReport): Promise<void>;
+  /** Global mode: the cross-region arbiter's view (status.globalArbiter; forge_enabled only where it forges). */
+  reportGlobal?(view: GlobalForgeView): void;
   stop(): Promise<void>;
 }
 
@@ -295,7 +298,7 @@ export function createClusterManager(
     forgeEnabled: getOrCreateGauge(
       r,
       'cardano_cluster_forge_enabled',
-      '1 if this pod holds the lease and the cluster policy allows forging; 0 otherwise (sum by pool_id > 1 means two clusters may forge)',
+      '1 if this pod holds the lease and the cluster policy allows forging (global mode: and its region holds the forger key); 0 otherwise (sum by pool_id > 1 means two clusters may forge)',
       ['cluster', 'region', 'network', 'pool_id'],
     ),
     priority: getOrCreateGauge(
@@ -322,6 +325,8 @@ export function createClusterManager(
   let localLeader = false;
   let wasWriter = false;
   let leadership: LeadershipReport | null = null;
+  /** Global mode: null until the arbiter reports (and always in cluster mode). */
+  let globalView: GlobalForgeView | null = null;
   let counters: HealthCounters = INITIAL_HEALTH_COUNTERS;
   let lastRound: (HealthRound & { atWall: Date }) | null = null;
   let healthAbort: AbortController | null = null;
@@ -440,7 +445,8 @@ export function createClusterManager(
   function refresh(): void {
     const { snapshot, policy } = evaluate();
     current = snapshot;
-    metrics.forgeEnabled.set(forgeLabels, snapshot.forgingAllowed && localLeader ? 1 : 0);
+    const forgesGlobally = globalView === null || globalView.forging;
+    metrics.forgeEnabled.set(forgeLabels, snapshot.forgingAllowed && localLeader && forgesGlobally ? 1 : 0);
     if (snapshot.effectivePriority !== null) metrics.priority.set(forgeLabels, snapshot.effectivePriority);
     const { observedAtMs: _ignored, ...comparable } = snapshot;
     const key = canonicalJson(comparable);
@@ -642,6 +648,7 @@ export function createClusterManager(
         recoveryStreak: counters.recoveryStreak,
       },
       leadership: lead,
+      global: globalView,
     });
     const patch = statusPatch(desired, object.status);
     if (patch === null) {
@@ -760,6 +767,11 @@ export function createClusterManager(
     },
     setLocalLeader(isLeader) {
       applyLeader(isLeader);
+    },
+    reportGlobal(view) {
+      if (canonicalJson(view) === canonicalJson(globalView)) return;
+      globalView = view;
+      refresh();
     },
     async reportLeadership(report) {
       const changed = canonicalJson(report) !== canonicalJson(leadership);

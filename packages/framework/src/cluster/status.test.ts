@@ -114,4 +114,32 @@ describe('buildDesiredStatus / statusPatch', () => {
   it('canonicalJson ignores key order', () => {
     expect(canonicalJson({ a: 1, b: [{ c: 2, d: 3 }] })).toBe(canonicalJson({ b: [{ d: 3, c: 2 }], a: 1 }));
   });
+
+  it("global mode: the status shows the forging region, this region's rank and why; cluster mode has no such block", () => {
+    expect(buildDesiredStatus(base).globalArbiter).toBeUndefined();
+    const status = buildDesiredStatus({
+      ...base,
+      global: {
+        forging: false,
+        forgerRegion: 'us-east',
+        region: 'eu-west',
+        rank: 2,
+        eligibleCandidates: 3,
+        role: 'standby',
+        reason: 'Standby',
+        message: 'region us-east forges; this region ranks 2 of 3',
+        connected: true,
+      },
+    });
+    expect(status.globalArbiter).toEqual({
+      forgingRegion: 'us-east',
+      region: 'eu-west',
+      rank: 2,
+      eligibleRegions: 3,
+      role: 'standby',
+      reason: 'Standby',
+      message: 'region us-east forges; this region ranks 2 of 3',
+      etcdReachable: true,
+    });
+  });
 });

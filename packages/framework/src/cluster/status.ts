@@ -6,6 +6,7 @@
  */
 import type { ForgeState } from '../contracts/index.js';
 import type { OverrideView } from './policy.js';
+import { globalArbiterStatus, type GlobalForgeView } from './global-status.js';
 
 export const CONDITION_TYPES = ['Ready', 'HealthCheckPassing', 'LeaderElected', 'PolicyValid'] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
@@ -54,6 +55,8 @@ export interface StatusInputs {
   readonly problems: readonly string[];
   readonly health: HealthView;
   readonly leadership: LeadershipView;
+  /** Global mode only: the cross-region arbiter's view (status.globalArbiter). */
+  readonly global?: GlobalForgeView | null | undefined;
 }
 
 const MAX_MESSAGE = 1024;
@@ -209,6 +212,7 @@ export function buildDesiredStatus(input: StatusInputs): Record<string, unknown>
     conditions: [ready, healthCondition, leaderCondition, policyValid],
   };
   if (input.generation !== null) status.observedGeneration = input.generation;
+  if (input.global) status.globalArbiter = globalArbiterStatus(input.global);
 
   if (h.configured && (h.lastRound !== null || h.consecutiveFailures > 0)) {
     const healthy = h.consecutiveFailures === 0;

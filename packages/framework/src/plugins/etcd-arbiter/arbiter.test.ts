@@ -275,6 +275,29 @@ describe('EtcdArbiter against an in-memory etcd', () => {
     expect(s.actAfterMs).toBeGreaterThanOrEqual(deletedAt + TTL_S * 1000);
   });
 
+  it("regression (finding L1): a release during the releaser's own takeover grace is not a clean handover — the next holder still waits", async () => {
+    const clock = new FakeClock();
+    const store = new FakeEtcdStore(clock);
+    const us = region(store, clock, 'us', 1);
+    const eu = region(store, clock, 'eu', 2);
+    // us takes the key with no previous holder known: it must wait a TTL (someone may still forge).
+    await advanceUntil(clock, () => us.arbiter.snapshot().held, 5000, 50);
+    const usGraceEnds = us.arbiter.snapshot().actAfterMs;
+    expect(usGraceEnds).toBeGreaterThan(clock.monotonicMs());
+    // Within that grace an operator moves forging to eu; us (never forged) releases at once.
+    eu.cand.priority = 1;
+    eu.cand.manual = true;
+    us.cand.priority = 2;
+    eu.arbiter.wake();
+    await advanceUntil(clock, () => us.arbiter.snapshot().handover !== null, 5000, 50);
+    await us.arbiter.release(new AbortController().signal);
+    expect(clock.monotonicMs()).toBeLessThan(usGraceEnds);
+    await advanceUntil(clock, () => eu.arbiter.snapshot().held, 5000, 50);
+    // Whoever might have forged before us is still covered: eu waits at least as long as us had to.
+    expect(eu.arbiter.snapshot().acquiredFromRelease).toBe(false);
+    expect(eu.arbiter.snapshot().actAfterMs).toBeGreaterThanOrEqual(usGraceEnds);
+  });
+
   it('failback only after the hold-down', async () => {
     const clock = new FakeClock();
     const store = new FakeEtcdStore(clock);

@@ -229,21 +229,33 @@ export class EtcdArbiter {
       }
       let removed = false;
       if (createRevision !== null) {
-        const marker = encodeRelease({
-          v: PROTOCOL_VERSION,
-          createRevision,
-          region: this.#options.region,
-          identity: this.#options.identity,
-          at: this.#clock.wallNow().toISOString(),
-        });
-        // No lease: the marker must outlive this lease and a new record of this region.
-        const put = await this.#call('put release marker', signal, (s) =>
-          this.#kv.put(this.#keys.released, marker, '0', s),
-        );
-        if (!put.ok)
-          this.#log.warn(
-            { error: put.error },
-            'release marker not written; the next holder waits out its grace',
+        // The marker vouches only for our own node. While our takeover grace runs, a previous
+        // holder may still be forging: then no marker, and the next holder waits out its grace
+        // too (the key goes as "deleted": from when it is seen gone, + TTL). Simulation finding L1.
+        const tenure = this.#memory.tenure;
+        const vouch =
+          tenure !== null && tenure.status === 'held' && tenure.actAfterMs <= this.#clock.monotonicMs();
+        if (vouch) {
+          const marker = encodeRelease({
+            v: PROTOCOL_VERSION,
+            createRevision,
+            region: this.#options.region,
+            identity: this.#options.identity,
+            at: this.#clock.wallNow().toISOString(),
+          });
+          // No lease: the marker must outlive this lease and a new record of this region.
+          const put = await this.#call('put release marker', signal, (s) =>
+            this.#kv.put(this.#keys.released, marker, '0', s),
+          );
+          if (!put.ok)
+            this.#log.warn(
+              { error: put.error },
+              'release marker not written; the next holder waits out its grace',
+            );
+        } else
+          this.#log.info(
+            { createRevision },
+            'releasing within our own takeover grace (or an unconfirmed hold): no clean-handover marker; the next holder waits out its grace',
           );
         const del = await this.#call('delete forger key', signal, (s) =>
           this.#kv.deleteIfLease(this.#keys.forger, lease, s),

@@ -45,6 +45,11 @@ export interface KnownEntry {
    */
   readonly holderSeenAtMs: number | null;
   readonly holderModRevision: number | null;
+  /**
+   * Receive time of the first read that showed this entry: it was created before that, so a
+   * holder before it (if any) had stopped by then + TTL − E (its own takeover rule).
+   */
+  readonly firstSeenAtMs: number;
   readonly gone: { readonly atMs: number; readonly how: GoneHow } | null;
 }
 
@@ -171,6 +176,7 @@ export function foldRead(
         region,
         ttlSeconds: forger.record?.ttlSeconds ?? null,
         ...holderEvidence(null, view, region, atMs),
+        firstSeenAtMs: atMs,
         gone: null,
       };
     }
@@ -215,7 +221,8 @@ export interface ActAfter {
  *  - released (the release marker names the entry): its node was confirmed off: at once;
  *  - deleted while its lease lived (by hand): s ≤ deletion ≤ the read that saw it gone;
  *  - gone with its lease: s ≤ the first sight of its region's last record version (every
- *    confirming round re-writes the record before it counts);
+ *    confirming round re-writes the record before it counts), and not before the first sight
+ *    of the entry itself (which covers whoever held the key before it);
  *  - anything unknown (no entry seen, a gap, replaced between reads): s ≤ ackMs.
  */
 export function takeoverActAfterMs(memory: ArbiterMemory, ackMs: number, ownTtlSeconds: number): ActAfter {
@@ -242,8 +249,13 @@ export function takeoverActAfterMs(memory: ArbiterMemory, ackMs: number, ownTtlS
         why: `the forger key of ${entry.region ?? '?'} was deleted while its lease was alive (by hand?): waiting out its TTL`,
       };
     case 'lease-ended':
+      // Its last record version, but never before the entry itself was seen: a holder released
+      // within its own grace (no marker) may have written its record before it created the key.
       return {
-        actAfterMs: Math.max(ackMs, (entry.holderSeenAtMs ?? entry.gone.atMs) + wait),
+        actAfterMs: Math.max(
+          ackMs,
+          Math.max(entry.holderSeenAtMs ?? entry.gone.atMs, entry.firstSeenAtMs) + wait,
+        ),
         clean: false,
         why: `the lease of ${entry.region ?? '?'} ended: waiting a TTL from its last sign of life`,
       };

@@ -5,6 +5,7 @@ import { FakeCredentials, FakeElector, FakeNode } from '../../testing/fakes.js';
 import { FakeClock } from '../../testing/manual-clock.js';
 import { FakeEtcdStore } from './fake-etcd-kv.js';
 import { combineLeadership, createGlobalCoordination, type GlobalPolicyView } from './global.js';
+import type { GlobalForgeView } from '../../cluster/global-status.js';
 import { arbiterTiming } from './protocol.js';
 import type { ArbiterSnapshot } from './arbiter.js';
 
@@ -30,6 +31,8 @@ interface Region {
   readonly local: FakeElector;
   readonly base: { view: GlobalPolicyView };
   readonly calls: string[];
+  /** What the cluster manager was told: the last global view and local-leader flags. */
+  readonly reported: { global: GlobalForgeView | null; localLeader: boolean[] };
   stop(): Promise<void>;
 }
 
@@ -39,8 +42,23 @@ afterEach(async () => {
 });
 
 /** One region: the real reconciler and decision core, a fake node, credentials and local Lease. */
+/** etcd calls per region (FINDINGS F1: rounds must run every retry period, not back to back). */
+const etcdCalls = new Map<string, number>();
+
 function region(store: FakeEtcdStore, clock: FakeClock, name: string, priority: number): Region {
   const calls: string[] = [];
+  const kv = store.client();
+  etcdCalls.set(name, 0);
+  const counted = new Proxy(kv, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function' || prop === 'close') return value;
+      return (...args: unknown[]) => {
+        etcdCalls.set(name, (etcdCalls.get(name) ?? 0) + 1);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
   const local = new FakeElector(calls);
   const credentials = new FakeCredentials(calls);
   const node = new FakeNode(calls);
@@ -57,9 +75,10 @@ function region(store: FakeEtcdStore, clock: FakeClock, name: string, priority: 
     } as GlobalPolicyView,
   };
   const listeners = new Set<() => void>();
+  const reported: Region['reported'] = { global: null, localLeader: [] };
   const coordination = createGlobalCoordination(
     {
-      kv: store.client(),
+      kv: counted,
       clock,
       logger: silent,
       local,
@@ -68,6 +87,12 @@ function region(store: FakeEtcdStore, clock: FakeClock, name: string, priority: 
         subscribe: (l: () => void) => {
           listeners.add(l);
           return () => listeners.delete(l);
+        },
+        reportGlobal: (v: GlobalForgeView) => {
+          reported.global = v;
+        },
+        setLocalLeader: (v: boolean) => {
+          reported.localLeader.push(v);
         },
       },
     },
@@ -89,6 +114,7 @@ function region(store: FakeEtcdStore, clock: FakeClock, name: string, priority: 
       credentials,
       elector: coordination.elector,
       policy: coordination.policy,
+      onTick: () => coordination.policy.setLocalLeader?.(false),
     },
     {
       intervalMs: 1000,
@@ -116,6 +142,7 @@ function region(store: FakeEtcdStore, clock: FakeClock, name: string, priority: 
     local,
     base,
     calls,
+    reported,
     async stop() {
       const done = reconciler.shutdown(2000);
       for (let i = 0; i < 40; i++) await clock.advance(100);
@@ -153,6 +180,16 @@ describe('global mode: the local Lease and the etcd arbiter composed, through th
     expect(eu.node.loaded).toBe(false);
     // The standby region's Lease holder keeps its node withdrawn and stays a candidate.
     expect(eu.reconciler.current()?.decision).toMatchObject({ leader: false, forge: false, candidate: true });
+    // Status and cardano_cluster_forge_enabled: only the forging region says it forges; both
+    // regions' Lease holders stay the cluster manager's "local leader" (health probes, status).
+    expect(us.reported.global).toMatchObject({ forging: true, forgerRegion: 'us', rank: 1, role: 'forger' });
+    expect(eu.reported.global).toMatchObject({
+      forging: false,
+      forgerRegion: 'us',
+      rank: 2,
+      role: 'standby',
+    });
+    expect(eu.reported.localLeader.at(-1)).toBe(true);
 
     us.base.view = {
       ...us.base.view,
@@ -178,6 +215,21 @@ describe('global mode: the local Lease and the etcd arbiter composed, through th
     const took = await run(clock, [us, eu], () => eu.node.loaded, 10_000);
     expect(took).toBeLessThanOrEqual(5000);
     expect(us.reconciler.current()?.observation.policy.reason).toMatch(/^global_|cluster_enabled/);
+  });
+});
+
+describe('load', () => {
+  it('regression (simulation finding F1): a quiet pool runs one round per retry period, not back to back', async () => {
+    const clock = new FakeClock();
+    const store = new FakeEtcdStore(clock);
+    const us = region(store, clock, 'us', 1);
+    const eu = region(store, clock, 'eu', 2);
+    await run(clock, [us, eu], () => us.node.loaded, 20_000);
+    const before = { us: etcdCalls.get('us')!, eu: etcdCalls.get('eu')! };
+    for (let i = 0; i < 200; i++) await clock.advance(50); // 10 s, nothing happening
+    // A round is keepalive + read (+ a heartbeat write while holding): at most 3 calls a second.
+    expect(etcdCalls.get('us')! - before.us).toBeLessThanOrEqual(3 * 11);
+    expect(etcdCalls.get('eu')! - before.eu).toBeLessThanOrEqual(2 * 11);
   });
 });
 

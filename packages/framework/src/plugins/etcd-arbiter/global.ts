@@ -15,6 +15,7 @@
 import type { Logger } from 'pino';
 import type { Clock, LeaderElector, LeadershipSnapshot } from '../../contracts/index.js';
 import type { PolicyView } from '../../core/decide.js';
+import type { GlobalForgeView } from '../../cluster/global-status.js';
 import type { EtcdKv } from './etcd-kv.js';
 import { EtcdArbiter, type ArbiterSnapshot, type CandidacyInput } from './arbiter.js';
 import type { ArbiterMetrics } from './metrics.js';
@@ -39,6 +40,8 @@ export interface WrappablePolicy<V extends GlobalPolicyView = GlobalPolicyView> 
     forgingEnabled: boolean;
     isLeader: boolean;
   }): Promise<void>;
+  /** Status and metrics of the arbiter (cluster/manager.ts). */
+  reportGlobal?(view: GlobalForgeView): void;
 }
 
 export interface GlobalCoordinationDeps<P extends WrappablePolicy> {
@@ -99,6 +102,21 @@ export function candidacyFrom(input: {
   };
 }
 
+/** Pure: what the cluster status and metrics show of the arbiter. */
+export function globalForgeView(s: ArbiterSnapshot, region: string, nowMs: number): GlobalForgeView {
+  return {
+    forging: s.leaderUntilMs > nowMs && nowMs >= s.actAfterMs,
+    forgerRegion: s.status.forgerRegion,
+    region,
+    rank: s.status.rank,
+    eligibleCandidates: s.status.eligibleCandidates,
+    role: s.status.role,
+    reason: s.status.reason,
+    message: s.status.message,
+    connected: s.connected,
+  };
+}
+
 /** Pure: the composed leadership of local lease and forger key. */
 export function combineLeadership(local: LeadershipSnapshot, global: ArbiterSnapshot): LeadershipSnapshot {
   const me = local.identity;
@@ -116,7 +134,7 @@ export function combineLeadership(local: LeadershipSnapshot, global: ArbiterSnap
     holder,
     leaderUntilMs: both ? Math.min(local.leaderUntilMs, global.leaderUntilMs) : 0,
     transitions: local.transitions,
-    observedAtMs: Math.min(local.observedAtMs, global.observedAtMs || local.observedAtMs),
+    observedAtMs: local.observedAtMs,
     reason: explain.reason,
     message: explain.message,
     ...(both
@@ -126,6 +144,10 @@ export function combineLeadership(local: LeadershipSnapshot, global: ArbiterSnap
         }
       : {}),
   };
+}
+
+function leadsLocally(s: LeadershipSnapshot): boolean {
+  return s.holder === s.identity && s.leaderUntilMs > 0;
 }
 
 class GlobalElector implements LeaderElector {
@@ -142,8 +164,15 @@ class GlobalElector implements LeaderElector {
     this.#arbiter = arbiter;
     this.#onStopped = onStopped;
     this.#snapshot = combineLeadership(local.snapshot(), arbiter.snapshot());
-    local.subscribe(() => {
-      arbiter.wake();
+    // The arbiter runs every retry period; it is woken early only when something it decides on
+    // changed (not by renewals, whose only news is a later observedAtMs).
+    let localLeads = leadsLocally(local.snapshot());
+    local.subscribe((s) => {
+      const now = leadsLocally(s);
+      if (now !== localLeads) {
+        localLeads = now;
+        arbiter.wake();
+      }
       this.#publish();
     });
     arbiter.subscribe(() => this.#publish());
@@ -157,6 +186,7 @@ class GlobalElector implements LeaderElector {
   /** The decision loop's candidacy: the local lease's, and the region's in etcd. */
   setCandidacy(eligible: boolean, why: string): void {
     this.#local.setCandidacy(eligible, why);
+    if (eligible === this.decisionCandidate) return;
     this.decisionCandidate = eligible;
     this.#arbiter.wake();
   }
@@ -228,7 +258,14 @@ export function globalPolicyFeed<P extends WrappablePolicy>(
     snapshot,
     subscribe(listener) {
       const a = base.subscribe?.(listener);
-      const b = arbiter.subscribe(() => listener());
+      // Only a change of the handover matters to the policy (not every round's news).
+      let handover = JSON.stringify(arbiter.snapshot().handover);
+      const b = arbiter.subscribe((s) => {
+        const next = JSON.stringify(s.handover);
+        if (next === handover) return;
+        handover = next;
+        listener();
+      });
       return () => {
         a?.();
         b();
@@ -283,6 +320,12 @@ export function createGlobalCoordination<P extends WrappablePolicy>(
   );
   elector = new GlobalElector(deps.local, arbiter, deps.onStopped);
   deps.policy.subscribe?.(() => arbiter.wake());
+  if (deps.policy.reportGlobal) {
+    const report = (s: ArbiterSnapshot): void =>
+      deps.policy.reportGlobal!(globalForgeView(s, options.region, deps.clock.monotonicMs()));
+    arbiter.subscribe(report);
+    report(arbiter.snapshot());
+  }
   const localLeads = (): boolean => {
     const s = deps.local.snapshot();
     return s.holder === s.identity && deps.clock.monotonicMs() < s.leaderUntilMs;

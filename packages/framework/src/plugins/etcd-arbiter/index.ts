@@ -11,3 +11,4 @@ export * from './metrics.js';
 export { FakeEtcdStore, type FakeEtcdClientFaults } from './fake-etcd-kv.js';
 export { createEtcd3Kv, prefixRangeEnd, type Etcd3KvOptions } from './etcd3-kv.js';
 export * from './mode.js';
+export * from './warnings.js';

@@ -13,6 +13,7 @@ import type { EtcdKv } from './etcd-kv.js';
 import { createGlobalCoordination, type WrappablePolicy } from './global.js';
 import { createArbiterMetrics } from './metrics.js';
 import { arbiterTiming } from './protocol.js';
+import { coordinationWarnings } from './warnings.js';
 
 export type CoordinationMode = 'cluster' | 'global';
 
@@ -38,18 +39,6 @@ export interface Coordination<P extends WrappablePolicy> extends CoordinationPar
 /** The pool's etcd prefix: one per pool and network, like the lease name it comes from. */
 export function defaultKeyPrefix(leaseName: string): string {
   return `/cardano-forge/v1/${leaseName}/`;
-}
-
-/** Settings that do nothing in the mode in force (shown by `validate` and logged by `run`). */
-export function coordinationWarnings(config: ResolvedConfig): string[] {
-  const warnings: string[] = [];
-  if (config.plugins.health.length > 0 && !config.etcdArbiter.enabled)
-    warnings.push(
-      config.cluster.enabled
-        ? `${config.plugins.health.length} health plugin(s) configured without cross-region mode (etcdArbiter.enabled): their results only change this cluster's effective priority, which decides nothing within one cluster`
-        : `${config.plugins.health.length} health plugin(s) configured with neither cluster management (cluster.enabled) nor cross-region mode (etcdArbiter.enabled): they run for nothing`,
-    );
-  return warnings;
 }
 
 export async function selectCoordination<P extends WrappablePolicy>(
