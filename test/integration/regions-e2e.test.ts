@@ -296,9 +296,11 @@ describe('three regions on one etcd cluster: only the best healthy region forges
         '0',
         'count',
       );
-      // Who forges does not change: no other region, no other pod. The same node may blip off and
-      // on when its sidecar cannot observe it in time on the loaded machine (NodeUnobservable: the
-      // local fail-closed path, seen once in three runs); such a blip must stay short.
+      // Issue 9 asks for no transition at all. Measured: the region and the pod never change, but
+      // the holder can blip off and on — its etcd client keeps calling the killed member for longer
+      // than the renew deadline and it fences (FINDINGS R1), or, on the loaded machine, its sidecar
+      // cannot observe the node in time (NodeUnobservable). Asserted here: who forges never changes
+      // and a blip stays short (load-tolerant bound); the transitions are printed and reported.
       expect(regionChanges(events, from, to)).toEqual([]);
       expect(new Set(changed.map((event) => event.identity))).toEqual(
         new Set(changed.length === 0 ? [] : [forgerAtStart.options.name]),
