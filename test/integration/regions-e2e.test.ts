@@ -298,7 +298,7 @@ describe('three regions on one etcd cluster: only the best healthy region forges
       );
       // Issue 9 asks for no transition at all. Measured: the region and the pod never change, but
       // the holder can blip off and on — its etcd client keeps calling the killed member for longer
-      // than the renew deadline and it fences (FINDINGS R1), or, on the loaded machine, its sidecar
+      // than the renew deadline and it fences (docs/coordination.md, "Measured"), or, on the loaded machine, its sidecar
       // cannot observe the node in time (NodeUnobservable). Asserted here: who forges never changes
       // and a blip stays short (load-tolerant bound); the transitions are printed and reported.
       expect(regionChanges(events, from, to)).toEqual([]);
