@@ -384,6 +384,10 @@ export class EtcdArbiter {
       }
     }
     const lease = this.#lease;
+    // The fence counts from the send time of the latest acknowledged keepalive of this lease, this
+    // round's or an earlier one (an older one only gives an earlier deadline): one keepalive lost
+    // to a slow member does not cost the round.
+    const ackedSendMs = keepAliveSendMs ?? (lease !== null ? this.#lastAckSendMs : null);
     // 2. One linearizable read of the forger key and every record.
     const read = await this.#call('read prefix', signal, (s) => this.#kv.getPrefix(this.#keys.prefix, s));
     let fresh = false;
@@ -407,7 +411,7 @@ export class EtcdArbiter {
     this.#logDecision(decision);
     // 4. The record (a heartbeat while holding).
     let heartbeatAcked = false;
-    if (lease !== null && decision.record !== null && keepAliveSendMs !== null) {
+    if (lease !== null && decision.record !== null) {
       const record: CandidateRecord = { ...decision.record, lease };
       const encoded = encodeCandidate(record);
       const heartbeat = record.holding !== null;
@@ -425,7 +429,7 @@ export class EtcdArbiter {
     this.#memory = confirmRound(
       this.#memory,
       {
-        keepAliveSendMs,
+        keepAliveSendMs: ackedSendMs,
         readShowedOurs:
           fresh && view?.forger !== null && view?.forger !== undefined && view.forger.lease === lease,
         heartbeatAcked,
@@ -433,7 +437,7 @@ export class EtcdArbiter {
       this.#options.timing.renewDeadlineMs,
     );
     // 5. Create the forger key when decided (only on this round's read and a live lease).
-    if (decision.create && fresh && lease !== null && keepAliveSendMs !== null) {
+    if (decision.create && fresh && lease !== null && ackedSendMs !== null) {
       const value = encodeForger({
         v: PROTOCOL_VERSION,
         region: own.region,
@@ -452,7 +456,7 @@ export class EtcdArbiter {
           ? 'created'
           : 'exists';
       const ackMs = created.ok ? created.atMs : this.#clock.monotonicMs();
-      this.#memory = afterCreate(this.#memory, outcome, lease, keepAliveSendMs, ackMs, {
+      this.#memory = afterCreate(this.#memory, outcome, lease, ackedSendMs, ackMs, {
         ttlSeconds: this.#options.ttlSeconds,
         renewDeadlineMs: this.#options.timing.renewDeadlineMs,
       });

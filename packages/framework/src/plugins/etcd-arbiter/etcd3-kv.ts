@@ -68,7 +68,10 @@ function entryOf(kv: {
 export async function createEtcd3Kv(options: Etcd3KvOptions): Promise<EtcdKv> {
   if (options.endpoints.length === 0)
     throw new Error('etcdArbiter.endpoints: at least one endpoint is required');
-  const { Etcd3: Client } = await import('etcd3');
+  const [{ Etcd3: Client }, { circuitBreaker, ConsecutiveBreaker, handleAll }] = await Promise.all([
+    import('etcd3'),
+    import('cockatiel'),
+  ]);
   const tls = options.tls;
   let credentials: IOptions['credentials'];
   if (tls?.caFile !== undefined || tls?.certFile !== undefined || tls?.keyFile !== undefined) {
@@ -99,6 +102,16 @@ export async function createEtcd3Kv(options: Etcd3KvOptions): Promise<EtcdKv> {
   const client: Etcd3 = new Client({
     hosts: [...options.endpoints],
     dialTimeout: timeoutMs,
+    // etcd3 picks a random member per call and only trips a member's breaker on UNAVAILABLE. A
+    // member cut off from its peers answers nothing in time (deadline exceeded), so every third
+    // call would time out: one failure of any kind sets the member aside for a few rounds.
+    faultHandling: {
+      host: () =>
+        circuitBreaker(handleAll, {
+          halfOpenAfter: Math.max(2 * timeoutMs, 2000),
+          breaker: new ConsecutiveBreaker(1),
+        }),
+    },
     ...(credentials ? { credentials } : {}),
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeoutMs }),
   });
