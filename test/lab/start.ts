@@ -11,7 +11,12 @@
 // (1 if not, or if two pods were ever seen forging at once); --no-cluster turns cluster management
 // off; --state-file <path> keeps a JSON file with the event log path and every PID the lab started.
 // LAB_SECONDS=N quits by itself after N seconds.
-import { CoordinationV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+//
+// Regions mode (`npm start -- --regions 2` or `3`): test/lab/regions.ts — one kube-apiserver per
+// region, two pods each, one 3-member etcd cluster as the cross-region arbiter; key m = maintenance
+// of the forging region (forgeState Disabled, again to end it); `--script maintenance` runs the
+// failover and the failback without keys.
+import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,13 +25,9 @@ import { writeFakeCredentials } from '../cardano-node-sim/credentials.ts';
 import { computeOverlap, readEvents } from '../cardano-node-sim/overlap.ts';
 import { startControlPlane, type ControlPlane } from '../controlplane/index.ts';
 import { ForgePod } from '../support/forge-pod.ts';
-import {
-  forgingPods,
-  renderLabView,
-  type ClusterObservation,
-  type LabSnapshot,
-  type PodObservation,
-} from './view.ts';
+import { observeClusters, observePod, stringOrNull } from './observe.ts';
+import { runRegionsLab } from './regions.ts';
+import { forgingPods, renderLabView, type LabSnapshot } from './view.ts';
 
 const NAMESPACE = 'cardano-lab';
 const REPLICAS = 3;
@@ -42,18 +43,47 @@ interface LabOptions {
   readonly stateFile: string | null;
 }
 
-function parseOptions(argv: readonly string[]): LabOptions {
+type ParsedOptions =
+  | ({ readonly mode: 'single' } & LabOptions)
+  | {
+      readonly mode: 'regions';
+      readonly regions: 2 | 3;
+      readonly script: 'maintenance' | null;
+      readonly stateFile: string | null;
+    };
+
+function parseOptions(argv: readonly string[]): ParsedOptions {
   const { values } = parseArgs({
     args: [...argv],
     options: {
       script: { type: 'string' },
       'no-cluster': { type: 'boolean', default: false },
       'state-file': { type: 'string' },
+      regions: { type: 'string' },
     },
   });
+  if (values.regions !== undefined) {
+    if (values.regions !== '2' && values.regions !== '3')
+      throw new Error(
+        `--regions ${values.regions}: give 2 or 3 (regions eu, us[, ap] with priorities 1, 2[, 3])`,
+      );
+    if (values.script !== undefined && values.script !== 'maintenance')
+      throw new Error(
+        `--script ${values.script}: unknown script with --regions; the only one is --script maintenance`,
+      );
+    if (values['no-cluster'])
+      throw new Error('--no-cluster cannot be combined with --regions: regions need cluster management');
+    return {
+      mode: 'regions',
+      regions: values.regions === '2' ? 2 : 3,
+      script: values.script === 'maintenance' ? 'maintenance' : null,
+      stateFile: values['state-file'] ?? null,
+    };
+  }
   if (values.script !== undefined && values.script !== 'handoff')
     throw new Error(`--script ${values.script}: unknown script; the only one is --script handoff`);
   return {
+    mode: 'single',
     script: values.script === 'handoff' ? 'handoff' : null,
     cluster: !values['no-cluster'],
     stateFile: values['state-file'] ?? null,
@@ -66,58 +96,6 @@ function say(text: string): void {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-async function observePod(pod: ForgePod): Promise<PodObservation> {
-  const node = pod.node;
-  const nodeRunning = node?.isRunning() ?? false;
-  const sidecarRunning =
-    pod.sidecar !== null && pod.sidecar.exitCode === null && pod.sidecar.signalCode === null;
-  const [status, metrics] = await Promise.all([
-    sidecarRunning ? pod.status() : Promise.resolve(null),
-    nodeRunning && node ? node.metrics(1500).catch(() => null) : Promise.resolve(null),
-  ]);
-  return {
-    name: pod.options.name,
-    sidecarPid: sidecarRunning ? (pod.sidecar?.pid ?? null) : null,
-    nodePid: nodeRunning ? (node?.pid ?? null) : null,
-    nodeRunning,
-    nodeForging: metrics === null ? null : metrics.forgingEnabled,
-    sidecar: status
-      ? { forge: status.decision.forge, leader: status.decision.leader, reason: status.decision.reason }
-      : null,
-  };
-}
-
-function numberOrNull(value: unknown): number | null {
-  return typeof value === 'number' ? value : null;
-}
-
-function stringOrNull(value: unknown): string | null {
-  return typeof value === 'string' && value !== '' ? value : null;
-}
-
-async function observeClusters(cp: ControlPlane): Promise<ClusterObservation[]> {
-  const list = (await cp.kubeConfig().makeApiClient(CustomObjectsApi).listNamespacedCustomObject({
-    group: 'cardano.io',
-    version: 'v1',
-    namespace: NAMESPACE,
-    plural: 'cardanoforgeclusters',
-  })) as { items?: Array<Record<string, Record<string, unknown> | undefined>> };
-  return (list.items ?? []).map((item) => {
-    const spec = item.spec ?? {};
-    const status = item.status ?? {};
-    const health = status.healthStatus as { healthy?: unknown } | undefined;
-    return {
-      name: String(item.metadata?.name ?? '?'),
-      basePriority: numberOrNull(spec.priority),
-      effectivePriority: numberOrNull(status.effectivePriority),
-      effectiveState: stringOrNull(status.effectiveState),
-      healthy: typeof health?.healthy === 'boolean' ? health.healthy : null,
-      activeLeader: stringOrNull(status.activeLeader),
-      reason: stringOrNull(status.reason),
-    };
-  });
 }
 
 async function observeLease(cp: ControlPlane): Promise<LabSnapshot['lease']> {
@@ -219,7 +197,9 @@ class Lab {
     const [pods, lease, clusters] = await Promise.all([
       Promise.all(this.pods.map(observePod)),
       observeLease(this.cp),
-      this.options.cluster ? observeClusters(this.cp).catch(() => []) : Promise.resolve(null),
+      this.options.cluster
+        ? observeClusters(this.cp.kubeConfig(), NAMESPACE).catch(() => [])
+        : Promise.resolve(null),
     ]);
     const draft: LabSnapshot = {
       pods,
@@ -348,7 +328,9 @@ class Lab {
 }
 
 async function main(): Promise<number> {
-  const options = parseOptions(process.argv.slice(2));
+  const parsed = parseOptions(process.argv.slice(2));
+  if (parsed.mode === 'regions') return runRegionsLab(parsed);
+  const options: LabOptions = parsed;
   say('[lab] starting a real kube-apiserver + etcd (first run builds them: several minutes)…');
   const cp = await startControlPlane({ name: `lab-${process.pid}` });
   say(`[lab] kube-apiserver ${cp.versions.kubeApiserver}, etcd ${cp.versions.etcd} at ${cp.apiUrl}`);

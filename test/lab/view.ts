@@ -22,6 +22,13 @@ export interface ClusterObservation {
   readonly healthy: boolean | null;
   readonly activeLeader: string | null;
   readonly reason: string | null;
+  /** status.globalArbiter (global mode only): the region that forges, this one's rank and why. */
+  readonly arbiter?: {
+    readonly forgingRegion: string | null;
+    readonly rank: number | null;
+    readonly role: string | null;
+    readonly reason: string | null;
+  } | null;
 }
 
 export interface LabSnapshot {
@@ -113,6 +120,89 @@ export function renderLabView(snapshot: LabSnapshot, width = 100): string[] {
     header,
     ...rows,
     '',
+    snapshot.activity === null ? '' : `> ${snapshot.activity}`,
+    snapshot.keys,
+  ];
+  return lines.map((l) => fit(l, width));
+}
+
+// --- regions mode (`npm start -- --regions 2|3`) ---------------------------------------------
+
+export interface RegionObservation {
+  readonly name: string;
+  readonly priority: number;
+  /** The region's CardanoForgeCluster as its own apiserver shows it; null when it did not answer. */
+  readonly cluster: ClusterObservation | null;
+  /** What the region's health endpoint answers now. */
+  readonly healthEndpoint: 'healthy' | 'unhealthy' | 'alternating';
+  readonly pods: readonly PodObservation[];
+}
+
+export interface RegionsSnapshot {
+  readonly regions: readonly RegionObservation[];
+  /** Wall-clock time (ISO) when the set of forging pods last changed, as the lab saw it. */
+  readonly forgersSince: string | null;
+  readonly activity: string | null;
+  readonly keys: string;
+}
+
+/** Forging pods across every region (from the nodes' own metrics), as `region/pod`. */
+export function forgingPodsAcrossRegions(snapshot: RegionsSnapshot): string[] {
+  return snapshot.regions.flatMap((region) =>
+    region.pods.filter((pod) => podState(pod) === 'FORGING').map((pod) => `${region.name}/${pod.name}`),
+  );
+}
+
+function regionForgerLine(snapshot: RegionsSnapshot): string {
+  const forgers = forgingPodsAcrossRegions(snapshot);
+  const unknown = snapshot.regions.flatMap((region) =>
+    region.pods.filter((pod) => podState(pod) === 'UNKNOWN').map((pod) => `${region.name}/${pod.name}`),
+  );
+  const head =
+    forgers.length === 0
+      ? 'forging region: none'
+      : forgers.length === 1
+        ? `forging region: ${forgers[0]?.split('/')[0]} (pod ${forgers[0]?.split('/')[1]})`
+        : `forging: ${forgers.length} PODS AT ONCE (${forgers.join(', ')}) — invariant broken`;
+  const tail = unknown.length > 0 ? `; may be forging (metric unanswered): ${unknown.join(', ')}` : '';
+  return `${head} since ${clock(snapshot.forgersSince)}${tail}`;
+}
+
+function regionLines(region: RegionObservation): string[] {
+  const cluster = region.cluster;
+  const forging = region.pods.some((pod) => podState(pod) === 'FORGING');
+  const policy =
+    cluster === null
+      ? '  CardanoForgeCluster: no answer'
+      : `  state ${cluster.effectiveState ?? '-'}, effective priority ${cluster.effectivePriority ?? '-'}, ` +
+        `health ${cluster.healthy === null ? 'no probe' : cluster.healthy ? 'healthy' : 'UNHEALTHY'} (endpoint: ${region.healthEndpoint})`;
+  const head = `region ${region.name}, priority ${region.priority}${forging ? ' ◀ FORGING' : ''}`;
+  const rows = region.pods.map((p) => {
+    const says =
+      p.sidecar === null
+        ? 'no answer'
+        : `${p.sidecar.forge ? 'forge' : 'standby'}${p.sidecar.leader ? ' L' : ''}`;
+    return `  ${pad(p.name, 10)} ${pad(podState(p), 9)} ${pad(says, 12)} ${p.sidecar?.reason ?? '-'}`;
+  });
+  const why = cluster?.reason ? [`  why: ${cluster.reason}`] : [];
+  const arbiter = cluster?.arbiter;
+  const global = arbiter
+    ? [
+        `  arbiter: forging region ${arbiter.forgingRegion ?? 'none'}, rank ${arbiter.rank ?? '-'}, ` +
+          `${arbiter.role ?? '-'}${arbiter.reason ? ` (${arbiter.reason})` : ''}`,
+      ]
+    : [];
+  return [head, policy, ...global, ...why, ...rows];
+}
+
+/** The regions view, each line at most `width` characters. */
+export function renderRegionsView(snapshot: RegionsSnapshot, width = 100): string[] {
+  const lines = [
+    'cardano-forge lab — regions on one etcd arbiter (forging from each node’s own metric)',
+    '',
+    regionForgerLine(snapshot),
+    '',
+    ...snapshot.regions.flatMap((region) => [...regionLines(region), '']),
     snapshot.activity === null ? '' : `> ${snapshot.activity}`,
     snapshot.keys,
   ];

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { forgingPods, podState, renderLabView, type LabSnapshot, type PodObservation } from '../lab/view.ts';
+import {
+  forgingPods,
+  forgingPodsAcrossRegions,
+  podState,
+  renderLabView,
+  renderRegionsView,
+  type LabSnapshot,
+  type PodObservation,
+  type RegionObservation,
+  type RegionsSnapshot,
+} from '../lab/view.ts';
 
 function pod(name: string, overrides: Partial<PodObservation> = {}): PodObservation {
   return {
@@ -117,5 +127,97 @@ describe('the lab view', () => {
   it('shows the running step and the keys', () => {
     const lines = renderLabView(snapshot({ activity: 'handoff: SIGTERM a' }));
     expect(lines.slice(-2)).toEqual(['> handoff: SIGTERM a', 'keys: h q']);
+  });
+});
+
+function region(name: string, priority: number, forgingPod: number | null): RegionObservation {
+  return {
+    name,
+    priority,
+    cluster: {
+      name: `preprod-pool1rgns0-${name}`,
+      basePriority: priority,
+      effectivePriority: priority,
+      effectiveState: 'Priority-based',
+      healthy: true,
+      activeLeader: `${name}-bp-0`,
+      reason: null,
+    },
+    healthEndpoint: 'healthy',
+    pods: [0, 1].map((i) =>
+      pod(`${name}-bp-${i}`, {
+        nodeForging: forgingPod === i,
+        sidecar: {
+          forge: forgingPod === i,
+          leader: i === 0,
+          reason: forgingPod === i ? 'Forging' : 'NotLeader',
+        },
+      }),
+    ),
+  };
+}
+
+function regionsSnapshot(overrides: Partial<RegionsSnapshot> = {}): RegionsSnapshot {
+  return {
+    regions: [region('eu', 1, 0), region('us', 2, null), region('ap', 3, null)],
+    forgersSince: '2026-12-03T06:53:27.000Z',
+    activity: null,
+    keys: 'keys: m q',
+    ...overrides,
+  };
+}
+
+describe('the lab view, regions mode', () => {
+  it('names the forging region and pod from the nodes’ metrics, and each region’s policy', () => {
+    const lines = renderRegionsView(regionsSnapshot());
+    expect(lines).toContain('forging region: eu (pod eu-bp-0) since 06:53:27');
+    expect(lines).toContain('region eu, priority 1 ◀ FORGING');
+    expect(lines).toContain(
+      '  state Priority-based, effective priority 1, health healthy (endpoint: healthy)',
+    );
+    expect(lines.find((l) => l.startsWith('region us'))).not.toContain('FORGING');
+    expect(lines.filter((l) => / FORGING /.test(l))).toHaveLength(1);
+  });
+
+  it('calls out forgers in two regions as a broken invariant, and unanswered metrics as maybe forging', () => {
+    const two = regionsSnapshot({ regions: [region('eu', 1, 0), region('us', 2, 1)] });
+    expect(forgingPodsAcrossRegions(two)).toEqual(['eu/eu-bp-0', 'us/us-bp-1']);
+    expect(renderRegionsView(two)[2]).toMatch(
+      /^forging: 2 PODS AT ONCE \(eu\/eu-bp-0, us\/us-bp-1\) — invariant broken/,
+    );
+    const silent = region('us', 2, null);
+    const unknown = regionsSnapshot({
+      regions: [region('eu', 1, null), { ...silent, pods: [pod('us-bp-0', { nodeForging: null })] }],
+    });
+    expect(renderRegionsView(unknown)[2]).toBe(
+      'forging region: none since 06:53:27; may be forging (metric unanswered): us/us-bp-0',
+    );
+  });
+
+  it('shows what the arbiter wrote into the CardanoForgeCluster status (global mode)', () => {
+    const us = region('us', 2, null);
+    const withArbiter: RegionObservation = {
+      ...us,
+      cluster: {
+        ...us.cluster!,
+        arbiter: { forgingRegion: 'eu', rank: 2, role: 'candidate', reason: 'BetterRegionForging' },
+      },
+    };
+    const lines = renderRegionsView(regionsSnapshot({ regions: [region('eu', 1, 0), withArbiter] }));
+    expect(lines).toContain('  arbiter: forging region eu, rank 2, candidate (BetterRegionForging)');
+  });
+
+  it('shows a region whose apiserver does not answer, and fits a 100×30 terminal with three regions', () => {
+    const lost = { ...region('eu', 1, null), cluster: null };
+    const lines = renderRegionsView(
+      regionsSnapshot({
+        regions: [lost, region('us', 2, 0), region('ap', 3, null)],
+        activity: 'x'.repeat(300),
+      }),
+      100,
+    );
+    expect(lines[lines.indexOf('region eu, priority 1') + 1]).toBe('  CardanoForgeCluster: no answer');
+    expect(lines.length).toBeLessThanOrEqual(29);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(100);
   });
 });
