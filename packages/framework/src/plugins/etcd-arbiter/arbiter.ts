@@ -285,6 +285,7 @@ export class EtcdArbiter {
   async #loop(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       this.#wakePending = false;
+      const roundStartMs = this.#clock.monotonicMs();
       try {
         await this.#exclusive(() => this.#round(signal));
       } catch (error) {
@@ -294,13 +295,14 @@ export class EtcdArbiter {
         this.#publish();
       }
       if (signal.aborted || this.#wakePending) continue;
-      await this.#sleep(this.#nextWaitMs(), signal);
+      await this.#sleep(this.#nextWaitMs(roundStartMs), signal);
     }
   }
 
-  #nextWaitMs(): number {
+  /** Rounds are paced from their start, so a slow round does not push the next past the deadline. */
+  #nextWaitMs(roundStartMs: number): number {
     const now = this.#clock.monotonicMs();
-    let wait = this.#options.timing.retryPeriodMs;
+    let wait = roundStartMs + this.#options.timing.retryPeriodMs - now;
     const t = this.#memory.tenure;
     if (t !== null && t.actAfterMs > now && Number.isFinite(t.actAfterMs))
       wait = Math.min(wait, t.actAfterMs - now + 1);

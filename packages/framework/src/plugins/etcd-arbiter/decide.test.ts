@@ -570,4 +570,30 @@ describe('arbiterTiming', () => {
     });
     expect(retry.ok).toBe(false);
   });
+
+  it('sizes each etcd call so a round of three, started a retry period after the last, confirms before the renew deadline (F2)', () => {
+    const t = arbiterTiming({
+      leaseTtlSeconds: 6,
+      renewDeadlineSeconds: 2,
+      retryPeriodSeconds: 1,
+      etcdElectionTimeoutMs: 1000,
+      revocationChainMs: 1000,
+    });
+    expect(t.ok).toBe(true);
+    if (t.ok) {
+      expect(t.timing.callTimeoutMs).toBe(333);
+      expect(t.timing.retryPeriodMs + 3 * t.timing.callTimeoutMs).toBeLessThanOrEqual(
+        t.timing.renewDeadlineMs,
+      );
+    }
+    const tight = arbiterTiming({
+      leaseTtlSeconds: 6,
+      renewDeadlineSeconds: 1.5,
+      retryPeriodSeconds: 1,
+      etcdElectionTimeoutMs: 1000,
+      revocationChainMs: 1000,
+    });
+    expect(tight.ok).toBe(false);
+    if (!tight.ok) expect(tight.problems.join(' ')).toMatch(/leaves 166 ms per etcd call/);
+  });
 });

@@ -302,6 +302,9 @@ export type ArbiterTimingCheck =
  * spare). Clocks differ in rate by at most ρ, over at most TTL on each side. So:
  *   TTL − RD ≥ chain + E + 2ρ·TTL.
  */
+/** The shortest bound on one etcd call that still survives a cross-region round trip and a fsync. */
+const MIN_CALL_TIMEOUT_MS = 250;
+
 export function arbiterTiming(input: ArbiterTimingInput): ArbiterTimingCheck {
   const problems: string[] = [];
   const positive: Array<[string, number]> = [
@@ -331,9 +334,16 @@ export function arbiterTiming(input: ArbiterTimingInput): ArbiterTimingCheck {
         `etcd's election timeout (${input.etcdElectionTimeoutMs} ms, etcdArbiter.etcdElectionTimeoutMs) + clock drift (${driftAllowanceMs} ms) = ${neededMs} ms; ` +
         `raise etcdArbiter.leaseTtlSeconds or lower etcdArbiter.renewDeadlineSeconds`,
     );
+  // A round starts one retry period after the previous round STARTED and makes three calls in turn
+  // (keepalive, read, record write); it confirms the holder in time when they fit in what the renew
+  // deadline leaves after the retry period (found by the simulation: rounds paced from their end,
+  // each 3 × ~200 ms, confirmed just after the deadline and the holder flapped).
+  const callTimeoutMs = Math.min(2000, Math.floor((renewDeadlineMs - retryPeriodMs) / 3));
+  if (problems.length === 0 && callTimeoutMs < MIN_CALL_TIMEOUT_MS)
+    problems.push(
+      `etcdArbiter.renewDeadlineSeconds − etcdArbiter.retryPeriodSeconds = ${renewDeadlineMs - retryPeriodMs} ms leaves ${callTimeoutMs} ms per etcd call (a round makes three in turn); it needs at least ${3 * MIN_CALL_TIMEOUT_MS} ms: raise renewDeadlineSeconds or lower retryPeriodSeconds`,
+    );
   if (problems.length > 0) return { ok: false, problems };
-  // Three calls per round (keepalive, read, record write) must fit well inside the renew deadline.
-  const callTimeoutMs = Math.max(250, Math.min(2000, Math.floor(renewDeadlineMs / 4)));
   return {
     ok: true,
     timing: { ttlMs, renewDeadlineMs, retryPeriodMs, marginMs, neededMs, driftAllowanceMs, callTimeoutMs },
