@@ -689,14 +689,16 @@ export async function runRegionsSeed(
 
 /**
  * The arbiter's settings in the simulation, scaled down with the sidecar's (defaults: TTL 10 s,
- * renew deadline 4 s, retry 1 s, hold-down 30 s): TTL 6 s, renew deadline 2 s, retry 1 s,
+ * renew deadline 4 s, retry 1 s, hold-down 30 s): TTL 8 s, renew deadline 3 s, retry 1 s,
  * hold-down 5 s. They pass the arbiter's own timing check (TTL − RD ≥ revocation chain + etcd
- * election timeout + drift) with 40 ms to spare, so the fencing margin is as thin as the check
- * allows; etcd's election timeout stays the measured 1 s.
+ * election timeout + drift) with 971 ms to spare (whole seconds only; TTL 6 s / RD 2 s had 40 ms, but left too little per call), so the fencing margin is nearly as thin as the check
+ * allows; etcd's election timeout stays the measured 1 s. RD − retry leaves 666 ms per etcd call
+ * (a cross-region write here takes up to ~0.3 s; RD 2 s left 333 ms, and a slow write fenced a
+ * healthy holder — seed 22).
  */
 export const ARBITER_SETTINGS = {
-  leaseTtlSeconds: 6,
-  renewDeadlineSeconds: 2,
+  leaseTtlSeconds: 8,
+  renewDeadlineSeconds: 3,
   retryPeriodSeconds: 1,
   holdDownMs: 5000,
 } as const;

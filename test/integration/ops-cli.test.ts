@@ -215,7 +215,9 @@ describe('forge-manager status', () => {
   it('says when the user may not read the objects', async () => {
     const result = await cli('status', '--context', 'restricted');
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/context "restricted".*forbidden to list cardanoforgeclusters: 403 Forbidden: .*cannot list/);
+    expect(result.stderr).toMatch(
+      /context "restricted".*forbidden to list cardanoforgeclusters: 403 Forbidden: .*cannot list/,
+    );
   });
 
   it('says when the CRD is not installed (an API group the server does not serve)', async () => {

@@ -217,8 +217,11 @@ export function createClusterManager(
       snapshot.forgingAllowed && localLeader && forgesGlobally,
       snapshot.effectivePriority,
     );
-    const { observedAtMs: _ignored, ...comparable } = snapshot;
-    const key = canonicalJson(comparable);
+    // A health round that changes nothing but its time is not a policy change (it would wake every
+    // listener, and log, on every round).
+    const { observedAtMs: _ignored, health: probed, ...rest } = snapshot;
+    const { lastProbeTime: _time, ...healthShown } = probed;
+    const key = canonicalJson({ ...rest, health: healthShown });
     if (key !== lastNotified) {
       lastNotified = key;
       log.info(
