@@ -97,9 +97,9 @@ export function sidecarSettingsFromConfig(config: ResolvedConfig, version: strin
 }
 
 /**
- * The elector the sidecar runs — the one place it is chosen from the config. Today every
- * configuration runs its cluster's own election (the configured leader-elector plugin); a mode
- * that composes another elector with the local one (e.g. a cross-region arbiter) is chosen here.
+ * The region's own elector (the configured leader-elector plugin). Global mode wraps it with the
+ * etcd arbiter once at startup (`selectCoordination` in run.ts, which needs an async etcd client)
+ * and registers the wrapper on the same token before the sidecar is assembled.
  */
 export function chooseLeaderElector(_config: ResolvedConfig, container: Container): LeaderElector {
   return container.resolve(TOKENS.localLeaderElector);
