@@ -59,7 +59,7 @@ describe('multi-region world', () => {
     expect(first.timeline.some((e) => e.who === 'etcd' && /forger created/.test(e.what))).toBe(true);
     expect(first.timeline.some((e) => e.what.startsWith('NODE FORGING ON'))).toBe(true);
     expect(first.violation).toBeNull();
-    expect(REGIONS_LIVENESS_BOUND_MS).toBe(43_301);
+    expect(REGIONS_LIVENESS_BOUND_MS).toBe(47_799);
   });
 });
 
