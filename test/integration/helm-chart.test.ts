@@ -24,6 +24,12 @@ import { AUDITED_NAMESPACE } from '../controlplane/index.ts';
 import { createTestNamespace, testKubeConfig } from '../support/cluster.ts';
 import { ForgePod, waitFor } from '../support/forge-pod.ts';
 import { CHART_DIR, REPO, helm, renderChart, type K8sObject } from '../support/helm.ts';
+import { loadConfig } from '../../packages/framework/src/config/load.ts';
+
+const workDirs: string[] = [];
+afterAll(async () => {
+  for (const d of workDirs) await rm(d, { recursive: true, force: true });
+});
 
 const VALUES_FILES: Record<string, readonly string[]> = {
   'single-cluster (defaults)': [],
@@ -95,15 +101,183 @@ describe('helm lint and template', () => {
   });
 
   it('refuses values it cannot honour, with a message that says what to do', async () => {
-    await expect(renderChart({ namespace: 'x', set: ['crossRegion.enabled=true'] })).rejects.toThrow(
-      /not functional yet/,
-    );
     await expect(renderChart({ namespace: 'x', set: ['names.lease=Bad_Name'] })).rejects.toThrow(
       /name "bad_name" is not a DNS-1123 label.*Set names/,
     );
     await expect(renderChart({ namespace: 'x', set: ['pool.network=sanchonet'] })).rejects.toThrow(
       /pool.networkMagic is required for network "sanchonet"/,
     );
+  });
+});
+
+describe('global mode (crossRegion): the etcd arbiter wired into the sidecar', () => {
+  const MULTI_REGION = join(CHART_DIR, 'examples/values-multi-region.yaml');
+  const ENDPOINTS = [
+    'https://etcd-eu-west-1.forge-arbiter.example:2379',
+    'https://etcd-us-east-1.forge-arbiter.example:2379',
+    'https://etcd-ap-southeast-1.forge-arbiter.example:2379',
+  ];
+  const ETCD_VARS = [
+    'ETCD_ARBITER_ENABLED',
+    'ETCD_ENDPOINTS',
+    'ETCD_CA_FILE',
+    'ETCD_CERT_FILE',
+    'ETCD_KEY_FILE',
+    'ETCD_ARBITER_REGION',
+    'ETCD_KEY_PREFIX',
+    'ETCD_LEASE_TTL',
+    'ETCD_RENEW_DEADLINE',
+    'ETCD_RETRY_PERIOD',
+    'ETCD_HOLD_DOWN',
+    'ETCD_ELECTION_TIMEOUT_MS',
+  ];
+  // Enabled, with endpoints and a region; each failure case below breaks one thing.
+  const ENABLED = ['crossRegion.enabled=true', 'cluster.enabled=true', 'cluster.region=eu-west-1'];
+  const httpsEndpoints = ENDPOINTS.map((e, i) => `crossRegion.etcd.endpoints[${i}]=${e}`);
+
+  it('the multi-region example: ETCD_* env, TLS files from the Secret mounted read-only into the sidecar alone', async () => {
+    const objects = await renderChart({ namespace: 'cardano', valuesFiles: [MULTI_REGION] });
+    const env = sidecarEnv(objects);
+    expect(env).toMatchObject({
+      ETCD_ARBITER_ENABLED: 'true',
+      ETCD_ENDPOINTS: ENDPOINTS.join(','),
+      ETCD_ARBITER_REGION: 'eu-west-1',
+      ETCD_CA_FILE: '/etc/forge-etcd/ca.crt',
+      ETCD_CERT_FILE: '/etc/forge-etcd/tls.crt',
+      ETCD_KEY_FILE: '/etc/forge-etcd/tls.key',
+      ETCD_HOLD_DOWN: '30',
+      ETCD_ELECTION_TIMEOUT_MS: '1000',
+      ENABLE_CLUSTER_MANAGEMENT: 'true',
+    });
+    // Timings the example leaves unset stay the sidecar's defaults.
+    for (const name of ['ETCD_LEASE_TTL', 'ETCD_RENEW_DEADLINE', 'ETCD_RETRY_PERIOD', 'ETCD_KEY_PREFIX'])
+      expect(env, name).not.toHaveProperty(name);
+    const pod = podSpec(objects);
+    const sidecar = pod.initContainers.find((c) => c.name === 'forge-manager')!;
+    expect(sidecar.volumeMounts).toContainEqual({
+      name: 'etcd-client-tls',
+      mountPath: '/etc/forge-etcd',
+      readOnly: true,
+    });
+    expect(pod.volumes).toContainEqual({
+      name: 'etcd-client-tls',
+      secret: expect.objectContaining({ secretName: 'bp-etcd-client' }),
+    });
+    const node = pod.containers.find((c) => c.name === 'cardano-node')!;
+    expect(node.volumeMounts.map((m) => m.name)).not.toContain('etcd-client-tls');
+  });
+
+  it("the sidecar's own config validation accepts the chart's env and runs in global mode", async () => {
+    const objects = await renderChart({
+      namespace: 'cardano',
+      valuesFiles: [MULTI_REGION],
+      set: ['crossRegion.leaseTtlSeconds=12', 'crossRegion.keyPrefix=/forge/exmpl/'],
+    });
+    const cwd = await mkdtemp(join(tmpdir(), 'helm-global-env-'));
+    workDirs.push(cwd);
+    const config = await loadConfig({
+      env: { ...sidecarEnv(objects), POD_NAME: 'bp-0', NAMESPACE: 'cardano' },
+      cwd,
+    });
+    expect(config.etcdArbiter).toMatchObject({
+      enabled: true,
+      endpoints: ENDPOINTS,
+      region: 'eu-west-1',
+      keyPrefix: '/forge/exmpl/',
+      leaseTtlSeconds: 12,
+      holdDownSeconds: 30,
+      etcdElectionTimeoutMs: 1000,
+      tls: {
+        caFile: '/etc/forge-etcd/ca.crt',
+        certFile: '/etc/forge-etcd/tls.crt',
+        keyFile: '/etc/forge-etcd/tls.key',
+      },
+    });
+  });
+
+  it('without crossRegion.enabled: no ETCD_* variable, no etcd volume or mount', async () => {
+    for (const set of [
+      [],
+      // Endpoints and a Secret left in values do nothing while disabled.
+      ['crossRegion.etcd.endpoints[0]=https://e:2379', 'crossRegion.etcd.tls.secretName=bp-etcd-client'],
+    ]) {
+      const objects = await renderChart({ namespace: 'cardano', set: ['cluster.enabled=true', ...set] });
+      const env = sidecarEnv(objects);
+      expect(ETCD_VARS.filter((name) => name in env)).toEqual([]);
+      const pod = podSpec(objects);
+      expect(pod.volumes.map((v) => v.name)).not.toContain('etcd-client-tls');
+      for (const c of [...pod.initContainers, ...pod.containers])
+        expect(c.volumeMounts.map((m) => m.name)).not.toContain('etcd-client-tls');
+    }
+  });
+
+  it('server TLS only (empty certKey and keyKey): the CA file alone', async () => {
+    const objects = await renderChart({
+      namespace: 'cardano',
+      set: [
+        ...ENABLED,
+        ...httpsEndpoints,
+        'crossRegion.etcd.tls.secretName=etcd-ca',
+        'crossRegion.etcd.tls.certKey=',
+        'crossRegion.etcd.tls.keyKey=',
+      ],
+    });
+    const env = sidecarEnv(objects);
+    expect(env.ETCD_CA_FILE).toBe('/etc/forge-etcd/ca.crt');
+    expect(env).not.toHaveProperty('ETCD_CERT_FILE');
+    expect(env).not.toHaveProperty('ETCD_KEY_FILE');
+  });
+
+  it('refuses global mode it cannot run, naming the value to fix', async () => {
+    const refused: Array<[readonly string[], RegExp]> = [
+      [ENABLED, /crossRegion.enabled needs crossRegion.etcd.endpoints/],
+      [
+        [...ENABLED, ...httpsEndpoints],
+        /crossRegion.etcd.tls.secretName is required with https:\/\/ endpoints/,
+      ],
+      [
+        [...ENABLED, 'crossRegion.etcd.endpoints[0]=http://e:2379', 'crossRegion.etcd.tls.secretName=s'],
+        /secretName \(s\) is set but the endpoints are http:\/\//,
+      ],
+      [
+        [...ENABLED, ...httpsEndpoints, 'crossRegion.etcd.tls.secretName=s', 'crossRegion.etcd.tls.keyKey='],
+        /certKey is set without crossRegion.etcd.tls.keyKey/,
+      ],
+      [
+        [...ENABLED, ...httpsEndpoints, 'crossRegion.etcd.tls.secretName=s', 'crossRegion.etcd.tls.certKey='],
+        /keyKey is set without crossRegion.etcd.tls.certKey/,
+      ],
+      [
+        [...ENABLED, ...httpsEndpoints, 'crossRegion.etcd.tls.secretName=s', 'crossRegion.etcd.tls.caKey='],
+        /crossRegion.etcd.tls.caKey is empty/,
+      ],
+      [
+        [
+          ...ENABLED,
+          'crossRegion.etcd.endpoints[0]=https://a:2379',
+          'crossRegion.etcd.endpoints[1]=http://b:2379',
+        ],
+        /mixes http:\/\/ and https:\/\//,
+      ],
+      [
+        [...ENABLED, 'crossRegion.etcd.endpoints[0]=etcd-eu:2379'],
+        /"etcd-eu:2379" is not an etcd client URL/,
+      ],
+      [
+        ['crossRegion.enabled=true', 'crossRegion.etcd.endpoints[0]=http://e:2379'],
+        /needs this region's name.*set cluster.region \(or crossRegion.region\)/,
+      ],
+      [
+        [...ENABLED, 'crossRegion.etcd.endpoints[0]=http://e:2379', 'crossRegion.region=EU_West'],
+        /region "EU_West" is not a DNS-1123 label/,
+      ],
+      [
+        [...ENABLED, 'crossRegion.etcd.endpoints[0]=http://e:2379', 'crossRegion.keyPrefix=forge'],
+        /crossRegion.keyPrefix "forge" must start with \//,
+      ],
+    ];
+    for (const [set, message] of refused)
+      await expect(renderChart({ namespace: 'x', set }), set.join(' ')).rejects.toThrow(message);
   });
 });
 
@@ -192,11 +366,6 @@ interface RbacRun {
   /** Lines of the sidecar's log that report a 403. */
   forbidden: string[];
 }
-
-const workDirs: string[] = [];
-afterAll(async () => {
-  for (const d of workDirs) await rm(d, { recursive: true, force: true });
-});
 
 /** Creates the chart's ServiceAccount, Role (optionally edited) and RoleBinding for real in ns. */
 async function installChartRbac(
@@ -461,14 +630,19 @@ interface StatefulSetLike {
         automountServiceAccountToken?: boolean;
         initContainers: ContainerLike[];
         containers: ContainerLike[];
+        volumes: Array<{ name: string } & Record<string, unknown>>;
       };
     };
   };
 }
 
-function sidecarEnv(objects: K8sObject[]): Record<string, string> {
+function podSpec(objects: K8sObject[]): StatefulSetLike['spec']['template']['spec'] {
   const sts = objects.find((o) => o.kind === 'StatefulSet') as unknown as StatefulSetLike;
-  const sidecar = sts.spec.template.spec.initContainers.find((c) => c.name === 'forge-manager')!;
+  return sts.spec.template.spec;
+}
+
+function sidecarEnv(objects: K8sObject[]): Record<string, string> {
+  const sidecar = podSpec(objects).initContainers.find((c) => c.name === 'forge-manager')!;
   return Object.fromEntries(
     (sidecar.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]),
   );

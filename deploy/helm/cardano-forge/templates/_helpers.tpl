@@ -90,6 +90,11 @@ on top (a Python sidecar's env passes unchanged). NAMESPACE and POD_NAME come fr
 {{- with $v.cluster.healthCheck.endpoint }}{{ $_ := set $env "HEALTH_CHECK_ENDPOINT" . }}{{ end -}}
 {{- $_ := set $env "HEALTH_CHECK_INTERVAL" (toString $v.cluster.healthCheck.intervalSeconds) -}}
 {{- end -}}
+{{- if $v.crossRegion.enabled -}}
+{{- range $name, $value := include "cardano-forge.crossRegionEnv" . | fromYaml -}}
+{{- $_ := set $env $name $value -}}
+{{- end -}}
+{{- end -}}
 {{- with $v.names.lease }}{{ $_ := set $env "LEASE_NAME" . }}{{ end -}}
 {{- with $v.names.cardanoLeader }}{{ $_ := set $env "CRD_NAME" . }}{{ end -}}
 {{- with $v.names.cluster }}{{ $_ := set $env "CLUSTER_IDENTIFIER" . }}{{ end -}}
@@ -146,4 +151,72 @@ cluster: {{ $cluster }}
 {{- define "cardano-forge.clusterManagementEnabled" -}}
 {{- $env := include "cardano-forge.envMap" . | fromYaml -}}
 {{- has (lower (toString (default "false" (get $env "ENABLE_CLUSTER_MANAGEMENT")))) (list "true" "1" "yes") -}}
+{{- end -}}
+
+{{/*
+Global mode (crossRegion.enabled): the etcd arbiter's environment (config/env.ts, ETCD_*) as a
+dict, after checking the values the sidecar cannot work with. Every check names the value to fix.
+*/}}
+{{- define "cardano-forge.crossRegionEnv" -}}
+{{- $cr := .Values.crossRegion -}}
+{{- $tls := $cr.etcd.tls -}}
+{{- if not $cr.etcd.endpoints -}}
+{{- fail "crossRegion.enabled needs crossRegion.etcd.endpoints: the client URLs of every etcd member, e.g. [https://etcd-eu.example:2379, https://etcd-us.example:2379, https://etcd-ap.example:2379]" -}}
+{{- end -}}
+{{- $schemes := list -}}
+{{- range $cr.etcd.endpoints -}}
+{{- $url := toString . -}}
+{{- if not (regexMatch "^https?://[^/\\s]+(/)?$" $url) -}}
+{{- fail (printf "crossRegion.etcd.endpoints: %q is not an etcd client URL; write http(s)://host:port" $url) -}}
+{{- end -}}
+{{- $schemes = append $schemes (regexFind "^https?" $url) | uniq -}}
+{{- end -}}
+{{- if gt (len $schemes) 1 -}}
+{{- fail "crossRegion.etcd.endpoints mixes http:// and https://: one etcd cluster speaks one scheme on its client port; use https:// for every member" -}}
+{{- end -}}
+{{- $https := eq (first $schemes) "https" -}}
+{{- if and $https (not $tls.secretName) -}}
+{{- fail "crossRegion.etcd.tls.secretName is required with https:// endpoints: the name of a Secret holding the etcd CA and this region's client certificate (ca.crt, tls.crt, tls.key)" -}}
+{{- end -}}
+{{- if and (not $https) $tls.secretName -}}
+{{- fail (printf "crossRegion.etcd.tls.secretName (%s) is set but the endpoints are http://: the certificates would go unused and etcd traffic would be plain text; use https:// endpoints, or remove the secretName" $tls.secretName) -}}
+{{- end -}}
+{{- $env := dict "ETCD_ARBITER_ENABLED" "true" "ETCD_ENDPOINTS" (join "," $cr.etcd.endpoints) -}}
+{{- if $tls.secretName -}}
+{{- if not $tls.caKey -}}
+{{- fail "crossRegion.etcd.tls.caKey is empty: the sidecar needs the etcd server CA from the Secret (usually ca.crt)" -}}
+{{- end -}}
+{{- if and $tls.certKey (not $tls.keyKey) -}}
+{{- fail "crossRegion.etcd.tls.certKey is set without crossRegion.etcd.tls.keyKey: a client certificate needs its private key (usually tls.key); set both, or empty both for server TLS only" -}}
+{{- end -}}
+{{- if and $tls.keyKey (not $tls.certKey) -}}
+{{- fail "crossRegion.etcd.tls.keyKey is set without crossRegion.etcd.tls.certKey: a private key needs its client certificate (usually tls.crt); set both, or empty both for server TLS only" -}}
+{{- end -}}
+{{- $_ := set $env "ETCD_CA_FILE" (printf "%s/%s" $tls.mountPath $tls.caKey) -}}
+{{- if $tls.certKey -}}
+{{- $_ := set $env "ETCD_CERT_FILE" (printf "%s/%s" $tls.mountPath $tls.certKey) -}}
+{{- $_ := set $env "ETCD_KEY_FILE" (printf "%s/%s" $tls.mountPath $tls.keyKey) -}}
+{{- end -}}
+{{- end -}}
+{{- $region := default .Values.cluster.region $cr.region | toString -}}
+{{- if or (eq $region "") (eq $region "unknown") -}}
+{{- fail "crossRegion.enabled needs this region's name, unique among the pool's regions: set cluster.region (or crossRegion.region)" -}}
+{{- end -}}
+{{- if or (gt (len $region) 63) (not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" $region)) -}}
+{{- fail (printf "crossRegion region %q is not a DNS-1123 label (lower-case letters, digits, '-', at most 63): set crossRegion.region to one" $region) -}}
+{{- end -}}
+{{- $_ := set $env "ETCD_ARBITER_REGION" $region -}}
+{{- with $cr.keyPrefix -}}
+{{- if not (hasPrefix "/" (toString .)) -}}
+{{- fail (printf "crossRegion.keyPrefix %q must start with /; leave it empty for /cardano-forge/v1/<lease name>/" (toString .)) -}}
+{{- end -}}
+{{- $_ := set $env "ETCD_KEY_PREFIX" (toString .) -}}
+{{- end -}}
+{{- range $key, $name := dict "leaseTtlSeconds" "ETCD_LEASE_TTL" "renewDeadlineSeconds" "ETCD_RENEW_DEADLINE" "retryPeriodSeconds" "ETCD_RETRY_PERIOD" "holdDownSeconds" "ETCD_HOLD_DOWN" "electionTimeoutMs" "ETCD_ELECTION_TIMEOUT_MS" -}}
+{{- /* A null in values removes the key: unset timings are left to the sidecar's defaults. */ -}}
+{{- if and (hasKey $cr $key) (not (kindIs "invalid" (get $cr $key))) -}}
+{{- $_ := set $env $name (toString (int64 (get $cr $key))) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $env -}}
 {{- end -}}
