@@ -8,6 +8,9 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['source'] } },
   test: {
     reporters: ['default'],
+    // Both cores: the groups run one after another, so the simulation sweeps have the machine to
+    // themselves, and the integration project runs one file at a time anyway.
+    maxWorkers: 2,
     projects: [
       {
         extends: true,
