@@ -584,56 +584,9 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     });
   });
 
-  describe('a watching standby does not poll (issue 10)', () => {
-    const reads = (c: Candidate, fromMs: number): number =>
-      c.api.calls.filter((call) => call.op === 'read' && call.atMs >= fromMs).length;
-
-    it('makes no read while its watch delivers the leader’s renewals, and one per resync', async () => {
-      setup();
-      const a = candidate('a');
-      const b = candidate('b');
-      const observer = candidate('c');
-      observer.elector.setCandidacy(false, 'test: observer only');
-      await start(a, b, observer);
-      await clock.advance(1000);
-      const from = clock.monotonicMs();
-      await clock.advance(60_000);
-      expect(leads(a)).toBe(true);
-      expect(reads(b, from)).toBe(0);
-      expect(reads(observer, from)).toBe(0);
-      // The standby still knows who holds the lease and when it would expire.
-      expect(b.elector.snapshot().holder).toBe(id('a'));
-      expect(b.elector.snapshot().reason).toBe(LeaseReason.HeldByOther);
-      expect(observer.elector.snapshot().holder).toBe(id('a'));
-      await clock.advance(70_000);
-      expect(reads(b, from)).toBe(1);
-      expect(reads(observer, from)).toBe(1);
-    });
-
-    it('polls again as soon as its watch ends, until a new watch delivers', async () => {
-      setup();
-      const a = candidate('a');
-      const b = candidate('b');
-      await start(a, b);
-      await clock.advance(1000);
-      b.api.fault = { kind: 'forbidden', status: 403, message: 'watch forbidden' };
-      store.breakWatches();
-      await clock.advance(0);
-      b.api.fault = null;
-      // The watch is retried with backoff; every retry fails while the fault is set, so set it
-      // again for the watch only by breaking the next one as soon as it opens.
-      const from = clock.monotonicMs();
-      for (let t = 0; t < 10_000; t += 100) {
-        store.breakWatches();
-        await clock.advance(100);
-      }
-      // Jittered polls (0.5 s × [1, 2.2)) while no watch delivers.
-      expect(reads(b, from)).toBeGreaterThanOrEqual(8);
-      const quietFrom = clock.monotonicMs();
-      await clock.advance(30_000);
-      expect(reads(b, quietFrom)).toBeLessThanOrEqual(1);
-    });
-
+  // The watch-only standby (no periodic read) is switched off (elector.ts, WATCH_ONLY_STANDBY):
+  // its tests come back with it.
+  describe('a watching standby (issue 10)', () => {
     it('a deleted lease wakes a watching standby at once: it reads and re-creates it', async () => {
       setup();
       const a = candidate('a');
@@ -649,31 +602,6 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
       expect(b.elector.snapshot().actAfterMs).toBeGreaterThanOrEqual(
         clock.monotonicMs() - 10 + LEASE_DURATION_MS,
       );
-    });
-
-    it('a hand edit naming another holder restarts the expiry clock through the watch alone', async () => {
-      setup();
-      const a = candidate('a');
-      const b = candidate('b');
-      await start(a, b);
-      await clock.advance(1000);
-      await a.elector.stop();
-      await clock.advance(1000);
-      store.edit((l) => {
-        l.spec!.holderIdentity = 'someone-else';
-      });
-      const editedAt = clock.monotonicMs();
-      const from = editedAt;
-      let bLedAt: number | null = null;
-      for (let t = 0; t < 8000 && bLedAt === null; t += 10) {
-        await clock.advance(10);
-        if (leads(b)) bLedAt = clock.monotonicMs();
-      }
-      expect(bLedAt).not.toBeNull();
-      expect(bLedAt! - editedAt).toBeGreaterThanOrEqual(LEASE_DURATION_MS);
-      expect(bLedAt! - editedAt).toBeLessThan(LEASE_DURATION_MS + 100);
-      // One read right before the takeover, none while waiting.
-      expect(reads(b, from)).toBe(1);
     });
   });
 

@@ -82,6 +82,9 @@ export function incarnationIdentity(name: string, incarnationId: string): string
   return `${name}_${incarnationId}`;
 }
 
+/** Whether a standby whose watch delivers may skip its periodic read (see #liveHolderSeenByWatch). */
+const WATCH_ONLY_STANDBY: boolean = false;
+
 /** Reasons in snapshots (stable tokens for metrics and status conditions). */
 export const LeaseReason = {
   NotStarted: 'NotStarted',
@@ -391,6 +394,10 @@ export class KubernetesLeaseElector implements LeaderElector {
    * read's, so the expiry they give is never earlier (safety argument in the header).
    */
   #liveHolderSeenByWatch(): number | null {
+    // Switched off: with it, the simulation's full-profile seed 223 never advanced (a standby's loop
+    // and its listeners woke each other without end). A standby polls every retry period again
+    // until that cycle is found and fixed (issue 10).
+    if (WATCH_ONLY_STANDBY === false) return null;
     const observed = this.#observed;
     if (!this.#watchDelivering || observed === null) return null;
     const now = this.#clock.monotonicMs();
@@ -414,9 +421,12 @@ export class KubernetesLeaseElector implements LeaderElector {
    */
   #untilExpiryOrJittered(): number {
     const jittered = this.#jittered();
-    if (this.#heldUntilMs === null) return jittered;
-    const untilExpiry = this.#heldUntilMs - this.#clock.monotonicMs() + 1 + this.#random() * 25;
-    return Math.max(0, Math.min(jittered, untilExpiry));
+    const now = this.#clock.monotonicMs();
+    // An expiry already past (the takeover did not happen: ineligible, a failed read or write)
+    // must not make the wait 0 for ever: that spins the loop (the simulation hung on seed 223).
+    if (this.#heldUntilMs === null || this.#heldUntilMs <= now) return jittered;
+    const untilExpiry = this.#heldUntilMs - now + 1 + this.#random() * 25;
+    return Math.max(1, Math.min(jittered, untilExpiry));
   }
 
   /** client-go wait.Jitter(retryPeriod, 1.2): uniformly in [retryPeriod, 2.2·retryPeriod). */
