@@ -158,6 +158,14 @@ describe('kubernetes-lease on the shared real apiserver', () => {
     await startAll(cs);
     const handoffs: Array<{ fromReleaseStart: number; fromReleaseDone: number }> = [];
     let leader = await waitFor('a first leader', () => cs.find((c) => leads(c)), 10_000);
+    // The first leader created the Lease, so it holds a takeover grace; a release inside it is
+    // withheld (a holder before it may still be fencing). Hand over only after it.
+    const first = leader;
+    await waitFor(
+      'the first leader past its takeover grace',
+      () => now() >= (first.elector.snapshot().actAfterMs ?? 0) || undefined,
+      30_000,
+    );
     for (let round = 0; round < 3; round++) {
       await sleep(700); // let standbys settle into their poll sleep (so only the watch can be fast)
       const releaseStart = now();
