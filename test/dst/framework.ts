@@ -68,6 +68,9 @@ export { createGlobalCoordination } from '../../packages/framework/dist/plugins/
 export { arbiterTiming } from '../../packages/framework/dist/plugins/etcd-arbiter/protocol.js';
 export type { ArbiterTiming } from '../../packages/framework/dist/plugins/etcd-arbiter/protocol.js';
 export { createArbiterMetrics } from '../../packages/framework/dist/plugins/etcd-arbiter/metrics.js';
-export { defaultKeyPrefix } from '../../packages/framework/dist/plugins/etcd-arbiter/mode.js';
+export {
+  arbiterTimingFromConfig,
+  defaultKeyPrefix,
+} from '../../packages/framework/dist/plugins/etcd-arbiter/mode.js';
 export { ForgeConfigSchema } from '../../packages/framework/dist/config/schema.js';
 export type { ResolvedConfig } from '../../packages/framework/dist/config/schema.js';

@@ -12,6 +12,7 @@ import {
   arbiterTiming,
   createArbiterMetrics,
   createGlobalCoordination,
+  arbiterTimingFromConfig,
   defaultKeyPrefix,
   ForgeConfigSchema,
   type ResolvedConfig,
@@ -758,20 +759,7 @@ function regionConfig(region: string, priority: number): ResolvedConfig {
 export const etcdArbiter: CrossRegionComposer = (local, context) => {
   const config = context.config;
   const a = config.etcdArbiter;
-  const budget = revocationBudget({
-    leaseDurationSeconds: config.election.leaseDurationSeconds,
-    renewDeadlineSeconds: config.election.renewDeadlineSeconds,
-    sighupLatencyBoundMs: config.node.sighupLatencyBoundMs,
-  });
-  if (!budget.ok) throw new Error(budget.message);
-  const timing = arbiterTiming({
-    leaseTtlSeconds: a.leaseTtlSeconds,
-    renewDeadlineSeconds: a.renewDeadlineSeconds,
-    retryPeriodSeconds: a.retryPeriodSeconds,
-    etcdElectionTimeoutMs: a.etcdElectionTimeoutMs,
-    revocationChainMs: budget.budget.chainMs,
-  });
-  if (!timing.ok) throw new Error(timing.problems.join('; '));
+  const timing = arbiterTimingFromConfig(config);
   const clock = context.clock;
   const coordination = createGlobalCoordination(
     {
@@ -788,7 +776,7 @@ export const etcdArbiter: CrossRegionComposer = (local, context) => {
       region: a.region ?? config.cluster.region,
       ttlSeconds: a.leaseTtlSeconds,
       holdDownMs: a.holdDownSeconds * 1000,
-      timing: timing.timing,
+      timing: timing,
       basePriority: config.cluster.priority,
       failureThreshold: config.cluster.healthCheck.failureThreshold,
     },

@@ -12,7 +12,7 @@ import { revocationBudget } from '../../core/timing.js';
 import type { EtcdKv } from './etcd-kv.js';
 import { createGlobalCoordination, type WrappablePolicy } from './global.js';
 import { createArbiterMetrics } from './metrics.js';
-import { arbiterTiming } from './protocol.js';
+import { arbiterTiming, type ArbiterTiming } from './protocol.js';
 import { coordinationWarnings } from './warnings.js';
 
 export type CoordinationMode = 'cluster' | 'global';
@@ -41,19 +41,12 @@ export function defaultKeyPrefix(leaseName: string): string {
   return `/cardano-forge/v1/${leaseName}/`;
 }
 
-export async function selectCoordination<P extends WrappablePolicy>(
-  config: ResolvedConfig,
-  deps: CoordinationDeps<P>,
-): Promise<Coordination<P>> {
-  for (const warning of coordinationWarnings(config)) deps.logger.warn(warning);
+/**
+ * The arbiter's timing from a resolved config: the local revocation chain (core/timing.ts) inside
+ * the etcd fencing margin. Throws with the problems when the config does not fit (load rejects it).
+ */
+export function arbiterTimingFromConfig(config: ResolvedConfig): ArbiterTiming {
   const a = config.etcdArbiter;
-  if (!a.enabled) {
-    deps.logger.info(
-      { mode: 'cluster' },
-      'coordination mode: cluster — the Kubernetes Lease alone picks the forger of this cluster; no etcd (set etcdArbiter.enabled for one forger across regions)',
-    );
-    return { mode: 'cluster', elector: deps.elector, policy: deps.policy };
-  }
   const budget = revocationBudget({
     leaseDurationSeconds: config.election.leaseDurationSeconds,
     renewDeadlineSeconds: config.election.renewDeadlineSeconds,
@@ -68,6 +61,23 @@ export async function selectCoordination<P extends WrappablePolicy>(
     revocationChainMs: budget.budget.chainMs,
   });
   if (!timing.ok) throw new Error(timing.problems.join('; '));
+  return timing.timing;
+}
+
+export async function selectCoordination<P extends WrappablePolicy>(
+  config: ResolvedConfig,
+  deps: CoordinationDeps<P>,
+): Promise<Coordination<P>> {
+  for (const warning of coordinationWarnings(config)) deps.logger.warn(warning);
+  const a = config.etcdArbiter;
+  if (!a.enabled) {
+    deps.logger.info(
+      { mode: 'cluster' },
+      'coordination mode: cluster — the Kubernetes Lease alone picks the forger of this cluster; no etcd (set etcdArbiter.enabled for one forger across regions)',
+    );
+    return { mode: 'cluster', elector: deps.elector, policy: deps.policy };
+  }
+  const timing = arbiterTimingFromConfig(config);
   const region = a.region ?? config.cluster.region;
   const prefix = a.keyPrefix ?? defaultKeyPrefix(deps.leaseName);
   const createKv =
@@ -77,7 +87,7 @@ export async function selectCoordination<P extends WrappablePolicy>(
       return createEtcd3Kv({
         endpoints: a.endpoints,
         tls: { caFile: a.tls.caFile, certFile: a.tls.certFile, keyFile: a.tls.keyFile },
-        callTimeoutMs: timing.timing.callTimeoutMs,
+        callTimeoutMs: timing.callTimeoutMs,
       });
     });
   const kv = await createKv();
@@ -93,8 +103,8 @@ export async function selectCoordination<P extends WrappablePolicy>(
       renewDeadlineSeconds: a.renewDeadlineSeconds,
       retryPeriodSeconds: a.retryPeriodSeconds,
       holdDownSeconds: a.holdDownSeconds,
-      marginMs: timing.timing.marginMs,
-      neededMs: timing.timing.neededMs,
+      marginMs: timing.marginMs,
+      neededMs: timing.neededMs,
     },
     "coordination mode: global — this pod forges only while it holds its cluster's Lease AND its region holds the etcd forger key",
   );
@@ -115,7 +125,7 @@ export async function selectCoordination<P extends WrappablePolicy>(
       region,
       ttlSeconds: a.leaseTtlSeconds,
       holdDownMs: a.holdDownSeconds * 1000,
-      timing: timing.timing,
+      timing,
       basePriority: config.cluster.priority,
       failureThreshold: config.cluster.healthCheck.failureThreshold,
     },
