@@ -262,7 +262,11 @@ describe('cluster policy on a real control plane', () => {
     expect((await get(r.clusterName)).status).toBeUndefined();
 
     await lead(r);
-    const o = await statusWhere(r.clusterName, (s) => s.activeLeader === r.podName);
+    // Leadership is written first and whether it forges a moment later: wait for both.
+    const o = await statusWhere(
+      r.clusterName,
+      (s) => s.activeLeader === r.podName && s.forgingEnabled !== undefined,
+    );
     expect(o.status).toMatchObject({
       effectiveState: 'Priority-based',
       effectivePriority: 100,
@@ -301,7 +305,7 @@ describe('cluster policy on a real control plane', () => {
     const leader = await start({ poolId: POOL_A, region: 'eu-west-1', podName: 'bp-0' });
     const follower = await start({ poolId: POOL_A, region: 'eu-west-1', podName: 'bp-1' });
     await lead(leader);
-    await statusWhere(leader.clusterName, (s) => s.activeLeader === 'bp-0');
+    await statusWhere(leader.clusterName, (s) => s.activeLeader === 'bp-0' && s.forgingEnabled !== undefined);
     const readyBefore = conditionOf(
       (await get(leader.clusterName)).status,
       'PolicyValid',
