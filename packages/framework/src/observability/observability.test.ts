@@ -1,9 +1,11 @@
+import { createRequire } from 'node:module';
+import type * as PerfHooks from 'node:perf_hooks';
 import { PassThrough } from 'node:stream';
 import { Counter, register as globalRegistry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { addMetricsRoute, createHttpServer, type HttpServer } from './http.js';
 import { createLogger } from './logger.js';
-import { createMetricsRegistry } from './metrics.js';
+import { createMetricsRegistry, EVENT_LOOP_SAMPLE_MS } from './metrics.js';
 
 let server: HttpServer | undefined;
 afterEach(async () => {
@@ -20,6 +22,20 @@ describe('createMetricsRegistry', () => {
     expect(await a.metrics()).toContain('forge_test_total');
     expect(await b.metrics()).not.toContain('forge_test_total');
     expect(await a.metrics()).toContain('process_cpu_user_seconds_total');
+  });
+
+  it('samples the event loop once a second, not every 10 ms (an idle sidecar woke 100 times a second)', async () => {
+    // prom-client reaches perf_hooks through require; spy on that same module object.
+    const perfHooks = createRequire(import.meta.url)('node:perf_hooks') as typeof PerfHooks;
+    const monitor = vi.spyOn(perfHooks, 'monitorEventLoopDelay');
+    try {
+      const registry = createMetricsRegistry();
+      expect(monitor).toHaveBeenCalledWith({ resolution: EVENT_LOOP_SAMPLE_MS });
+      expect(EVENT_LOOP_SAMPLE_MS).toBeGreaterThanOrEqual(1000);
+      expect(await registry.metrics()).toContain('nodejs_eventloop_lag_p99_seconds');
+    } finally {
+      monitor.mockRestore();
+    }
   });
 });
 
