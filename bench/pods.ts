@@ -1,6 +1,8 @@
 // Three forge-manager sidecars with simulated nodes in one namespace of the real apiserver, as
 // the integration tests run them. BENCH_FORGE_CLI runs another build of the CLI (e.g. the main
-// branch's packages/framework/dist/cli/main.js) to compare against.
+// branch's packages/framework/dist/cli/main.js) to compare against. The sidecars run with the
+// image's Node flags (SIDECAR_NODE_FLAGS); BENCH_SIDECAR_NODE_FLAGS="<flags>" replaces them ("" for
+// none), to measure what a flag buys; BENCH_SIDECAR_ENV="K=V ..." adds environment variables.
 import { CoreV1Api } from '@kubernetes/client-node';
 import { join } from 'node:path';
 import { writeFakeCredentials } from '../test/cardano-node-sim/credentials.ts';
@@ -34,6 +36,13 @@ export async function createPodSet(
   await writeFakeCredentials(secrets);
   const eventLog = join(dir, 'events.jsonl');
   const cli = process.env['BENCH_FORGE_CLI'];
+  const nodeFlags = process.env['BENCH_SIDECAR_NODE_FLAGS']?.split(' ').filter((f) => f !== '');
+  const extraEnv = Object.fromEntries(
+    (process.env['BENCH_SIDECAR_ENV'] ?? '')
+      .split(' ')
+      .filter((pair) => pair.includes('='))
+      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
   const pods = Array.from(
     { length: options.count ?? 3 },
     (_, i) =>
@@ -49,12 +58,14 @@ export async function createPodSet(
         timings,
         extraEnv: {
           LOG_LEVEL: 'warn',
+          ...extraEnv,
           // e.g. BENCH_SIDECAR_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" to see where CPU goes.
           ...(process.env['BENCH_SIDECAR_NODE_OPTIONS']
             ? { NODE_OPTIONS: process.env['BENCH_SIDECAR_NODE_OPTIONS'] }
             : {}),
         },
         ...(cli ? { entrypoint: { cli } } : {}),
+        ...(nodeFlags ? { nodeFlags } : {}),
       }),
   );
   return {

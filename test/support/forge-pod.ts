@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSimNode, type SimNode } from '../cardano-node-sim/spawn.ts';
 import { freeLoopbackPort } from '../controlplane/process.ts';
+import { SIDECAR_NODE_FLAGS } from './image-recipe.ts';
 
 const REPO = resolve(fileURLToPath(import.meta.url), '../../..');
 const NODE = join(REPO, 'node_modules/.bin/node');
@@ -28,6 +29,8 @@ export interface ForgePodOptions {
   readonly extraEnv?: Record<string, string>;
   /** Another forge-manager entrypoint (e.g. an installed production tree), run from `cwd`. */
   readonly entrypoint?: { readonly cli: string; readonly args?: readonly string[]; readonly cwd?: string };
+  /** Node flags before the CLI; default the image's (SIDECAR_NODE_FLAGS). */
+  readonly nodeFlags?: readonly string[];
 }
 
 export interface SidecarStatus {
@@ -99,7 +102,8 @@ export class ForgePod {
     const cli = entry?.cli ?? CLI;
     if (!existsSync(cli)) throw new Error(`${cli} missing: run npm run build`);
     const log = createWriteStream(join(this.options.workDir, `sidecar-${Date.now()}.log`));
-    const child = spawn(NODE, [cli, 'run', ...(entry?.args ?? [])], {
+    const flags = this.options.nodeFlags ?? SIDECAR_NODE_FLAGS;
+    const child = spawn(NODE, [...flags, cli, 'run', ...(entry?.args ?? [])], {
       env: this.env(),
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(entry?.cwd ? { cwd: entry.cwd } : {}),
@@ -129,7 +133,7 @@ export class ForgePod {
     timeoutMs = 30_000,
   ): Promise<{ code: number | null; output: string }> {
     let output = '';
-    const child = spawn(NODE, [CLI, 'run'], {
+    const child = spawn(NODE, [...(this.options.nodeFlags ?? SIDECAR_NODE_FLAGS), CLI, 'run'], {
       env: { ...this.env(), ...envOverrides },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

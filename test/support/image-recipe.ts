@@ -6,6 +6,18 @@ import { join } from 'node:path';
 /** The entrypoint inside an installed tree (the framework package's `forge-manager` bin). */
 export const ENTRYPOINT_IN_APP = 'packages/framework/dist/cli/main.js';
 
+/**
+ * The Node flags the image starts the sidecar with (Dockerfile ENTRYPOINT; the integration tests
+ * and the benchmark start it with the same ones). A sidecar's work is a few small calls a second,
+ * so they trade peak JavaScript speed for memory; none changes what the sidecar does or when:
+ *  - `--max-semi-space-size=1`: a 1 MiB young generation instead of growing to 16 MiB (x2) under
+ *    start-up's allocation and staying there; costs more, smaller minor GCs.
+ *  - `--no-opt --no-maglev`: no optimizing compilers, so their code and compiled output are never
+ *    paged in (~10 MiB RSS) and no CPU goes to compiling; JavaScript runs in the interpreter and
+ *    the baseline compiler (start-up and the loop measured in BENCHMARKS.md with them).
+ */
+export const SIDECAR_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--no-opt', '--no-maglev'];
+
 export function imageEntrypoint(app: string): string {
   return join(app, ENTRYPOINT_IN_APP);
 }

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ENTRYPOINT_IN_APP, RECIPE } from '../support/image-recipe.ts';
+import { ENTRYPOINT_IN_APP, RECIPE, SIDECAR_NODE_FLAGS } from '../support/image-recipe.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const DOCKERFILE = join(REPO, 'deploy/image/Dockerfile');
@@ -105,7 +105,12 @@ describe('deploy/image/Dockerfile follows deploy/image/recipe.sh', () => {
       ofKind(runtime, keyword)[0]?.getRawArgumentsContent()?.trim() ?? '';
     // Exec form (JSON): node itself is PID 1 and receives SIGTERM (no shell in between).
     expect(raw('ENTRYPOINT').startsWith('[')).toBe(true);
-    expect(JSON.parse(raw('ENTRYPOINT'))).toEqual(['node', `${APP}/${ENTRYPOINT_IN_APP}`]);
+    // With the Node flags the tests and the benchmark run the sidecar with.
+    expect(JSON.parse(raw('ENTRYPOINT'))).toEqual([
+      'node',
+      ...SIDECAR_NODE_FLAGS,
+      `${APP}/${ENTRYPOINT_IN_APP}`,
+    ]);
     expect(JSON.parse(raw('CMD'))).toEqual(['run']);
   });
 
