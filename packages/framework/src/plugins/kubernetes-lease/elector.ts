@@ -82,9 +82,6 @@ export function incarnationIdentity(name: string, incarnationId: string): string
   return `${name}_${incarnationId}`;
 }
 
-/** Whether a standby whose watch delivers may skip its periodic read (see #liveHolderSeenByWatch). */
-const WATCH_ONLY_STANDBY: boolean = false;
-
 /** Reasons in snapshots (stable tokens for metrics and status conditions). */
 export const LeaseReason = {
   NotStarted: 'NotStarted',
@@ -394,23 +391,23 @@ export class KubernetesLeaseElector implements LeaderElector {
    * read's, so the expiry they give is never earlier (safety argument in the header).
    */
   #liveHolderSeenByWatch(): number | null {
-    // Switched off: with it, the simulation's full-profile seed 223 never advanced (a standby's loop
-    // and its listeners woke each other without end). A standby polls every retry period again
-    // until that cycle is found and fixed (issue 10).
-    if (WATCH_ONLY_STANDBY === false) return null;
     const observed = this.#observed;
     if (!this.#watchDelivering || observed === null) return null;
-    const now = this.#clock.monotonicMs();
-    if (now - this.#lastReadMs >= this.#resyncMs) return null;
     const view = observed.view;
     if (view.holder === '' || view.holder === this.identity) return null;
+    // Each deadline is computed once and the wait is aimed 1 ms past it, so "not due yet" always
+    // means a wait of more than 1 ms, and a clock that wakes a hair early (floating-point time
+    // on a drifting clock, a timer counted in whole ms) finds it due on the next round. Checking
+    // `now - lastRead >= resync` but waiting `lastRead + resync - now` disagreed in the last bit:
+    // "not due" with a wait of 0, and the loop went round without ever yielding to the clock.
+    const now = this.#clock.monotonicMs();
+    const resyncAtMs = this.#lastReadMs + this.#resyncMs;
     const expiresAtMs = observed.changedAtMs + this.#effectiveDurationMs(view);
-    if (expiresAtMs <= now) return null;
+    if (now >= resyncAtMs || now >= expiresAtMs) return null;
     this.#heldUntilMs = expiresAtMs;
     if (this.#eligible) this.#publishHeldByOther(view, expiresAtMs - now);
     else this.#publishObservation(view, LeaseReason.NotCandidate, 'not a candidate');
-    const untilResync = this.#lastReadMs + this.#resyncMs - now;
-    return Math.max(0, Math.min(untilResync, expiresAtMs - now + 1 + this.#random() * 25));
+    return Math.min(resyncAtMs, expiresAtMs + this.#random() * 25) - now + 1;
   }
 
   /**
@@ -495,7 +492,7 @@ export class KubernetesLeaseElector implements LeaderElector {
       if (this.#leading === null) this.#publishApiError(readResult.error);
       return 'failed';
     }
-    const view = this.#observe(readResult.lease);
+    const view = this.#observeRead(readResult.lease);
     const now = this.#clock.monotonicMs();
     this.#heldUntilMs = null;
 
@@ -665,7 +662,7 @@ export class KubernetesLeaseElector implements LeaderElector {
     this.#lastReadMs = this.#clock.monotonicMs();
     const result = await this.#call((o) => this.#api.read(o), this.#readBudget(), signal);
     if (result.ok) {
-      const view = this.#observe(result.lease);
+      const view = this.#observeRead(result.lease);
       this.#publishObservation(view, LeaseReason.NotCandidate, 'not a candidate');
     } else if (result.error.kind === 'not-found') {
       this.#observed = null;
@@ -826,6 +823,20 @@ export class KubernetesLeaseElector implements LeaderElector {
           },
           'the lease holds invalid or missing fields (edited by hand?); treating it conservatively',
         );
+    }
+    return view;
+  }
+
+  /**
+   * Records what the loop read. A read that finds a version the delivering watch has not reported
+   * means the watch lags or has stalled: poll again until it delivers its next event.
+   */
+  #observeRead(lease: V1Lease): LeaseView {
+    const seenBefore = this.#observed?.view.changeKey;
+    const view = this.#observe(lease);
+    if (this.#watchDelivering && seenBefore !== undefined && seenBefore !== view.changeKey) {
+      this.#watchDelivering = false;
+      this.#log.debug('a read found a change the watch had not delivered; polling until it delivers');
     }
     return view;
   }
