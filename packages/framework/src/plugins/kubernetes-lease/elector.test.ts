@@ -208,6 +208,25 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     expect(c.elector.snapshot().actAfterMs).toBeGreaterThan(clock.monotonicMs());
   });
 
+  it('does not release a record naming it that it did not write: the lease expires instead (simulation full seed 1182)', async () => {
+    setup();
+    const a = candidate('a');
+    const b = candidate('b');
+    await start(a, b);
+    await clock.advance(1000);
+    // kubectl edit names b while a's node forges; a stops renewing and begins to fence.
+    store.edit((l) => {
+      l.spec!.holderIdentity = id('b');
+    });
+    await clock.advance(10);
+    expect(leads(a)).toBe(false);
+    // b (shutting down, or told its node is gone) is asked to release what the record says is its.
+    await b.elector.release(new AbortController().signal);
+    expect(b.elector.snapshot().reason).toBe(LeaseReason.ReleaseWithheld);
+    expect(store.lease()!.spec?.holderIdentity).toBe(id('b'));
+    expect(store.writes.filter((w) => w.by === 'b')).toEqual([]);
+  });
+
   it('releases normally once its takeover grace has passed', async () => {
     setup();
     const b = candidate('b');
@@ -473,7 +492,7 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     expect(store.lease()!.spec?.holderIdentity).toBe('');
   });
 
-  it('release retries a 409 and a non-holder release is a no-op', async () => {
+  it('a non-holder release is a no-op; a write between the releaser’s read and its write withholds the release', async () => {
     setup();
     const a = candidate('a');
     const b = candidate('b');
@@ -484,7 +503,9 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     expect(store.writes.length).toBe(writesBefore);
     expect(store.lease()!.spec?.holderIdentity).toBe(id('a'));
 
-    // A concurrent metadata edit between a's read and write forces one 409.
+    // A concurrent metadata edit between a's read and write forces one 409. The record a reads
+    // again names it but is not the one it wrote: someone else wrote since, so its release would
+    // vouch for more than its own node. It withholds; the lease expires instead.
     let edited = false;
     const originalReplace = a.api.replace;
     a.api.replace = (lease, options) => {
@@ -498,7 +519,13 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     };
     await a.elector.release(new AbortController().signal);
     expect(edited).toBe(true);
-    expect(store.lease()!.spec?.holderIdentity).not.toBe(id('a'));
+    expect(a.elector.snapshot().reason).toBe(LeaseReason.ReleaseWithheld);
+    expect(store.lease()!.spec?.holderIdentity).toBe(id('a'));
+    // Nobody renews it: b (a candidate again) takes it after leaseDuration, with a takeover grace (not from a release).
+    b.elector.setCandidacy(true, 'test: candidate again');
+    await clock.advance(LEASE_DURATION_MS + 100);
+    expect(leads(b)).toBe(true);
+    expect(b.elector.snapshot().acquiredFromRelease).toBe(false);
   });
 
   it('a non-candidate does not acquire, and withdrawing candidacy stops renewals', async () => {

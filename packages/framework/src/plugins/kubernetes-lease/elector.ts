@@ -713,6 +713,15 @@ export class KubernetesLeaseElector implements LeaderElector {
         continue;
       }
       const view = this.#observe(read.lease);
+      if (view.holder === this.identity && view.resourceVersion !== this.#lastWrittenResourceVersion) {
+        // A record naming us that we did not write (a hand edit, a write of ours whose answer was
+        // lost): our release would vouch for a holder before it that may still be forging.
+        const message =
+          'not releasing the lease: it names this candidate but is not the record it last wrote (edited by hand?); it expires after leaseDuration instead';
+        this.#log.warn({ resourceVersion: view.resourceVersion }, message);
+        this.#publish({ reason: LeaseReason.ReleaseWithheld, message, leaderUntilMs: 0 });
+        return;
+      }
       if (view.holder !== this.identity) {
         this.#finishRelease(
           view.holder === ''
