@@ -2,7 +2,8 @@
  * Leader election on one coordination.k8s.io/v1 Lease, a port of client-go's
  * tools/leaderelection (tryAcquireOrRenew / renew / release) with three additions the forge
  * needs: every request has a timeout, `leaderUntilMs` is a self-fencing deadline derived from the
- * SEND time of the last successful write, and a watch lets standbys react to a release at once.
+ * SEND time of the last successful write, and a watch lets standbys react to a release at once
+ * and spares them periodic reads (they read before acting and once per resync; #liveHolderSeenByWatch).
  *
  * Safety argument (client-go's, on local clocks only): a standby may take a lease held by someone
  * else only after it has seen the record unchanged for leaseDuration on its own monotonic clock,
