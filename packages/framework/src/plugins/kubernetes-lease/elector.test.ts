@@ -2,7 +2,7 @@ import type { V1Lease } from '@kubernetes/client-node';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LeaderElector, LeadershipSnapshot } from '../../contracts/index.js';
+import type { Clock, LeaderElector, LeadershipSnapshot } from '../../contracts/index.js';
 import { FakeClock } from '../../testing/manual-clock.js';
 import { createLeaseElector, LeaseReason } from './elector.js';
 import { FakeLeaseStore, type FakeLeaseApi } from './fake-lease-api.js';
@@ -17,6 +17,44 @@ const RENEW_DEADLINE_MS = timing.renewDeadlineSeconds * 1000;
 const LEASE_DURATION_MS = timing.leaseDurationSeconds * 1000;
 /** takeoverMarginMs(3 s) = max(500, 2 × 1 % × 3000). */
 const TAKEOVER_MARGIN_MS = 500;
+
+/**
+ * A pod clock running at `rate` against the test clock, computed as the simulation's pod clocks
+ * are (sleeps in true time ms / rate, readings offset + true time × rate). More than SPIN_LIMIT
+ * readings with no time passing means a loop that never yields: it counts one and throws, which
+ * the elector's loop catches and survives, so a test fails instead of hanging.
+ */
+class DriftingClock implements Clock {
+  static readonly SPIN_LIMIT = 10_000;
+  roundsWithoutTimePassing = 0;
+  readonly #base: FakeClock;
+  readonly #rate: number;
+  #readingsAtOneInstant = 0;
+  #lastBaseMs = Number.NaN;
+  constructor(base: FakeClock, rate: number) {
+    this.#base = base;
+    this.#rate = rate;
+  }
+  monotonicMs(): number {
+    const baseMs = this.#base.monotonicMs();
+    if (baseMs !== this.#lastBaseMs) {
+      this.#lastBaseMs = baseMs;
+      this.#readingsAtOneInstant = 0;
+    }
+    if (++this.#readingsAtOneInstant > DriftingClock.SPIN_LIMIT) {
+      this.roundsWithoutTimePassing += 1;
+      this.#readingsAtOneInstant = 0;
+      throw new Error('the loop went round without letting time pass');
+    }
+    return 1_000_000 + baseMs * this.#rate;
+  }
+  wallNow(): Date {
+    return this.#base.wallNow();
+  }
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return this.#base.sleep(ms / this.#rate, signal);
+  }
+}
 
 interface Candidate {
   readonly elector: LeaderElector;
@@ -168,6 +206,25 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     expect(c.elector.snapshot().acquiredFromRelease).toBe(false);
     expect(acts(c)).toBe(false);
     expect(c.elector.snapshot().actAfterMs).toBeGreaterThan(clock.monotonicMs());
+  });
+
+  it('does not release a record naming it that it did not write: the lease expires instead (simulation full seed 1182)', async () => {
+    setup();
+    const a = candidate('a');
+    const b = candidate('b');
+    await start(a, b);
+    await clock.advance(1000);
+    // kubectl edit names b while a's node forges; a stops renewing and begins to fence.
+    store.edit((l) => {
+      l.spec!.holderIdentity = id('b');
+    });
+    await clock.advance(10);
+    expect(leads(a)).toBe(false);
+    // b (shutting down, or told its node is gone) is asked to release what the record says is its.
+    await b.elector.release(new AbortController().signal);
+    expect(b.elector.snapshot().reason).toBe(LeaseReason.ReleaseWithheld);
+    expect(store.lease()!.spec?.holderIdentity).toBe(id('b'));
+    expect(store.writes.filter((w) => w.by === 'b')).toEqual([]);
   });
 
   it('releases normally once its takeover grace has passed', async () => {
@@ -435,7 +492,7 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     expect(store.lease()!.spec?.holderIdentity).toBe('');
   });
 
-  it('release retries a 409 and a non-holder release is a no-op', async () => {
+  it('a non-holder release is a no-op; a write between the releaser’s read and its write withholds the release', async () => {
     setup();
     const a = candidate('a');
     const b = candidate('b');
@@ -446,7 +503,9 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     expect(store.writes.length).toBe(writesBefore);
     expect(store.lease()!.spec?.holderIdentity).toBe(id('a'));
 
-    // A concurrent metadata edit between a's read and write forces one 409.
+    // A concurrent metadata edit between a's read and write forces one 409. The record a reads
+    // again names it but is not the one it wrote: someone else wrote since, so its release would
+    // vouch for more than its own node. It withholds; the lease expires instead.
     let edited = false;
     const originalReplace = a.api.replace;
     a.api.replace = (lease, options) => {
@@ -460,7 +519,13 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     };
     await a.elector.release(new AbortController().signal);
     expect(edited).toBe(true);
-    expect(store.lease()!.spec?.holderIdentity).not.toBe(id('a'));
+    expect(a.elector.snapshot().reason).toBe(LeaseReason.ReleaseWithheld);
+    expect(store.lease()!.spec?.holderIdentity).toBe(id('a'));
+    // Nobody renews it: b (a candidate again) takes it after leaseDuration, with a takeover grace (not from a release).
+    b.elector.setCandidacy(true, 'test: candidate again');
+    await clock.advance(LEASE_DURATION_MS + 100);
+    expect(leads(b)).toBe(true);
+    expect(b.elector.snapshot().acquiredFromRelease).toBe(false);
   });
 
   it('a non-candidate does not acquire, and withdrawing candidacy stops renewals', async () => {
@@ -584,9 +649,152 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     });
   });
 
-  // The watch-only standby (no periodic read) is switched off (elector.ts, WATCH_ONLY_STANDBY):
-  // its tests come back with it.
-  describe('a watching standby (issue 10)', () => {
+  describe('a watching standby does not poll (issue 10)', () => {
+    const reads = (c: Candidate, fromMs: number): number =>
+      c.api.calls.filter((call) => call.op === 'read' && call.atMs >= fromMs).length;
+
+    it('makes no read while its watch delivers the leader’s renewals, and one per resync', async () => {
+      setup();
+      const a = candidate('a');
+      const b = candidate('b');
+      const observer = candidate('c');
+      observer.elector.setCandidacy(false, 'test: observer only');
+      await start(a, b, observer);
+      await clock.advance(1000);
+      const from = clock.monotonicMs();
+      await clock.advance(60_000);
+      expect(leads(a)).toBe(true);
+      expect(reads(b, from)).toBe(0);
+      expect(reads(observer, from)).toBe(0);
+      // The standby still knows who holds the lease and when it would expire.
+      expect(b.elector.snapshot().holder).toBe(id('a'));
+      expect(b.elector.snapshot().reason).toBe(LeaseReason.HeldByOther);
+      expect(observer.elector.snapshot().holder).toBe(id('a'));
+      await clock.advance(70_000);
+      expect(reads(b, from)).toBe(1);
+      expect(reads(observer, from)).toBe(1);
+    });
+
+    it('polls again as soon as its watch ends, until a new watch delivers', async () => {
+      setup();
+      const a = candidate('a');
+      const b = candidate('b');
+      await start(a, b);
+      await clock.advance(1000);
+      // Every new watch is broken as soon as it opens: no watch delivers for 10 s.
+      const from = clock.monotonicMs();
+      for (let t = 0; t < 10_000; t += 100) {
+        store.breakWatches();
+        await clock.advance(100);
+      }
+      // Jittered polls (0.5 s × [1, 2.2), here 1.1 s) while no watch delivers.
+      expect(reads(b, from)).toBeGreaterThanOrEqual(8);
+      const quietFrom = clock.monotonicMs();
+      await clock.advance(30_000);
+      expect(reads(b, quietFrom)).toBeLessThanOrEqual(1);
+    });
+
+    it('a watch that stays open but stops delivering: the read at the seen expiry finds a newer record and it polls again', async () => {
+      setup();
+      const a = candidate('a');
+      const b = candidate('b');
+      await start(a, b);
+      await clock.advance(1000);
+      b.api.watchStalled = true;
+      const stalledAt = clock.monotonicMs();
+      // The last renewal b saw expires LEASE_DURATION_MS later on its clock: it reads then, finds
+      // the leader renewed meanwhile, and from then on polls instead of waiting out each new record.
+      await clock.advance(LEASE_DURATION_MS + 100);
+      expect(reads(b, stalledAt)).toBe(1);
+      const pollingFrom = clock.monotonicMs();
+      await clock.advance(LEASE_DURATION_MS);
+      expect(reads(b, pollingFrom)).toBeGreaterThanOrEqual(2);
+      expect(b.elector.snapshot().holder).toBe(id('a'));
+      // The leader dies while the watch is still stalled: polling alone finds the expiry.
+      await a.elector.stop();
+      const deadAt = clock.monotonicMs();
+      let bLedAt: number | null = null;
+      for (let t = 0; t < 3 * LEASE_DURATION_MS && bLedAt === null; t += 10) {
+        await clock.advance(10);
+        if (leads(b)) bLedAt = clock.monotonicMs();
+      }
+      expect(bLedAt).not.toBeNull();
+      expect(bLedAt! - deadAt).toBeLessThan(LEASE_DURATION_MS + 1200);
+    });
+
+    it('a stalled watch that delivers again: the standby stops polling', async () => {
+      setup();
+      const a = candidate('a');
+      const b = candidate('b');
+      await start(a, b);
+      await clock.advance(1000);
+      b.api.watchStalled = true;
+      await clock.advance(LEASE_DURATION_MS + 2000);
+      const polledFrom = clock.monotonicMs();
+      await clock.advance(2000);
+      expect(reads(b, polledFrom)).toBeGreaterThanOrEqual(1);
+      b.api.watchStalled = false;
+      await clock.advance(2000);
+      const quietFrom = clock.monotonicMs();
+      await clock.advance(60_000);
+      expect(reads(b, quietFrom)).toBe(0);
+      expect(leads(a)).toBe(true);
+    });
+
+    it('a hand edit naming another holder restarts the expiry clock through the watch alone', async () => {
+      setup();
+      const a = candidate('a');
+      const b = candidate('b');
+      await start(a, b);
+      await clock.advance(1000);
+      await a.elector.stop();
+      await clock.advance(1000);
+      store.edit((l) => {
+        l.spec!.holderIdentity = 'someone-else';
+      });
+      const editedAt = clock.monotonicMs();
+      let bLedAt: number | null = null;
+      for (let t = 0; t < 8000 && bLedAt === null; t += 10) {
+        await clock.advance(10);
+        if (leads(b)) bLedAt = clock.monotonicMs();
+      }
+      expect(bLedAt).not.toBeNull();
+      expect(bLedAt! - editedAt).toBeGreaterThanOrEqual(LEASE_DURATION_MS);
+      expect(bLedAt! - editedAt).toBeLessThan(LEASE_DURATION_MS + 100);
+      // One read right before the takeover, none while waiting.
+      expect(reads(b, editedAt)).toBe(1);
+    });
+
+    // The simulation's full seed 223 in miniature. A pod clock that runs at a rate ≠ 1 turns a
+    // sleep into true time (ms / rate) and back (× rate), so it can wake a floating-point hair
+    // before the instant it slept for. At the resync instant the standby then found "not due yet"
+    // (now − lastRead < resync) but computed a wait of 0 (lastRead + resync − now ≤ 0) and went
+    // round again without ever yielding to the clock: virtual time stopped. These rates are ones
+    // where that happened; the clock below counts rounds at one instant instead of hanging.
+    it.each([1.005967477514, 1.0003946684740002, 0.9937072976260001])(
+      'a standby on a clock drifting at rate %d passes its resync instant (it always yields to the clock)',
+      async (rate) => {
+        setup();
+        const drifting = new DriftingClock(clock, rate);
+        const a = candidate('a');
+        const bApi = store.api('b');
+        const b = createLeaseElector(
+          bApi,
+          { clock: drifting, logger: silent, random: () => 0.5, incarnationId: INCARNATION },
+          { namespace: 'ns', leaseName: 'forge', identity: 'b', ...timing },
+        );
+        started.push({ elector: b, api: bApi, history: [], controller: new AbortController() });
+        await start(a);
+        await b.start(new AbortController().signal);
+        await clock.advance(130_000);
+        expect(drifting.roundsWithoutTimePassing).toBe(0);
+        // Exactly the start-up read and the one resync read (≈ 120 s on its clock).
+        expect(bApi.calls.filter((call) => call.op === 'read')).toHaveLength(2);
+        expect(b.snapshot().holder).toBe(id('a'));
+        expect(leads(a)).toBe(true);
+      },
+    );
+
     it('a deleted lease wakes a watching standby at once: it reads and re-creates it', async () => {
       setup();
       const a = candidate('a');

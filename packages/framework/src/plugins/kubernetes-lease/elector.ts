@@ -2,7 +2,8 @@
  * Leader election on one coordination.k8s.io/v1 Lease, a port of client-go's
  * tools/leaderelection (tryAcquireOrRenew / renew / release) with three additions the forge
  * needs: every request has a timeout, `leaderUntilMs` is a self-fencing deadline derived from the
- * SEND time of the last successful write, and a watch lets standbys react to a release at once.
+ * SEND time of the last successful write, and a watch lets standbys react to a release at once
+ * and spares them periodic reads (they read before acting and once per resync; #liveHolderSeenByWatch).
  *
  * Safety argument (client-go's, on local clocks only): a standby may take a lease held by someone
  * else only after it has seen the record unchanged for leaseDuration on its own monotonic clock,
@@ -81,9 +82,6 @@ export interface LeaseElectorDeps {
 export function incarnationIdentity(name: string, incarnationId: string): string {
   return `${name}_${incarnationId}`;
 }
-
-/** Whether a standby whose watch delivers may skip its periodic read (see #liveHolderSeenByWatch). */
-const WATCH_ONLY_STANDBY: boolean = false;
 
 /** Reasons in snapshots (stable tokens for metrics and status conditions). */
 export const LeaseReason = {
@@ -394,23 +392,23 @@ export class KubernetesLeaseElector implements LeaderElector {
    * read's, so the expiry they give is never earlier (safety argument in the header).
    */
   #liveHolderSeenByWatch(): number | null {
-    // Switched off: with it, the simulation's full-profile seed 223 never advanced (a standby's loop
-    // and its listeners woke each other without end). A standby polls every retry period again
-    // until that cycle is found and fixed (issue 10).
-    if (WATCH_ONLY_STANDBY === false) return null;
     const observed = this.#observed;
     if (!this.#watchDelivering || observed === null) return null;
-    const now = this.#clock.monotonicMs();
-    if (now - this.#lastReadMs >= this.#resyncMs) return null;
     const view = observed.view;
     if (view.holder === '' || view.holder === this.identity) return null;
+    // Each deadline is computed once and the wait is aimed 1 ms past it, so "not due yet" always
+    // means a wait of more than 1 ms, and a clock that wakes a hair early (floating-point time
+    // on a drifting clock, a timer counted in whole ms) finds it due on the next round. Checking
+    // `now - lastRead >= resync` but waiting `lastRead + resync - now` disagreed in the last bit:
+    // "not due" with a wait of 0, and the loop went round without ever yielding to the clock.
+    const now = this.#clock.monotonicMs();
+    const resyncAtMs = this.#lastReadMs + this.#resyncMs;
     const expiresAtMs = observed.changedAtMs + this.#effectiveDurationMs(view);
-    if (expiresAtMs <= now) return null;
+    if (now >= resyncAtMs || now >= expiresAtMs) return null;
     this.#heldUntilMs = expiresAtMs;
     if (this.#eligible) this.#publishHeldByOther(view, expiresAtMs - now);
     else this.#publishObservation(view, LeaseReason.NotCandidate, 'not a candidate');
-    const untilResync = this.#lastReadMs + this.#resyncMs - now;
-    return Math.max(0, Math.min(untilResync, expiresAtMs - now + 1 + this.#random() * 25));
+    return Math.min(resyncAtMs, expiresAtMs + this.#random() * 25) - now + 1;
   }
 
   /**
@@ -495,7 +493,7 @@ export class KubernetesLeaseElector implements LeaderElector {
       if (this.#leading === null) this.#publishApiError(readResult.error);
       return 'failed';
     }
-    const view = this.#observe(readResult.lease);
+    const view = this.#observeRead(readResult.lease);
     const now = this.#clock.monotonicMs();
     this.#heldUntilMs = null;
 
@@ -665,7 +663,7 @@ export class KubernetesLeaseElector implements LeaderElector {
     this.#lastReadMs = this.#clock.monotonicMs();
     const result = await this.#call((o) => this.#api.read(o), this.#readBudget(), signal);
     if (result.ok) {
-      const view = this.#observe(result.lease);
+      const view = this.#observeRead(result.lease);
       this.#publishObservation(view, LeaseReason.NotCandidate, 'not a candidate');
     } else if (result.error.kind === 'not-found') {
       this.#observed = null;
@@ -716,6 +714,15 @@ export class KubernetesLeaseElector implements LeaderElector {
         continue;
       }
       const view = this.#observe(read.lease);
+      if (view.holder === this.identity && view.resourceVersion !== this.#lastWrittenResourceVersion) {
+        // A record naming us that we did not write (a hand edit, a write of ours whose answer was
+        // lost): our release would vouch for a holder before it that may still be forging.
+        const message =
+          'not releasing the lease: it names this candidate but is not the record it last wrote (edited by hand?); it expires after leaseDuration instead';
+        this.#log.warn({ resourceVersion: view.resourceVersion }, message);
+        this.#publish({ reason: LeaseReason.ReleaseWithheld, message, leaderUntilMs: 0 });
+        return;
+      }
       if (view.holder !== this.identity) {
         this.#finishRelease(
           view.holder === ''
@@ -826,6 +833,20 @@ export class KubernetesLeaseElector implements LeaderElector {
           },
           'the lease holds invalid or missing fields (edited by hand?); treating it conservatively',
         );
+    }
+    return view;
+  }
+
+  /**
+   * Records what the loop read. A read that finds a version the delivering watch has not reported
+   * means the watch lags or has stalled: poll again until it delivers its next event.
+   */
+  #observeRead(lease: V1Lease): LeaseView {
+    const seenBefore = this.#observed?.view.changeKey;
+    const view = this.#observe(lease);
+    if (this.#watchDelivering && seenBefore !== undefined && seenBefore !== view.changeKey) {
+      this.#watchDelivering = false;
+      this.#log.debug('a read found a change the watch had not delivered; polling until it delivers');
     }
     return view;
   }

@@ -27,6 +27,7 @@ export interface FakeLeaseWrite {
 
 interface Watcher {
   readonly label: string;
+  readonly view: FakeLeaseApi;
   readonly onEvent: (type: LeaseWatchEventType, lease: V1Lease) => void;
   readonly onDone: (error: ClassifiedK8sError | null) => void;
 }
@@ -59,6 +60,8 @@ export interface FakeLeaseApi extends LeaseApi {
   fault: FakeLeaseFault | null;
   /** Delay before a call takes effect and answers (needs the store's clock). */
   latencyMs: number;
+  /** This view's open watches stay open but deliver nothing while true (a stalled stream). */
+  watchStalled: boolean;
   /** Calls made through this view, in order. */
   readonly calls: Array<{ op: 'read' | 'create' | 'replace' | 'watch'; atMs: number }>;
 }
@@ -110,7 +113,8 @@ export class FakeLeaseStore {
       holder: undefined,
       resourceVersion: String(++this.#resourceVersion),
     });
-    for (const w of [...this.#watchers]) queueMicrotask(() => w.onEvent('DELETED', copy(last)));
+    for (const w of [...this.#watchers])
+      if (!w.view.watchStalled) queueMicrotask(() => w.onEvent('DELETED', copy(last)));
   }
 
   /** Ends every open watch with `error` (as a dropped connection would). */
@@ -134,6 +138,7 @@ export class FakeLeaseStore {
       name: this.name,
       fault: null,
       latencyMs: 0,
+      watchStalled: false,
       calls,
       read: (options) => {
         calls.push({ op: 'read', atMs: now() });
@@ -188,7 +193,7 @@ export class FakeLeaseStore {
       },
       watch: (onEvent, onDone): LeaseWatchHandle => {
         calls.push({ op: 'watch', atMs: now() });
-        const watcher: Watcher = { label, onEvent, onDone };
+        const watcher: Watcher = { label, view, onEvent, onDone };
         const fault = view.fault;
         if (fault !== null) {
           queueMicrotask(() =>
@@ -271,7 +276,8 @@ export class FakeLeaseStore {
   #emit(type: LeaseWatchEventType): void {
     const snapshot = copy(this.#lease!);
     for (const w of [...this.#watchers])
-      queueMicrotask(() => this.#watchers.has(w) && w.onEvent(type, copy(snapshot)));
+      if (!w.view.watchStalled)
+        queueMicrotask(() => this.#watchers.has(w) && w.onEvent(type, copy(snapshot)));
   }
 
   #error(
