@@ -36,7 +36,7 @@ import {
   type PolicySnapshot,
 } from './policy-snapshot.js';
 import { computeEffectivePolicy, readSpecHealthCheck, type EffectivePolicy } from './policy.js';
-import { canonicalJson } from './status.js';
+import { canonicalJson, sameCanonicalJson } from './status.js';
 import { createStatusWriter, type LeadershipReport } from './status-writer.js';
 
 export { buildClusterObject, networkOf } from './cluster-object.js';
@@ -296,12 +296,12 @@ export function createClusterManager(
       applyLeader(isLeader);
     },
     reportGlobal(view) {
-      if (canonicalJson(view) === canonicalJson(globalView)) return;
+      if (sameCanonicalJson(view, globalView)) return;
       globalView = view;
       refresh();
     },
     async reportLeadership(report) {
-      const changed = canonicalJson(report) !== canonicalJson(leadership);
+      const changed = !sameCanonicalJson(report, leadership);
       leadership = report;
       if (report.isLeader !== localLeader) applyLeader(report.isLeader);
       else if (changed) refresh();
