@@ -112,8 +112,16 @@ function asObject(value: unknown): Record<string, unknown> | undefined {
 }
 
 export function readSpecHealthCheck(spec: unknown): { healthCheck: SpecHealthCheck; problems: string[] } {
+  return readHealthCheckOf(asObject(spec));
+}
+
+/** readSpecHealthCheck on a spec already read as an object (the policy reads it once). */
+function readHealthCheckOf(spec: Record<string, unknown> | undefined): {
+  healthCheck: SpecHealthCheck;
+  problems: string[];
+} {
   const r = reader();
-  const hc = asObject(asObject(spec)?.healthCheck);
+  const hc = asObject(spec?.healthCheck);
   const interval = r.read(hc, 'interval', 'spec.healthCheck.interval', durationValue);
   const timeout = r.read(hc, 'timeout', 'spec.healthCheck.timeout', durationValue);
   const intervalMs = interval === undefined ? undefined : (parseDurationMs(interval) ?? undefined);
@@ -158,7 +166,7 @@ export function computeEffectivePolicy(input: PolicyInput): EffectivePolicy {
   }
   const basePriority =
     r.read(spec, 'priority', 'spec.priority', priorityValue) ?? input.defaults.basePriority;
-  const { healthCheck, problems: hcProblems } = readSpecHealthCheck(spec);
+  const { healthCheck, problems: hcProblems } = readHealthCheckOf(spec);
   r.problems.push(...hcProblems);
   const failureThreshold = healthCheck.failureThreshold ?? input.defaults.failureThreshold;
 
