@@ -73,9 +73,9 @@ export async function regionsSweep(from: number, count: number): Promise<SweepRe
 /**
  * One vitest case for a part of the regions sweep (several files so vitest spreads them over its
  * two workers): part `index` of `parts` of DST_REGION_SEEDS seeds starting at seed 1. The default
- * is 4,000, what fits the sim project's ~15 min on the 2-core machine: a regions seed costs
- * ~220 ms of CPU here (~85 simulated seconds of 3–6 pods each running the real sidecar, cluster
- * manager and arbiter), so 10,000 would take ~37 CPU-minutes, ~19 min of wall on two cores on top
+ * is 4,000, about what fits the sim project's ~15 min on the 2-core machine: a regions seed costs
+ * ~240 ms of CPU here (~85 simulated seconds of 3–6 pods each running the real sidecar, cluster
+ * manager and arbiter), so 10,000 would take ~40 CPU-minutes, ~20 min of wall on two cores on top
  * of the other sweeps; that run is `DST_REGION_SEEDS=10000 npm run test:sim` or
  * `npm run sim -- --profile regions --seeds 10000` (docs/testing.md).
  */
