@@ -127,7 +127,8 @@ export class SimApiServer {
       return this.lease === null
         ? this.#error(404, 'not-found', 'NotFound')
         : { ok: true, lease: copy(this.lease) };
-    const lease = copy(body!);
+    // `body` is already the request's own copy (serialized when it was sent).
+    const lease = body!;
     if (op === 'create') {
       if (this.lease !== null) return this.#error(409, 'already-exists', 'AlreadyExists');
       const invalid = this.#validate(lease);

@@ -36,7 +36,7 @@ import {
   type PolicySnapshot,
 } from './policy-snapshot.js';
 import { computeEffectivePolicy, readSpecHealthCheck, type EffectivePolicy } from './policy.js';
-import { canonicalJson } from './status.js';
+import { sameCanonicalJson } from './status.js';
 import { createStatusWriter, type LeadershipReport } from './status-writer.js';
 
 export { buildClusterObject, networkOf } from './cluster-object.js';
@@ -125,7 +125,8 @@ export function createClusterManager(
   /** Global mode: null until the arbiter reports (and always in cluster mode). */
   let globalView: GlobalForgeView | null = null;
   const listeners = new Set<(s: PolicySnapshot) => void>();
-  let lastNotified = '';
+  /** What listeners were last told (compared as canonical JSON). */
+  let lastNotified: unknown = undefined;
   const loops: Promise<void>[] = [];
 
   const cache = createPolicyCache(
@@ -221,9 +222,9 @@ export function createClusterManager(
     // listener, and log, on every round).
     const { observedAtMs: _ignored, health: probed, ...rest } = snapshot;
     const { lastProbeTime: _time, ...healthShown } = probed;
-    const key = canonicalJson({ ...rest, health: healthShown });
-    if (key !== lastNotified) {
-      lastNotified = key;
+    const shown = { ...rest, health: healthShown };
+    if (!sameCanonicalJson(shown, lastNotified)) {
+      lastNotified = shown;
       log.info(
         {
           forgingAllowed: snapshot.forgingAllowed,
@@ -296,12 +297,12 @@ export function createClusterManager(
       applyLeader(isLeader);
     },
     reportGlobal(view) {
-      if (canonicalJson(view) === canonicalJson(globalView)) return;
+      if (sameCanonicalJson(view, globalView)) return;
       globalView = view;
       refresh();
     },
     async reportLeadership(report) {
-      const changed = canonicalJson(report) !== canonicalJson(leadership);
+      const changed = !sameCanonicalJson(report, leadership);
       leadership = report;
       if (report.isLeader !== localLeader) applyLeader(report.isLeader);
       else if (changed) refresh();

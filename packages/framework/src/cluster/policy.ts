@@ -53,6 +53,11 @@ const priorityValue = z.number().int().min(1).max(999);
 const durationValue = z.string().regex(/^[0-9]+(ms|s|m|h)$/);
 const thresholdValue = z.number().int().min(1).max(10);
 const objectValue = z.record(z.string(), z.unknown());
+// Built once: the policy is evaluated on every snapshot, and building a zod schema costs more
+// than using it.
+const booleanValue = z.boolean();
+const stringValue = z.string();
+const forcedStateValue = z.enum(['Enabled', 'Disabled']);
 
 /** Parses `30s`, `500ms`, `2m`, `1h` into milliseconds; null when malformed. */
 export function parseDurationMs(value: string): number | null {
@@ -100,13 +105,23 @@ function reader(): Reader {
 }
 
 function asObject(value: unknown): Record<string, unknown> | undefined {
+  // Absent is the common case (no override, no healthCheck): skip building zod's error for it.
+  if (value === undefined || value === null) return undefined;
   const parsed = objectValue.safeParse(value);
   return parsed.success ? parsed.data : undefined;
 }
 
 export function readSpecHealthCheck(spec: unknown): { healthCheck: SpecHealthCheck; problems: string[] } {
+  return readHealthCheckOf(asObject(spec));
+}
+
+/** readSpecHealthCheck on a spec already read as an object (the policy reads it once). */
+function readHealthCheckOf(spec: Record<string, unknown> | undefined): {
+  healthCheck: SpecHealthCheck;
+  problems: string[];
+} {
   const r = reader();
-  const hc = asObject(asObject(spec)?.healthCheck);
+  const hc = asObject(spec?.healthCheck);
   const interval = r.read(hc, 'interval', 'spec.healthCheck.interval', durationValue);
   const timeout = r.read(hc, 'timeout', 'spec.healthCheck.timeout', durationValue);
   const intervalMs = interval === undefined ? undefined : (parseDurationMs(interval) ?? undefined);
@@ -151,7 +166,7 @@ export function computeEffectivePolicy(input: PolicyInput): EffectivePolicy {
   }
   const basePriority =
     r.read(spec, 'priority', 'spec.priority', priorityValue) ?? input.defaults.basePriority;
-  const { healthCheck, problems: hcProblems } = readSpecHealthCheck(spec);
+  const { healthCheck, problems: hcProblems } = readHealthCheckOf(spec);
   r.problems.push(...hcProblems);
   const failureThreshold = healthCheck.failureThreshold ?? input.defaults.failureThreshold;
 
@@ -160,11 +175,11 @@ export function computeEffectivePolicy(input: PolicyInput): EffectivePolicy {
   if (spec?.override !== undefined && spec.override !== null && ov === undefined) {
     r.problems.push('spec.override is not an object; ignored');
   }
-  const ovEnabled = r.read(ov, 'enabled', 'spec.override.enabled', z.boolean()) ?? false;
-  const forceState = r.read(ov, 'forceState', 'spec.override.forceState', z.enum(['Enabled', 'Disabled']));
+  const ovEnabled = r.read(ov, 'enabled', 'spec.override.enabled', booleanValue) ?? false;
+  const forceState = r.read(ov, 'forceState', 'spec.override.forceState', forcedStateValue);
   const forcePriority = r.read(ov, 'forcePriority', 'spec.override.forcePriority', priorityValue);
-  const ovReason = r.read(ov, 'reason', 'spec.override.reason', z.string()) ?? '';
-  const rawExpiry = r.read(ov, 'expiresAt', 'spec.override.expiresAt', z.string());
+  const ovReason = r.read(ov, 'reason', 'spec.override.reason', stringValue) ?? '';
+  const rawExpiry = r.read(ov, 'expiresAt', 'spec.override.expiresAt', stringValue);
   const why = ovReason.trim() === '' ? 'no reason given' : ovReason.trim();
 
   let override: OverrideView = { active: false, expired: false, message: 'no override' };

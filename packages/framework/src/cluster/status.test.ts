@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { buildDesiredStatus, canonicalJson, statusPatch, type StatusInputs } from './status.js';
+import fc from 'fast-check';
+import {
+  buildDesiredStatus,
+  canonicalJson,
+  sameCanonicalJson,
+  statusPatch,
+  type StatusInputs,
+} from './status.js';
 
 const T0 = new Date('2030-01-01T00:00:00Z');
 const T1 = new Date('2030-01-01T00:05:00Z');
@@ -141,5 +148,51 @@ describe('buildDesiredStatus / statusPatch', () => {
       message: 'region us-east forges; this region ranks 2 of 3',
       etcdReachable: true,
     });
+  });
+});
+
+describe('sameCanonicalJson', () => {
+  // Values as they reach the comparison: JSON from the API server, objects we built (keys in any
+  // order, undefined values), and odd leaves.
+  const { value } = fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      fc.constantFrom(null, undefined, true, false, 0, -0, 1, 1.5, Number.NaN, Infinity, '', 'a', 'b'),
+      fc.string({ maxLength: 3 }),
+      fc.integer({ min: -3, max: 3 }),
+      fc.array(tie('value'), { maxLength: 3 }),
+      fc.dictionary(fc.constantFrom('a', 'b', 'c', 'type'), tie('value'), { maxKeys: 3 }),
+    ),
+  }));
+  /** The same value with every object's keys in reverse order. */
+  const reordered = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(reordered)
+      : typeof v === 'object' && v !== null
+        ? Object.fromEntries(
+            Object.entries(v)
+              .reverse()
+              .map(([k, x]) => [k, reordered(x)]),
+          )
+        : v;
+
+  it('answers exactly what comparing the canonical JSON strings answers', () => {
+    fc.assert(
+      fc.property(value, value, (a, b) => {
+        expect(sameCanonicalJson(a, b)).toBe(canonicalJson(a) === canonicalJson(b));
+        expect(sameCanonicalJson(a, reordered(a))).toBe(true);
+        expect(sameCanonicalJson(reordered(a), b)).toBe(canonicalJson(a) === canonicalJson(b));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('treats an undefined value like an absent key, and tells arrays from records', () => {
+    expect(sameCanonicalJson({ a: 1, b: undefined }, { a: 1 })).toBe(true);
+    expect(sameCanonicalJson({ a: 1 }, { a: 1, b: null })).toBe(false);
+    expect(sameCanonicalJson([], {})).toBe(false);
+    expect(sameCanonicalJson([undefined], [null])).toBe(true);
+    expect(sameCanonicalJson({ a: [1, { b: 2, c: 3 }] }, { a: [1, { c: 3, b: 2 }] })).toBe(true);
+    expect(sameCanonicalJson({ a: [1, 2] }, { a: [2, 1] })).toBe(false);
   });
 });

@@ -84,6 +84,28 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/**
+ * Whether canonicalJson(a) === canonicalJson(b), without building the strings (the status writer
+ * and the cluster manager compare on every tick): records compare by their keys with defined
+ * values, in any order; arrays element by element; anything else as JSON.
+ */
+export function sameCanonicalJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((item, i) => sameCanonicalJson(item, b[i]));
+  }
+  const ra = asRecord(a);
+  const rb = asRecord(b);
+  if (ra || rb) {
+    if (!ra || !rb) return false;
+    const keys = Object.keys(ra).filter((k) => ra[k] !== undefined);
+    if (keys.length !== Object.keys(rb).filter((k) => rb[k] !== undefined).length) return false;
+    return keys.every((k) => rb[k] !== undefined && Object.hasOwn(rb, k) && sameCanonicalJson(ra[k], rb[k]));
+  }
+  return (JSON.stringify(a) ?? 'null') === (JSON.stringify(b) ?? 'null');
+}
+
 function observedConditions(
   observed: Readonly<Record<string, unknown>> | undefined,
 ): Map<string, Record<string, unknown>> {
@@ -258,7 +280,7 @@ export function statusPatch(
 ): Record<string, unknown> | null {
   const patch: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(desired)) {
-    if (canonicalJson(value) !== canonicalJson(observed?.[key])) patch[key] = value;
+    if (!sameCanonicalJson(value, observed?.[key])) patch[key] = value;
   }
   return Object.keys(patch).length === 0 ? null : patch;
 }

@@ -13,6 +13,12 @@ export interface ClockTimeout {
   cancel(): void;
 }
 
+/**
+ * Why a deadline's own timer is stopped once the call settled. Only the timer's sleep sees it (and
+ * drops it); a fixed reason spares building a DOMException on every bounded call.
+ */
+const TIMER_STOPPED = 'deadline timer stopped: the call settled';
+
 export function clockTimeout(clock: Clock, ms: number, parent?: AbortSignal): ClockTimeout {
   const timer = new AbortController();
   const controller = new AbortController();
@@ -26,7 +32,7 @@ export function clockTimeout(clock: Clock, ms: number, parent?: AbortSignal): Cl
   return {
     signal: controller.signal,
     cancel: () => {
-      timer.abort();
+      timer.abort(TIMER_STOPPED);
       parent?.removeEventListener('abort', onParentAbort);
     },
   };

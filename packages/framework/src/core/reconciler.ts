@@ -197,7 +197,8 @@ export class Reconciler {
     const woken = new AbortController();
     this.wake = () => {
       this.wake = null;
-      woken.abort();
+      // A fixed reason: the default builds a DOMException, and nothing reads it.
+      woken.abort('woken');
     };
     try {
       await this.deps.clock.sleep(ms, woken.signal);
