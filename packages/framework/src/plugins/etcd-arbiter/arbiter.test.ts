@@ -157,6 +157,54 @@ describe('EtcdArbiter against an in-memory etcd', () => {
     expect(mayForge(us, clock.monotonicMs())).toBe(false);
   });
 
+  it('regression: region loss — the next region reacts to the key going at once (watch), and dates the lost holder by its last heartbeat as it arrived', async () => {
+    // Several phases of the loss against the standby's rounds: polling alone reacts up to a
+    // retry period late and dates the holder's last heartbeat up to a retry period late.
+    for (const phaseMs of [0, 250, 500, 750]) {
+      const clock = new FakeClock();
+      const store = new FakeEtcdStore(clock);
+      const us = region(store, clock, 'us', 1);
+      const eu = region(store, clock, 'eu', 2);
+      await advanceUntil(clock, () => mayForge(us, clock.monotonicMs()), 20_000);
+      await clock.advance(2000 + phaseMs);
+      us.kv.faults.cut = true; // us is gone: no more keepalives, its lease runs out
+      const lastHeartbeat = store.log.filter((e) => e.op === 'put' && e.key === `${PREFIX}candidates/us`).at(-1)!;
+      // etcd's lessor revokes expired leases on its own (every 10 ms here), not on a client's call.
+      const step = async (): Promise<void> => {
+        store.expire();
+        await clock.advance(10);
+      };
+      while (store.get(`${PREFIX}forger`) !== null) await step();
+      const keyGoneAt = store.log.find((e) => e.op === 'expire' && e.key === `${PREFIX}forger`)!.atMs;
+      while (!eu.arbiter.snapshot().held) await step();
+      const createdAt = clock.monotonicMs();
+      expect(createdAt - keyGoneAt, `phase ${phaseMs} ms`).toBeLessThanOrEqual(20);
+      const s = eu.arbiter.snapshot();
+      // Safe: not before a TTL (+ margin) after the holder's last heartbeat was written...
+      expect(s.actAfterMs).toBeGreaterThanOrEqual(lastHeartbeat.atMs + TTL_S * 1000 + 500);
+      // ...and not a round later either.
+      expect(s.actAfterMs, `phase ${phaseMs} ms`).toBeLessThanOrEqual(lastHeartbeat.atMs + TTL_S * 1000 + 500 + 20);
+      for (const r of running.splice(0)) {
+        Object.assign(r.kv.faults, { cut: false });
+        r.abort.abort();
+        await r.arbiter.stop();
+      }
+    }
+  });
+
+  it('without a watch (a client that has none, or a broken one) rounds still take over, on the retry period', async () => {
+    const clock = new FakeClock();
+    const store = new FakeEtcdStore(clock);
+    const us = region(store, clock, 'us', 1);
+    const eu = region(store, clock, 'eu', 2);
+    eu.kv.faults.watch = false;
+    await advanceUntil(clock, () => mayForge(us, clock.monotonicMs()), 20_000);
+    us.kv.faults.cut = true;
+    const lastDeadline = us.arbiter.snapshot().leaderUntilMs;
+    await advanceUntil(clock, () => mayForge(eu, clock.monotonicMs()), 20_000, 50);
+    expect(eu.arbiter.snapshot().actAfterMs).toBeGreaterThanOrEqual(lastDeadline + CHAIN_MS);
+  });
+
   it('regression: keepalive answers lost (applied, reply never arrives) extend nothing; the lease is abandoned after a TTL so the key frees', async () => {
     const clock = new FakeClock();
     const store = new FakeEtcdStore(clock);
@@ -196,6 +244,9 @@ describe('EtcdArbiter against an in-memory etcd', () => {
     const clock = new FakeClock();
     const store = new FakeEtcdStore(clock);
     const us = region(store, clock, 'us', 1);
+    // No watch: its event of our own create would wake the next round at once and cut the
+    // possible-holder state this test looks at to nothing.
+    us.kv.faults.watch = false;
     us.kv.faults.loseReplyOf.add('createIfAbsent');
     await advanceUntil(clock, () => store.get(`${PREFIX}forger`) !== null, 5000, 50);
     await advanceUntil(clock, () => us.arbiter.snapshot().status.role === 'possible-forger', 3000, 50);

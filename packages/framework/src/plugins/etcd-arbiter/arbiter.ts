@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../contracts/index.js';
 import { clockTimeout } from '../../core/deadline.js';
-import type { EtcdKv, EtcdLeaseId } from './etcd-kv.js';
+import type { EtcdChange, EtcdKv, EtcdLeaseId, EtcdWatch } from './etcd-kv.js';
 import {
   afterCreate,
   afterLeaseLost,
@@ -96,6 +96,9 @@ function createMutex(): <T>(work: () => Promise<T>) => Promise<T> {
   };
 }
 
+/** Watch sightings kept (record versions of every region, newest last): a few rounds' worth. */
+const MAX_SIGHTINGS = 256;
+
 type CallResult<T> =
   { ok: true; value: T; sentAtMs: number; atMs: number } | { ok: false; error: string; sentAtMs: number };
 
@@ -125,6 +128,9 @@ export class EtcdArbiter {
   #wake: AbortController | null = null;
   #wakePending = false;
   #lastLogKey = '';
+  #watch: Promise<EtcdWatch | null> | null = null;
+  /** Arrival time of each watched record write, by `key@modRevision` (insertion order = age). */
+  readonly #sightings = new Map<string, number>();
 
   constructor(deps: EtcdArbiterDeps, options: EtcdArbiterOptions) {
     if (options.region === '') throw new Error('etcd-arbiter: region must not be empty');
@@ -183,7 +189,44 @@ export class EtcdArbiter {
       },
       'etcd arbiter starting',
     );
+    this.#watch = this.#openWatch();
     this.#running = { controller, loop: this.#loop(controller.signal) };
+  }
+
+  /**
+   * A watch on the prefix, when the client has one: a change of the forger key (gone, or taken)
+   * starts a round at once instead of at the next retry period, and a record write's arrival
+   * dates it (decide.ts, RecordSighting). Rounds and their reads stay the only source of decisions.
+   */
+  async #openWatch(): Promise<EtcdWatch | null> {
+    if (this.#kv.watchPrefix === undefined) return null;
+    try {
+      return await this.#kv.watchPrefix(
+        this.#keys.prefix,
+        (change) => this.#onChange(change),
+        (error) =>
+          this.#logOnce(`watch:${error.message}`, () =>
+            this.#log.warn({ error: error.message }, 'etcd watch broken; rounds go on every retry period'),
+          ),
+      );
+    } catch (error) {
+      this.#log.warn(
+        { error: error instanceof Error ? error.message : String(error) },
+        'etcd watch not opened; rounds go on every retry period',
+      );
+      return null;
+    }
+  }
+
+  #onChange(change: EtcdChange): void {
+    if (change.type === 'put' && change.key.startsWith(this.#keys.candidatesPrefix)) {
+      this.#sightings.set(`${change.key}@${change.modRevision}`, this.#clock.monotonicMs());
+      if (this.#sightings.size > MAX_SIGHTINGS) {
+        const oldest = this.#sightings.keys().next().value;
+        if (oldest !== undefined) this.#sightings.delete(oldest);
+      }
+    }
+    if (change.key === this.#keys.forger && this.#running !== null) this.wake();
   }
 
   /**
@@ -198,6 +241,9 @@ export class EtcdArbiter {
     running.controller.abort();
     this.#wake?.abort();
     await running.loop.catch(() => undefined);
+    const watch = await this.#watch;
+    this.#watch = null;
+    await watch?.close().catch(() => undefined);
     await this.#exclusive(async () => {
       if (
         this.#lease !== null &&
@@ -401,6 +447,8 @@ export class EtcdArbiter {
         atMs: read.atMs,
         gapMs: this.#options.timing.ttlMs,
         ttlSeconds: this.#options.ttlSeconds,
+        sighted: (region, modRevision) =>
+          this.#sightings.get(`${this.#keys.candidate(region)}@${modRevision}`),
       });
       this.#view = view;
       fresh = true;

@@ -192,6 +192,21 @@ export async function createEtcd3Kv(options: Etcd3KvOptions): Promise<EtcdKv> {
       );
       return res.succeeded;
     },
+    async watchPrefix(prefix, onChange, onError) {
+      // Not create(): it waits for the connection, which a cut-off region may never get. The
+      // watcher attaches at once and connects (and reconnects) in the background.
+      const watcher = client.watch().prefix(prefix).watcher();
+      const forward =
+        (type: 'put' | 'delete') =>
+        (kv: { key: Buffer; mod_revision: string }): void =>
+          onChange({ key: kv.key.toString('utf8'), type, modRevision: Number(kv.mod_revision) });
+      watcher.on('put', forward('put'));
+      watcher.on('delete', forward('delete'));
+      // etcd3 re-establishes a broken watch by itself; the caller only logs it (reads still run).
+      watcher.on('error', (error: Error) => onError(error));
+      watcher.on('disconnected', (error: Error) => onError(error));
+      return { close: () => watcher.cancel() };
+    },
     async close() {
       client.close();
     },

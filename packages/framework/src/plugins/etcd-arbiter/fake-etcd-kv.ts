@@ -5,7 +5,7 @@
  * simulation has the full model (test/dst); this one is only what the unit tests need.
  */
 import type { Clock } from '../../contracts/index.js';
-import type { EtcdEntry, EtcdKv, EtcdLeaseId } from './etcd-kv.js';
+import type { EtcdChange, EtcdEntry, EtcdKv, EtcdLeaseId } from './etcd-kv.js';
 
 interface StoredLease {
   ttlSeconds: number;
@@ -28,6 +28,8 @@ export interface FakeEtcdClientFaults {
   exLeader: boolean;
   /** Only these calls lose their replies (after being applied), e.g. `createIfAbsent`. */
   loseReplyOf: Set<keyof EtcdKv>;
+  /** Watch events are delivered (false: a watch that is broken or lags behind). */
+  watch: boolean;
 }
 
 export class FakeEtcdStore {
@@ -36,6 +38,7 @@ export class FakeEtcdStore {
   readonly #leases = new Map<string, StoredLease>();
   #revision = 1;
   #nextLease = 1000;
+  readonly #watchers = new Set<{ prefix: string; deliver: (change: EtcdChange) => void }>();
   /** Every applied write, for assertions. */
   readonly log: Array<{ atMs: number; op: string; key: string; lease: string }> = [];
 
@@ -66,6 +69,7 @@ export class FakeEtcdStore {
     if (this.#data.delete(key)) {
       this.#revision++;
       this.log.push({ atMs: this.#clock.monotonicMs(), op: 'delete-by-hand', key, lease: '0' });
+      this.#notify({ key, type: 'delete', modRevision: this.#revision });
     }
   }
 
@@ -80,14 +84,21 @@ export class FakeEtcdStore {
 
   #dropLease(id: string, op: string): void {
     this.#leases.delete(id);
-    let changed = false;
+    const deleted: string[] = [];
     for (const [key, entry] of this.#data)
       if (entry.lease === id) {
         this.#data.delete(key);
-        changed = true;
+        deleted.push(key);
         this.log.push({ atMs: this.#clock.monotonicMs(), op, key, lease: id });
       }
-    if (changed) this.#revision++;
+    if (deleted.length === 0) return;
+    this.#revision++;
+    for (const key of deleted) this.#notify({ key, type: 'delete', modRevision: this.#revision });
+  }
+
+  #notify(change: EtcdChange): void {
+    for (const watcher of [...this.#watchers])
+      if (change.key.startsWith(watcher.prefix)) watcher.deliver(change);
   }
 
   #put(key: string, value: string, lease: EtcdLeaseId): void {
@@ -102,6 +113,7 @@ export class FakeEtcdStore {
       modRevision: this.#revision,
     });
     this.log.push({ atMs: this.#clock.monotonicMs(), op: 'put', key, lease });
+    this.#notify({ key, type: 'put', modRevision: this.#revision });
   }
 
   /** A client with its own faults. */
@@ -112,6 +124,7 @@ export class FakeEtcdStore {
       latencyMs: 0,
       exLeader: false,
       loseReplyOf: new Set(),
+      watch: true,
     };
     const hang = (signal: AbortSignal): Promise<never> =>
       new Promise((_, reject) => {
@@ -178,8 +191,25 @@ export class FakeEtcdStore {
           this.#data.delete(key);
           this.#revision++;
           this.log.push({ atMs: now(), op: 'delete', key, lease });
+          this.#notify({ key, type: 'delete', modRevision: this.#revision });
           return true;
         }),
+      // Events reach a client only while it can talk to the store (a cut client misses them:
+      // a real watch would deliver them late, which only makes them less useful).
+      watchPrefix: async (prefix, onChange) => {
+        const watcher = {
+          prefix,
+          deliver: (change: EtcdChange): void => {
+            if (!faults.cut && !faults.exLeader && faults.watch) onChange(change);
+          },
+        };
+        this.#watchers.add(watcher);
+        return {
+          close: async () => {
+            this.#watchers.delete(watcher);
+          },
+        };
+      },
       close: async () => undefined,
     };
   }
