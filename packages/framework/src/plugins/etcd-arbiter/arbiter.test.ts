@@ -168,7 +168,9 @@ describe('EtcdArbiter against an in-memory etcd', () => {
       await advanceUntil(clock, () => mayForge(us, clock.monotonicMs()), 20_000);
       await clock.advance(2000 + phaseMs);
       us.kv.faults.cut = true; // us is gone: no more keepalives, its lease runs out
-      const lastHeartbeat = store.log.filter((e) => e.op === 'put' && e.key === `${PREFIX}candidates/us`).at(-1)!;
+      const lastHeartbeat = store.log
+        .filter((e) => e.op === 'put' && e.key === `${PREFIX}candidates/us`)
+        .at(-1)!;
       // etcd's lessor revokes expired leases on its own (every 10 ms here), not on a client's call.
       const step = async (): Promise<void> => {
         store.expire();
@@ -183,13 +185,57 @@ describe('EtcdArbiter against an in-memory etcd', () => {
       // Safe: not before a TTL (+ margin) after the holder's last heartbeat was written...
       expect(s.actAfterMs).toBeGreaterThanOrEqual(lastHeartbeat.atMs + TTL_S * 1000 + 500);
       // ...and not a round later either.
-      expect(s.actAfterMs, `phase ${phaseMs} ms`).toBeLessThanOrEqual(lastHeartbeat.atMs + TTL_S * 1000 + 500 + 20);
+      expect(s.actAfterMs, `phase ${phaseMs} ms`).toBeLessThanOrEqual(
+        lastHeartbeat.atMs + TTL_S * 1000 + 500 + 20,
+      );
       for (const r of running.splice(0)) {
         Object.assign(r.kv.faults, { cut: false });
         r.abort.abort();
         await r.arbiter.stop();
       }
     }
+  });
+
+  it('regression: a read that fails at once (a dead member) is retried at once, not a retry period later', async () => {
+    const clock = new FakeClock();
+    const store = new FakeEtcdStore(clock);
+    const us = region(store, clock, 'us', 1);
+    const eu = region(store, clock, 'eu', 2);
+    await advanceUntil(clock, () => mayForge(us, clock.monotonicMs()), 20_000);
+    await clock.advance(2000);
+    us.kv.faults.cut = true; // us is gone: its lease runs out
+    const expiresAt = store.leaseExpiresAt(us.arbiter.snapshot().lease!)!;
+    while (clock.monotonicMs() < expiresAt - 10) await clock.advance(10);
+    // The round the key's expiry wakes meets a dead member for its read.
+    eu.kv.faults.failNext.add('getPrefix');
+    while (store.get(`${PREFIX}forger`) !== null) await clock.advance(10);
+    const goneAt = clock.monotonicMs();
+    await advanceUntil(clock, () => eu.arbiter.snapshot().held, 5000, 10);
+    expect(clock.monotonicMs() - goneAt).toBeLessThanOrEqual(20);
+    expect(eu.kv.faults.failNext.size).toBe(0);
+  });
+
+  it('a run of failed reads is retried at once only once, then on the retry period (no busy loop)', async () => {
+    const clock = new FakeClock();
+    const store = new FakeEtcdStore(clock);
+    const eu = region(store, clock, 'eu', 2);
+    await advanceUntil(
+      clock,
+      () => eu.arbiter.snapshot().status.reason === 'Creating' || eu.arbiter.snapshot().held,
+      5000,
+      10,
+    );
+    let reads = 0;
+    const getPrefix = eu.kv.getPrefix;
+    eu.kv.getPrefix = (prefix, signal) => {
+      reads++;
+      return Promise.reject(new Error('14 UNAVAILABLE: circuit breaker open (fake)'));
+    };
+    await clock.advance(5000);
+    eu.kv.getPrefix = getPrefix;
+    // One round per retry period, plus the one immediate retry (and the round in flight).
+    expect(reads).toBeGreaterThanOrEqual(5);
+    expect(reads).toBeLessThanOrEqual(7);
   });
 
   it('without a watch (a client that has none, or a broken one) rounds still take over, on the retry period', async () => {

@@ -127,6 +127,7 @@ export class EtcdArbiter {
   #running: { controller: AbortController; loop: Promise<void> } | null = null;
   #wake: AbortController | null = null;
   #wakePending = false;
+  #failedReadsInARow = 0;
   #lastLogKey = '';
   #watch: Promise<EtcdWatch | null> | null = null;
   /** Arrival time of each watched record write, by `key@modRevision` (insertion order = age). */
@@ -226,7 +227,13 @@ export class EtcdArbiter {
         if (oldest !== undefined) this.#sightings.delete(oldest);
       }
     }
-    if (change.key === this.#keys.forger && this.#running !== null) this.wake();
+    if (change.key === this.#keys.forger && this.#running !== null) {
+      this.#log.debug(
+        { type: change.type, modRevision: change.modRevision },
+        'forger key changed (watch): a round now',
+      );
+      this.wake();
+    }
   }
 
   /**
@@ -340,7 +347,10 @@ export class EtcdArbiter {
         this.#memory = afterLeaseLost(this.#memory);
         this.#publish();
       }
-      if (signal.aborted || this.#wakePending) continue;
+      // A read that failed is tried again at once, once per run of failures: the client has set
+      // the member that failed aside, so the retry goes to another (a takeover must not wait a
+      // retry period because one call met a dead or cut-off member).
+      if (signal.aborted || this.#wakePending || this.#failedReadsInARow === 1) continue;
       await this.#sleep(this.#nextWaitMs(roundStartMs), signal);
     }
   }
@@ -454,6 +464,7 @@ export class EtcdArbiter {
       fresh = true;
       for (const problem of view.problems) this.#logOnce(`problem:${problem}`, () => this.#log.warn(problem));
     }
+    this.#failedReadsInARow = read.ok ? 0 : this.#failedReadsInARow + 1;
     this.#connected = read.ok && keepAliveSendMs !== null;
     // 3. Decide.
     const decision = decideArbiter({ ...this.#decisionInput(own), view: fresh ? this.#view : null });

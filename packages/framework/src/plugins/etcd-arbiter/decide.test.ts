@@ -439,7 +439,8 @@ describe('takeover grace', () => {
     expect(mem.entry?.holderSeenAtMs).toBe(1_050);
     expect(takeoverActAfterMs(mem, 9_950, TTL_S).actAfterMs).toBe(1_050 + TTL_S * 1000 + 500);
     // A sighting after the read does not push the read's own date later.
-    const late: RecordSighting = (region, modRevision) => (region === 'eu' && modRevision === 21 ? 2_500 : undefined);
+    const late: RecordSighting = (region, modRevision) =>
+      region === 'eu' && modRevision === 21 ? 2_500 : undefined;
     let lateMem = read(INITIAL_MEMORY, withHolder(20), 'us', 900, 2, late);
     lateMem = read(lateMem, withHolder(21), 'us', 1_900, 2, late);
     expect(lateMem.entry?.holderSeenAtMs).toBe(1_900);

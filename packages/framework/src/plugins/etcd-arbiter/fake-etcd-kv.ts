@@ -28,6 +28,8 @@ export interface FakeEtcdClientFaults {
   exLeader: boolean;
   /** Only these calls lose their replies (after being applied), e.g. `createIfAbsent`. */
   loseReplyOf: Set<keyof EtcdKv>;
+  /** The next call of each of these fails at once, without reaching the store (a dead member). */
+  failNext: Set<keyof EtcdKv>;
   /** Watch events are delivered (false: a watch that is broken or lags behind). */
   watch: boolean;
 }
@@ -124,6 +126,7 @@ export class FakeEtcdStore {
       latencyMs: 0,
       exLeader: false,
       loseReplyOf: new Set(),
+      failNext: new Set(),
       watch: true,
     };
     const hang = (signal: AbortSignal): Promise<never> =>
@@ -134,6 +137,8 @@ export class FakeEtcdStore {
         else signal.addEventListener('abort', fail, { once: true });
       });
     const run = async <T>(signal: AbortSignal, apply: () => T, op?: keyof EtcdKv): Promise<T> => {
+      if (op !== undefined && faults.failNext.delete(op))
+        throw new Error('14 UNAVAILABLE: No connection established (fake)');
       if (faults.latencyMs > 0) await this.#clock.sleep(faults.latencyMs, signal);
       if (faults.cut || faults.exLeader) return hang(signal);
       this.expire();
@@ -166,12 +171,16 @@ export class FakeEtcdStore {
       revokeLease: (lease, signal) => run(signal, () => this.#dropLease(lease, 'revoke')),
       get: (key, signal) => run(signal, () => this.#data.get(key) ?? null),
       getPrefix: (prefix, signal) =>
-        run(signal, () => ({
-          entries: [...this.#data.values()]
-            .filter((e) => e.key.startsWith(prefix))
-            .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
-          revision: this.#revision,
-        })),
+        run(
+          signal,
+          () => ({
+            entries: [...this.#data.values()]
+              .filter((e) => e.key.startsWith(prefix))
+              .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+            revision: this.#revision,
+          }),
+          'getPrefix',
+        ),
       put: (key, value, lease, signal) => run(signal, () => this.#put(key, value, lease)),
       createIfAbsent: (key, value, lease, signal) =>
         run(
