@@ -227,7 +227,7 @@ describe('EtcdArbiter against an in-memory etcd', () => {
     );
     let reads = 0;
     const getPrefix = eu.kv.getPrefix;
-    eu.kv.getPrefix = (prefix, signal) => {
+    eu.kv.getPrefix = () => {
       reads++;
       return Promise.reject(new Error('14 UNAVAILABLE: circuit breaker open (fake)'));
     };
