@@ -238,6 +238,58 @@ describe('EtcdArbiter against an in-memory etcd', () => {
     expect(reads).toBeLessThanOrEqual(7);
   });
 
+  it('regression: a failed read followed by a round that reads nothing (no longer the region leader) does not spin', async () => {
+    const clock = new FakeClock();
+    const store = new FakeEtcdStore(clock);
+    const kv = store.client();
+    const cand = {
+      localLeader: true,
+      eligible: true,
+      priority: 2,
+      demoted: false,
+      manual: false,
+      reason: 'cluster_enabled',
+      message: 'ok',
+      since: '2026-01-01T00:00:00.000Z',
+    };
+    let rounds = 0;
+    const getPrefix = kv.getPrefix;
+    kv.getPrefix = () => {
+      // The read fails and, meanwhile, the pod loses its region's lease.
+      kv.getPrefix = getPrefix;
+      cand.localLeader = false;
+      return Promise.reject(new Error('14 UNAVAILABLE (fake)'));
+    };
+    const arbiter = new EtcdArbiter(
+      {
+        kv,
+        clock,
+        logger: silent,
+        candidacy: () => {
+          rounds++;
+          // A spinning loop never lets time pass: stop it after a while so the test can fail.
+          if (rounds > 200) cand.localLeader = true;
+          return { ...cand };
+        },
+      },
+      {
+        prefix: PREFIX,
+        region: 'eu',
+        identity: 'eu-0_i',
+        ttlSeconds: TTL_S,
+        holdDownMs: 30_000,
+        timing: timing(),
+      },
+    );
+    const abort = new AbortController();
+    void arbiter.start(abort.signal);
+    await clock.advance(3000);
+    abort.abort();
+    await arbiter.stop();
+    // About one round (two candidacy reads) per retry period, and the one immediate retry.
+    expect(rounds).toBeLessThanOrEqual(20);
+  });
+
   it('without a watch (a client that has none, or a broken one) rounds still take over, on the retry period', async () => {
     const clock = new FakeClock();
     const store = new FakeEtcdStore(clock);

@@ -127,7 +127,6 @@ export class EtcdArbiter {
   #running: { controller: AbortController; loop: Promise<void> } | null = null;
   #wake: AbortController | null = null;
   #wakePending = false;
-  #failedReadsInARow = 0;
   #lastLogKey = '';
   #watch: Promise<EtcdWatch | null> | null = null;
   /** Arrival time of each watched record write, by `key@modRevision` (insertion order = age). */
@@ -336,13 +335,16 @@ export class EtcdArbiter {
   // -------------------------------------------------------------------------------------------
 
   async #loop(signal: AbortSignal): Promise<void> {
+    let failedReadsInARow = 0;
     while (!signal.aborted) {
       this.#wakePending = false;
       const roundStartMs = this.#clock.monotonicMs();
       try {
-        await this.#exclusive(() => this.#round(signal));
+        const readFailed = await this.#exclusive(() => this.#round(signal));
+        failedReadsInARow = readFailed ? failedReadsInARow + 1 : 0;
       } catch (error) {
         // A bug must not leave us believing we hold the key: fail closed.
+        failedReadsInARow = 0;
         this.#log.error({ err: error }, 'arbiter round failed unexpectedly; fencing');
         this.#memory = afterLeaseLost(this.#memory);
         this.#publish();
@@ -350,7 +352,7 @@ export class EtcdArbiter {
       // A read that failed is tried again at once, once per run of failures: the client has set
       // the member that failed aside, so the retry goes to another (a takeover must not wait a
       // retry period because one call met a dead or cut-off member).
-      if (signal.aborted || this.#wakePending || this.#failedReadsInARow === 1) continue;
+      if (signal.aborted || this.#wakePending || failedReadsInARow === 1) continue;
       await this.#sleep(this.#nextWaitMs(roundStartMs), signal);
     }
   }
@@ -381,7 +383,8 @@ export class EtcdArbiter {
     }
   }
 
-  async #round(signal: AbortSignal): Promise<void> {
+  /** One round; returns whether its read of the prefix failed (false when it read nothing). */
+  async #round(signal: AbortSignal): Promise<boolean> {
     const own = this.#ownCandidacy();
     const wantLease = decideArbiter(this.#decisionInput(own)).wantLease;
     if (!wantLease) {
@@ -392,7 +395,7 @@ export class EtcdArbiter {
       this.#decision = decision;
       this.#logDecision(decision);
       this.#publish();
-      return;
+      return false;
     }
     // A lease without an acknowledged keepalive for a whole TTL is dead by our own account; if etcd
     // still keeps it (our keepalives arrive but the answers are lost), it would hold our record and
@@ -464,7 +467,7 @@ export class EtcdArbiter {
       fresh = true;
       for (const problem of view.problems) this.#logOnce(`problem:${problem}`, () => this.#log.warn(problem));
     }
-    this.#failedReadsInARow = read.ok ? 0 : this.#failedReadsInARow + 1;
+    const readFailed = !read.ok;
     this.#connected = read.ok && keepAliveSendMs !== null;
     // 3. Decide.
     const decision = decideArbiter({ ...this.#decisionInput(own), view: fresh ? this.#view : null });
@@ -556,6 +559,7 @@ export class EtcdArbiter {
         this.#kv.deleteIfLease(this.#keys.forger, lease, s),
       );
     this.#publish();
+    return readFailed;
   }
 
   #ownCandidacy(): OwnCandidacy {
