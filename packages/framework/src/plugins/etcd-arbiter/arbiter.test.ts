@@ -290,6 +290,38 @@ describe('EtcdArbiter against an in-memory etcd', () => {
     expect(rounds).toBeLessThanOrEqual(20);
   });
 
+  it('stop() does not wait for ever on a watch whose cancellation etcd never answers (a cut-off region)', async () => {
+    const clock = new FakeClock();
+    const store = new FakeEtcdStore(clock);
+    const eu = region(store, clock, 'eu', 2);
+    const watchPrefix = eu.kv.watchPrefix!;
+    await clock.advance(10);
+    // The arbiter opened its watch at start; this one stands for a stream whose cancel hangs.
+    eu.kv.watchPrefix = async (prefix, onChange, onError) => {
+      await watchPrefix(prefix, onChange, onError);
+      return { close: () => new Promise<void>(() => undefined) };
+    };
+    const arbiter = new EtcdArbiter(
+      { kv: eu.kv, clock, logger: silent, candidacy: () => ({ ...eu.cand }) },
+      {
+        prefix: PREFIX,
+        region: 'eu',
+        identity: 'eu-1_i',
+        ttlSeconds: TTL_S,
+        holdDownMs: 30_000,
+        timing: timing(),
+      },
+    );
+    void arbiter.start(new AbortController().signal);
+    await clock.advance(1500);
+    let stopped = false;
+    const stopping = arbiter.stop().then(() => {
+      stopped = true;
+    });
+    await advanceUntil(clock, () => stopped, 5000, 100);
+    await stopping;
+  });
+
   it('without a watch (a client that has none, or a broken one) rounds still take over, on the retry period', async () => {
     const clock = new FakeClock();
     const store = new FakeEtcdStore(clock);

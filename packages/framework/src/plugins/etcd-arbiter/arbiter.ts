@@ -249,7 +249,15 @@ export class EtcdArbiter {
     await running.loop.catch(() => undefined);
     const watch = await this.#watch;
     this.#watch = null;
-    await watch?.close().catch(() => undefined);
+    if (watch !== null) {
+      // Cancelling waits for etcd's answer, which a cut-off region never gets: bounded.
+      const bound = new AbortController();
+      await Promise.race([
+        watch.close().catch(() => undefined),
+        this.#clock.sleep(this.#options.timing.callTimeoutMs, bound.signal).catch(() => undefined),
+      ]);
+      bound.abort();
+    }
     await this.#exclusive(async () => {
       if (
         this.#lease !== null &&
