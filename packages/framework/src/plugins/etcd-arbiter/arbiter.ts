@@ -344,9 +344,13 @@ export class EtcdArbiter {
 
   async #loop(signal: AbortSignal): Promise<void> {
     let failedReadsInARow = 0;
+    // The immediate retry keeps the pace of the round it repeats: it must not push the next
+    // regular round (and the holder's confirmation) later.
+    let retryOfRoundAtMs: number | null = null;
     while (!signal.aborted) {
       this.#wakePending = false;
-      const roundStartMs = this.#clock.monotonicMs();
+      const roundStartMs: number = retryOfRoundAtMs ?? this.#clock.monotonicMs();
+      retryOfRoundAtMs = null;
       try {
         const readFailed = await this.#exclusive(() => this.#round(signal));
         failedReadsInARow = readFailed ? failedReadsInARow + 1 : 0;
@@ -360,7 +364,11 @@ export class EtcdArbiter {
       // A read that failed is tried again at once, once per run of failures: the client has set
       // the member that failed aside, so the retry goes to another (a takeover must not wait a
       // retry period because one call met a dead or cut-off member).
-      if (signal.aborted || this.#wakePending || failedReadsInARow === 1) continue;
+      if (signal.aborted || this.#wakePending) continue;
+      if (failedReadsInARow === 1) {
+        retryOfRoundAtMs = roundStartMs;
+        continue;
+      }
       await this.#sleep(this.#nextWaitMs(roundStartMs), signal);
     }
   }

@@ -116,6 +116,10 @@ export async function createEtcd3Kv(options: Etcd3KvOptions): Promise<EtcdKv> {
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeoutMs }),
   });
   const key = (k: string): Buffer => Buffer.from(k, 'utf8');
+  // The watch has a client of its own: a broken watch stream makes etcd3 mark its member failed
+  // and reset that member's channels, which must not cost the rounds' calls their members (seen:
+  // a holder fenced for a moment when the Raft leader was killed).
+  let watchClient: Etcd3 | null = null;
 
   return {
     async grantLease(ttlSeconds, signal) {
@@ -195,7 +199,12 @@ export async function createEtcd3Kv(options: Etcd3KvOptions): Promise<EtcdKv> {
     async watchPrefix(prefix, onChange, onError) {
       // Not create(): it waits for the connection, which a cut-off region may never get. The
       // watcher attaches at once and connects (and reconnects) in the background.
-      const watcher = client.watch().prefix(prefix).watcher();
+      watchClient ??= new Client({
+        hosts: [...options.endpoints],
+        dialTimeout: timeoutMs,
+        ...(credentials ? { credentials } : {}),
+      });
+      const watcher = watchClient.watch().prefix(prefix).watcher();
       const forward =
         (type: 'put' | 'delete') =>
         (kv: { key: Buffer; mod_revision: string }): void =>
@@ -208,6 +217,7 @@ export async function createEtcd3Kv(options: Etcd3KvOptions): Promise<EtcdKv> {
       return { close: () => watcher.cancel() };
     },
     async close() {
+      watchClient?.close();
       client.close();
     },
   };
