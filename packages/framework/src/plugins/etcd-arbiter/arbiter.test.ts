@@ -215,6 +215,30 @@ describe('EtcdArbiter against an in-memory etcd', () => {
     expect(eu.kv.faults.failNext.size).toBe(0);
   });
 
+  it('regression: the immediate retry keeps the pace of the round it repeats (the next regular round is not pushed later)', async () => {
+    const clock = new FakeClock();
+    const store = new FakeEtcdStore(clock);
+    region(store, clock, 'us', 1);
+    const eu = region(store, clock, 'eu', 2);
+    eu.kv.faults.watch = false; // only the retry period paces eu's rounds here
+    await clock.advance(3000);
+    const readsAt: number[] = [];
+    const getPrefix = eu.kv.getPrefix;
+    eu.kv.getPrefix = (prefix, signal) => {
+      readsAt.push(clock.monotonicMs());
+      return getPrefix(prefix, signal);
+    };
+    eu.kv.faults.latencyMs = 300; // every call takes 300 ms: a round takes most of its period
+    await clock.advance(1500);
+    readsAt.length = 0;
+    eu.kv.faults.failNext.add('getPrefix');
+    for (let i = 0; i < 300; i++) await clock.advance(10);
+    // readsAt[0]: the failed read; [1]: the immediate retry; [2]: the next regular round's read,
+    // one retry period after the failed round's, not one after the retry's.
+    expect(readsAt.length).toBeGreaterThanOrEqual(3);
+    expect(readsAt[2]! - readsAt[0]!).toBeLessThanOrEqual(1000 + 20);
+  });
+
   it('a run of failed reads is retried at once only once, then on the retry period (no busy loop)', async () => {
     const clock = new FakeClock();
     const store = new FakeEtcdStore(clock);
