@@ -265,6 +265,10 @@ describe('three regions on one etcd cluster: only the best healthy region forges
     expect(eu.health.requests - probesBefore).toBeGreaterThanOrEqual(5);
     expect(regionOfIdentity((await regions.waitForForgerIn('us', 5_000)).options.name)).toBe('us');
 
+    // The alternation may have left eu healthy (and seen as better) a moment ago: make it plainly
+    // unhealthy for two probe intervals first, so the hold-down is measured from this action.
+    eu.health.setHealthy(false);
+    await sleep(2_500);
     const healthyAt = Date.now();
     eu.health.setHealthy(true);
     const failback = await moveTo('eu', healthyAt, HOLD_DOWN_MS + PLANNED_TARGET_MS + LOAD_SLACK_MS);

@@ -157,6 +157,208 @@ describe('EtcdArbiter against an in-memory etcd', () => {
     expect(mayForge(us, clock.monotonicMs())).toBe(false);
   });
 
+  it('regression: region loss — the next region reacts to the key going at once (watch), and dates the lost holder by its last heartbeat as it arrived', async () => {
+    // Several phases of the loss against the standby's rounds: polling alone reacts up to a
+    // retry period late and dates the holder's last heartbeat up to a retry period late.
+    for (const phaseMs of [0, 250, 500, 750]) {
+      const clock = new FakeClock();
+      const store = new FakeEtcdStore(clock);
+      const us = region(store, clock, 'us', 1);
+      const eu = region(store, clock, 'eu', 2);
+      await advanceUntil(clock, () => mayForge(us, clock.monotonicMs()), 20_000);
+      await clock.advance(2000 + phaseMs);
+      us.kv.faults.cut = true; // us is gone: no more keepalives, its lease runs out
+      const lastHeartbeat = store.log
+        .filter((e) => e.op === 'put' && e.key === `${PREFIX}candidates/us`)
+        .at(-1)!;
+      // etcd's lessor revokes expired leases on its own (every 10 ms here), not on a client's call.
+      const step = async (): Promise<void> => {
+        store.expire();
+        await clock.advance(10);
+      };
+      while (store.get(`${PREFIX}forger`) !== null) await step();
+      const keyGoneAt = store.log.find((e) => e.op === 'expire' && e.key === `${PREFIX}forger`)!.atMs;
+      while (!eu.arbiter.snapshot().held) await step();
+      const createdAt = clock.monotonicMs();
+      expect(createdAt - keyGoneAt, `phase ${phaseMs} ms`).toBeLessThanOrEqual(20);
+      const s = eu.arbiter.snapshot();
+      // Safe: not before a TTL (+ margin) after the holder's last heartbeat was written...
+      expect(s.actAfterMs).toBeGreaterThanOrEqual(lastHeartbeat.atMs + TTL_S * 1000 + 500);
+      // ...and not a round later either.
+      expect(s.actAfterMs, `phase ${phaseMs} ms`).toBeLessThanOrEqual(
+        lastHeartbeat.atMs + TTL_S * 1000 + 500 + 20,
+      );
+      for (const r of running.splice(0)) {
+        Object.assign(r.kv.faults, { cut: false });
+        r.abort.abort();
+        await r.arbiter.stop();
+      }
+    }
+  });
+
+  it('regression: a read that fails at once (a dead member) is retried at once, not a retry period later', async () => {
+    const clock = new FakeClock();
+    const store = new FakeEtcdStore(clock);
+    const us = region(store, clock, 'us', 1);
+    const eu = region(store, clock, 'eu', 2);
+    await advanceUntil(clock, () => mayForge(us, clock.monotonicMs()), 20_000);
+    await clock.advance(2000);
+    us.kv.faults.cut = true; // us is gone: its lease runs out
+    const expiresAt = store.leaseExpiresAt(us.arbiter.snapshot().lease!)!;
+    while (clock.monotonicMs() < expiresAt - 10) await clock.advance(10);
+    // The round the key's expiry wakes meets a dead member for its read.
+    eu.kv.faults.failNext.add('getPrefix');
+    while (store.get(`${PREFIX}forger`) !== null) await clock.advance(10);
+    const goneAt = clock.monotonicMs();
+    await advanceUntil(clock, () => eu.arbiter.snapshot().held, 5000, 10);
+    expect(clock.monotonicMs() - goneAt).toBeLessThanOrEqual(20);
+    expect(eu.kv.faults.failNext.size).toBe(0);
+  });
+
+  it('regression: the immediate retry keeps the pace of the round it repeats (the next regular round is not pushed later)', async () => {
+    const clock = new FakeClock();
+    const store = new FakeEtcdStore(clock);
+    region(store, clock, 'us', 1);
+    const eu = region(store, clock, 'eu', 2);
+    eu.kv.faults.watch = false; // only the retry period paces eu's rounds here
+    await clock.advance(3000);
+    const readsAt: number[] = [];
+    const getPrefix = eu.kv.getPrefix;
+    eu.kv.getPrefix = (prefix, signal) => {
+      readsAt.push(clock.monotonicMs());
+      return getPrefix(prefix, signal);
+    };
+    eu.kv.faults.latencyMs = 300; // every call takes 300 ms: a round takes most of its period
+    await clock.advance(1500);
+    readsAt.length = 0;
+    eu.kv.faults.failNext.add('getPrefix');
+    for (let i = 0; i < 300; i++) await clock.advance(10);
+    // readsAt[0]: the failed read; [1]: the immediate retry; [2]: the next regular round's read,
+    // one retry period after the failed round's, not one after the retry's.
+    expect(readsAt.length).toBeGreaterThanOrEqual(3);
+    expect(readsAt[2]! - readsAt[0]!).toBeLessThanOrEqual(1000 + 20);
+  });
+
+  it('a run of failed reads is retried at once only once, then on the retry period (no busy loop)', async () => {
+    const clock = new FakeClock();
+    const store = new FakeEtcdStore(clock);
+    const eu = region(store, clock, 'eu', 2);
+    await advanceUntil(
+      clock,
+      () => eu.arbiter.snapshot().status.reason === 'Creating' || eu.arbiter.snapshot().held,
+      5000,
+      10,
+    );
+    let reads = 0;
+    const getPrefix = eu.kv.getPrefix;
+    eu.kv.getPrefix = () => {
+      reads++;
+      return Promise.reject(new Error('14 UNAVAILABLE: circuit breaker open (fake)'));
+    };
+    await clock.advance(5000);
+    eu.kv.getPrefix = getPrefix;
+    // One round per retry period, plus the one immediate retry (and the round in flight).
+    expect(reads).toBeGreaterThanOrEqual(5);
+    expect(reads).toBeLessThanOrEqual(7);
+  });
+
+  it('regression: a failed read followed by a round that reads nothing (no longer the region leader) does not spin', async () => {
+    const clock = new FakeClock();
+    const store = new FakeEtcdStore(clock);
+    const kv = store.client();
+    const cand = {
+      localLeader: true,
+      eligible: true,
+      priority: 2,
+      demoted: false,
+      manual: false,
+      reason: 'cluster_enabled',
+      message: 'ok',
+      since: '2026-01-01T00:00:00.000Z',
+    };
+    let rounds = 0;
+    const getPrefix = kv.getPrefix;
+    kv.getPrefix = () => {
+      // The read fails and, meanwhile, the pod loses its region's lease.
+      kv.getPrefix = getPrefix;
+      cand.localLeader = false;
+      return Promise.reject(new Error('14 UNAVAILABLE (fake)'));
+    };
+    const arbiter = new EtcdArbiter(
+      {
+        kv,
+        clock,
+        logger: silent,
+        candidacy: () => {
+          rounds++;
+          // A spinning loop never lets time pass: stop it after a while so the test can fail.
+          if (rounds > 200) cand.localLeader = true;
+          return { ...cand };
+        },
+      },
+      {
+        prefix: PREFIX,
+        region: 'eu',
+        identity: 'eu-0_i',
+        ttlSeconds: TTL_S,
+        holdDownMs: 30_000,
+        timing: timing(),
+      },
+    );
+    const abort = new AbortController();
+    void arbiter.start(abort.signal);
+    await clock.advance(3000);
+    abort.abort();
+    await arbiter.stop();
+    // About one round (two candidacy reads) per retry period, and the one immediate retry.
+    expect(rounds).toBeLessThanOrEqual(20);
+  });
+
+  it('stop() does not wait for ever on a watch whose cancellation etcd never answers (a cut-off region)', async () => {
+    const clock = new FakeClock();
+    const store = new FakeEtcdStore(clock);
+    const eu = region(store, clock, 'eu', 2);
+    const watchPrefix = eu.kv.watchPrefix!;
+    await clock.advance(10);
+    // The arbiter opened its watch at start; this one stands for a stream whose cancel hangs.
+    eu.kv.watchPrefix = async (prefix, onChange, onError) => {
+      await watchPrefix(prefix, onChange, onError);
+      return { close: () => new Promise<void>(() => undefined) };
+    };
+    const arbiter = new EtcdArbiter(
+      { kv: eu.kv, clock, logger: silent, candidacy: () => ({ ...eu.cand }) },
+      {
+        prefix: PREFIX,
+        region: 'eu',
+        identity: 'eu-1_i',
+        ttlSeconds: TTL_S,
+        holdDownMs: 30_000,
+        timing: timing(),
+      },
+    );
+    void arbiter.start(new AbortController().signal);
+    await clock.advance(1500);
+    let stopped = false;
+    const stopping = arbiter.stop().then(() => {
+      stopped = true;
+    });
+    await advanceUntil(clock, () => stopped, 5000, 100);
+    await stopping;
+  });
+
+  it('without a watch (a client that has none, or a broken one) rounds still take over, on the retry period', async () => {
+    const clock = new FakeClock();
+    const store = new FakeEtcdStore(clock);
+    const us = region(store, clock, 'us', 1);
+    const eu = region(store, clock, 'eu', 2);
+    eu.kv.faults.watch = false;
+    await advanceUntil(clock, () => mayForge(us, clock.monotonicMs()), 20_000);
+    us.kv.faults.cut = true;
+    const lastDeadline = us.arbiter.snapshot().leaderUntilMs;
+    await advanceUntil(clock, () => mayForge(eu, clock.monotonicMs()), 20_000, 50);
+    expect(eu.arbiter.snapshot().actAfterMs).toBeGreaterThanOrEqual(lastDeadline + CHAIN_MS);
+  });
+
   it('regression: keepalive answers lost (applied, reply never arrives) extend nothing; the lease is abandoned after a TTL so the key frees', async () => {
     const clock = new FakeClock();
     const store = new FakeEtcdStore(clock);
@@ -196,6 +398,9 @@ describe('EtcdArbiter against an in-memory etcd', () => {
     const clock = new FakeClock();
     const store = new FakeEtcdStore(clock);
     const us = region(store, clock, 'us', 1);
+    // No watch: its event of our own create would wake the next round at once and cut the
+    // possible-holder state this test looks at to nothing.
+    us.kv.faults.watch = false;
     us.kv.faults.loseReplyOf.add('createIfAbsent');
     await advanceUntil(clock, () => store.get(`${PREFIX}forger`) !== null, 5000, 50);
     await advanceUntil(clock, () => us.arbiter.snapshot().status.role === 'possible-forger', 3000, 50);

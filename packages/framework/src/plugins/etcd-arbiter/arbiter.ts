@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../contracts/index.js';
 import { clockTimeout } from '../../core/deadline.js';
-import type { EtcdKv, EtcdLeaseId } from './etcd-kv.js';
+import type { EtcdChange, EtcdKv, EtcdLeaseId, EtcdWatch } from './etcd-kv.js';
 import {
   afterCreate,
   afterLeaseLost,
@@ -96,6 +96,9 @@ function createMutex(): <T>(work: () => Promise<T>) => Promise<T> {
   };
 }
 
+/** Watch sightings kept (record versions of every region, newest last): a few rounds' worth. */
+const MAX_SIGHTINGS = 256;
+
 type CallResult<T> =
   { ok: true; value: T; sentAtMs: number; atMs: number } | { ok: false; error: string; sentAtMs: number };
 
@@ -125,6 +128,9 @@ export class EtcdArbiter {
   #wake: AbortController | null = null;
   #wakePending = false;
   #lastLogKey = '';
+  #watch: Promise<EtcdWatch | null> | null = null;
+  /** Arrival time of each watched record write, by `key@modRevision` (insertion order = age). */
+  readonly #sightings = new Map<string, number>();
 
   constructor(deps: EtcdArbiterDeps, options: EtcdArbiterOptions) {
     if (options.region === '') throw new Error('etcd-arbiter: region must not be empty');
@@ -183,7 +189,50 @@ export class EtcdArbiter {
       },
       'etcd arbiter starting',
     );
+    this.#watch = this.#openWatch();
     this.#running = { controller, loop: this.#loop(controller.signal) };
+  }
+
+  /**
+   * A watch on the prefix, when the client has one: a change of the forger key (gone, or taken)
+   * starts a round at once instead of at the next retry period, and a record write's arrival
+   * dates it (decide.ts, RecordSighting). Rounds and their reads stay the only source of decisions.
+   */
+  async #openWatch(): Promise<EtcdWatch | null> {
+    if (this.#kv.watchPrefix === undefined) return null;
+    try {
+      return await this.#kv.watchPrefix(
+        this.#keys.prefix,
+        (change) => this.#onChange(change),
+        (error) =>
+          this.#logOnce(`watch:${error.message}`, () =>
+            this.#log.warn({ error: error.message }, 'etcd watch broken; rounds go on every retry period'),
+          ),
+      );
+    } catch (error) {
+      this.#log.warn(
+        { error: error instanceof Error ? error.message : String(error) },
+        'etcd watch not opened; rounds go on every retry period',
+      );
+      return null;
+    }
+  }
+
+  #onChange(change: EtcdChange): void {
+    if (change.type === 'put' && change.key.startsWith(this.#keys.candidatesPrefix)) {
+      this.#sightings.set(`${change.key}@${change.modRevision}`, this.#clock.monotonicMs());
+      if (this.#sightings.size > MAX_SIGHTINGS) {
+        const oldest = this.#sightings.keys().next().value;
+        if (oldest !== undefined) this.#sightings.delete(oldest);
+      }
+    }
+    if (change.key === this.#keys.forger && this.#running !== null) {
+      this.#log.debug(
+        { type: change.type, modRevision: change.modRevision },
+        'forger key changed (watch): a round now',
+      );
+      this.wake();
+    }
   }
 
   /**
@@ -198,6 +247,17 @@ export class EtcdArbiter {
     running.controller.abort();
     this.#wake?.abort();
     await running.loop.catch(() => undefined);
+    const watch = await this.#watch;
+    this.#watch = null;
+    if (watch !== null) {
+      // Cancelling waits for etcd's answer, which a cut-off region never gets: bounded.
+      const bound = new AbortController();
+      await Promise.race([
+        watch.close().catch(() => undefined),
+        this.#clock.sleep(this.#options.timing.callTimeoutMs, bound.signal).catch(() => undefined),
+      ]);
+      bound.abort();
+    }
     await this.#exclusive(async () => {
       if (
         this.#lease !== null &&
@@ -283,18 +343,32 @@ export class EtcdArbiter {
   // -------------------------------------------------------------------------------------------
 
   async #loop(signal: AbortSignal): Promise<void> {
+    let failedReadsInARow = 0;
+    // The immediate retry keeps the pace of the round it repeats: it must not push the next
+    // regular round (and the holder's confirmation) later.
+    let retryOfRoundAtMs: number | null = null;
     while (!signal.aborted) {
       this.#wakePending = false;
-      const roundStartMs = this.#clock.monotonicMs();
+      const roundStartMs: number = retryOfRoundAtMs ?? this.#clock.monotonicMs();
+      retryOfRoundAtMs = null;
       try {
-        await this.#exclusive(() => this.#round(signal));
+        const readFailed = await this.#exclusive(() => this.#round(signal));
+        failedReadsInARow = readFailed ? failedReadsInARow + 1 : 0;
       } catch (error) {
         // A bug must not leave us believing we hold the key: fail closed.
+        failedReadsInARow = 0;
         this.#log.error({ err: error }, 'arbiter round failed unexpectedly; fencing');
         this.#memory = afterLeaseLost(this.#memory);
         this.#publish();
       }
+      // A read that failed is tried again at once, once per run of failures: the client has set
+      // the member that failed aside, so the retry goes to another (a takeover must not wait a
+      // retry period because one call met a dead or cut-off member).
       if (signal.aborted || this.#wakePending) continue;
+      if (failedReadsInARow === 1) {
+        retryOfRoundAtMs = roundStartMs;
+        continue;
+      }
       await this.#sleep(this.#nextWaitMs(roundStartMs), signal);
     }
   }
@@ -325,7 +399,8 @@ export class EtcdArbiter {
     }
   }
 
-  async #round(signal: AbortSignal): Promise<void> {
+  /** One round; returns whether its read of the prefix failed (false when it read nothing). */
+  async #round(signal: AbortSignal): Promise<boolean> {
     const own = this.#ownCandidacy();
     const wantLease = decideArbiter(this.#decisionInput(own)).wantLease;
     if (!wantLease) {
@@ -336,7 +411,7 @@ export class EtcdArbiter {
       this.#decision = decision;
       this.#logDecision(decision);
       this.#publish();
-      return;
+      return false;
     }
     // A lease without an acknowledged keepalive for a whole TTL is dead by our own account; if etcd
     // still keeps it (our keepalives arrive but the answers are lost), it would hold our record and
@@ -401,11 +476,14 @@ export class EtcdArbiter {
         atMs: read.atMs,
         gapMs: this.#options.timing.ttlMs,
         ttlSeconds: this.#options.ttlSeconds,
+        sighted: (region, modRevision) =>
+          this.#sightings.get(`${this.#keys.candidate(region)}@${modRevision}`),
       });
       this.#view = view;
       fresh = true;
       for (const problem of view.problems) this.#logOnce(`problem:${problem}`, () => this.#log.warn(problem));
     }
+    const readFailed = !read.ok;
     this.#connected = read.ok && keepAliveSendMs !== null;
     // 3. Decide.
     const decision = decideArbiter({ ...this.#decisionInput(own), view: fresh ? this.#view : null });
@@ -497,6 +575,7 @@ export class EtcdArbiter {
         this.#kv.deleteIfLease(this.#keys.forger, lease, s),
       );
     this.#publish();
+    return readFailed;
   }
 
   #ownCandidacy(): OwnCandidacy {

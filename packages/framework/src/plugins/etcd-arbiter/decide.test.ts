@@ -10,6 +10,7 @@ import {
   takeoverActAfterMs,
   type ArbiterMemory,
   type OwnCandidacy,
+  type RecordSighting,
 } from './decide.js';
 import {
   arbiterTiming,
@@ -109,6 +110,7 @@ function read(
   region: string,
   atMs: number,
   priority = 1,
+  sighted?: RecordSighting,
 ): ArbiterMemory {
   return applyRead(memory, v, {
     own: { priority, region },
@@ -116,6 +118,7 @@ function read(
     atMs,
     gapMs: GAP_MS,
     ttlSeconds: TTL_S,
+    ...(sighted ? { sighted } : {}),
   });
 }
 
@@ -421,6 +424,28 @@ describe('takeover grace', () => {
     expect(takeoverActAfterMs(mem, 5_000, TTL_S).actAfterMs).toBe(TTL_S * 1000 + 500);
   });
 
+  it("a watch sighting of the holder's last record version dates it when it came before the read (never a later one, never another version's)", () => {
+    const withHolder = (modRevision: number): ArbiterView => ({
+      ...view([usRec], { region: 'eu', createRevision: 50 }),
+      candidates: [seen(rec('eu', { holding: 50 }), modRevision), seen(usRec, 7)],
+    });
+    // eu's heartbeat (modRevision 21) arrived by watch at 1_050; our read showed it at 1_900.
+    const sightings: Record<string, number> = { 'eu@21': 1_050, 'eu@22': 500 };
+    const sighted: RecordSighting = (region, modRevision) => sightings[`${region}@${modRevision}`];
+    let mem = read(INITIAL_MEMORY, withHolder(20), 'us', 900, 2, sighted);
+    mem = read(mem, withHolder(21), 'us', 1_900, 2, sighted);
+    mem = read(mem, view([usRec]), 'us', 9_900, 2, sighted);
+    expect(mem.entry?.gone?.how).toBe('lease-ended');
+    expect(mem.entry?.holderSeenAtMs).toBe(1_050);
+    expect(takeoverActAfterMs(mem, 9_950, TTL_S).actAfterMs).toBe(1_050 + TTL_S * 1000 + 500);
+    // A sighting after the read does not push the read's own date later.
+    const late: RecordSighting = (region, modRevision) =>
+      region === 'eu' && modRevision === 21 ? 2_500 : undefined;
+    let lateMem = read(INITIAL_MEMORY, withHolder(20), 'us', 900, 2, late);
+    lateMem = read(lateMem, withHolder(21), 'us', 1_900, 2, late);
+    expect(lateMem.entry?.holderSeenAtMs).toBe(1_900);
+  });
+
   it('after a gap in reads nothing is known: a full TTL', () => {
     let mem = read(
       INITIAL_MEMORY,
@@ -470,6 +495,8 @@ describe('takeover grace', () => {
           readPhase: fc.integer({ min: 0, max: 1499 }),
           recvDelay: fc.integer({ min: 0, max: 400 }),
           createDelay: fc.integer({ min: 0, max: 3000 }),
+          // A watch delivering each record write this long after its commit (none: no watch).
+          watchDelay: fc.option(fc.integer({ min: 0, max: 400 }), { nil: undefined }),
         }),
         (h) => {
           // The holder's confirming rounds: keepalive sent at s, record write committed at s + putDelay.
@@ -522,12 +549,21 @@ describe('takeover grace', () => {
               revision: 0,
             };
           };
+          // A watch delivers the k-th heartbeat (modRevision 100 + k) after its commit.
+          const watchDelay = h.watchDelay;
+          const sighted: RecordSighting | undefined =
+            watchDelay === undefined
+              ? undefined
+              : (region, modRevision) => {
+                  const round = rounds[modRevision - 101];
+                  return region === 'eu' && round !== undefined ? round.p + watchDelay : undefined;
+                };
           // The standby reads periodically (linearized at x, received recvDelay later).
           let mem = INITIAL_MEMORY;
           let x = h.readPhase;
           let sawGoneAt: number | null = null;
           while (sawGoneAt === null) {
-            mem = read(mem, stateAt(x), 'us', x + h.recvDelay, 2);
+            mem = read(mem, stateAt(x), 'us', x + h.recvDelay, 2, sighted);
             if (x >= goneAt) sawGoneAt = x + h.recvDelay;
             x += h.readPeriod;
           }

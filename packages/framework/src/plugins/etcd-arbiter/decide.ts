@@ -123,11 +123,18 @@ function recordOf(view: ArbiterView, region: string | null): SeenCandidate | und
   return view.candidates.find((c) => c.record.region === region);
 }
 
+/**
+ * When a record version was first seen by a watch (its event's arrival), if it was: a moment
+ * after its write was committed, so after it was sent. Never later than a read showing it.
+ */
+export type RecordSighting = (region: string, modRevision: number) => number | undefined;
+
 function holderEvidence(
   previous: KnownEntry | null,
   view: ArbiterView,
   region: string | null,
   atMs: number,
+  sighted: RecordSighting | undefined,
 ): { holderSeenAtMs: number | null; holderModRevision: number | null } {
   const record = recordOf(view, region);
   if (record === undefined)
@@ -137,7 +144,13 @@ function holderEvidence(
     };
   if (previous !== null && previous.holderModRevision === record.modRevision)
     return { holderSeenAtMs: previous.holderSeenAtMs, holderModRevision: record.modRevision };
-  return { holderSeenAtMs: atMs, holderModRevision: record.modRevision };
+  // The watch may have delivered this very write before the read did: the earlier sight counts
+  // (both come after the write was committed, hence after the holder's round sent it).
+  const watched = region === null ? undefined : sighted?.(region, record.modRevision);
+  return {
+    holderSeenAtMs: watched === undefined ? atMs : Math.min(atMs, watched),
+    holderModRevision: record.modRevision,
+  };
 }
 
 function classifyGone(entry: KnownEntry, view: ArbiterView): GoneHow {
@@ -158,6 +171,7 @@ export function foldRead(
   own: { priority: number; region: string },
   atMs: number,
   gapMs: number,
+  sighted?: RecordSighting,
 ): ArbiterMemory {
   const continuous = memory.lastReadAtMs !== null && atMs - memory.lastReadAtMs <= gapMs;
   const previous = continuous ? memory.entry : null;
@@ -165,7 +179,7 @@ export function foldRead(
   let entry: KnownEntry | null;
   if (forger !== null) {
     if (previous !== null && previous.createRevision === forger.createRevision) {
-      entry = { ...previous, ...holderEvidence(previous, view, previous.region, atMs) };
+      entry = { ...previous, ...holderEvidence(previous, view, previous.region, atMs, sighted) };
     } else {
       // A different entry: the one we knew (if any) was replaced between two reads. Only an
       // adoption of the new one cares how the old one went (applyRead: 'unknown').
@@ -175,13 +189,13 @@ export function foldRead(
         lease: forger.lease,
         region,
         ttlSeconds: forger.record?.ttlSeconds ?? null,
-        ...holderEvidence(null, view, region, atMs),
+        ...holderEvidence(null, view, region, atMs, sighted),
         firstSeenAtMs: atMs,
         gone: null,
       };
     }
   } else if (previous !== null && previous.gone === null) {
-    const evidence = holderEvidence(previous, view, previous.region, atMs);
+    const evidence = holderEvidence(previous, view, previous.region, atMs, sighted);
     entry = { ...previous, ...evidence, gone: { atMs, how: classifyGone(previous, view) } };
   } else {
     entry = previous;
@@ -324,9 +338,11 @@ export function applyRead(
     atMs: number;
     gapMs: number;
     ttlSeconds: number;
+    /** Watch sightings of record versions (optional: without a watch, reads date everything). */
+    sighted?: RecordSighting;
   },
 ): ArbiterMemory {
-  const folded = foldRead(memory, view, ctx.own, ctx.atMs, ctx.gapMs);
+  const folded = foldRead(memory, view, ctx.own, ctx.atMs, ctx.gapMs, ctx.sighted);
   const forger = view.forger;
   const lease = ctx.lease;
   const ours =

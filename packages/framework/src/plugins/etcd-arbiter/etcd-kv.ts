@@ -29,6 +29,17 @@ export interface EtcdKeepAliveResult {
   readonly ttlSeconds: number;
 }
 
+/** One change seen by a watch: the key, and the store revision of the write that made it. */
+export interface EtcdChange {
+  readonly key: string;
+  readonly type: 'put' | 'delete';
+  readonly modRevision: number;
+}
+
+export interface EtcdWatch {
+  close(): Promise<void>;
+}
+
 export interface EtcdKv {
   /** Grants a lease with this TTL (the server may raise it to its minimum). */
   grantLease(ttlSeconds: number, signal: AbortSignal): Promise<{ id: EtcdLeaseId; ttlSeconds: number }>;
@@ -61,6 +72,18 @@ export interface EtcdKv {
    * returns whether it deleted. Never deletes another holder's key.
    */
   deleteIfLease(key: string, lease: EtcdLeaseId, signal: AbortSignal): Promise<boolean>;
+  /**
+   * Optional: watches every key under a prefix from now on, calling `onChange` as each change
+   * arrives (and `onError` when the watch breaks; the client may re-establish it). A hint only:
+   * it lets a round start as soon as the forger key goes, and it dates a record version no
+   * later than the read that would show it. An event arrives after its write was committed, so
+   * its arrival time is a moment after that write was sent. Nothing is decided on it.
+   */
+  watchPrefix?(
+    prefix: string,
+    onChange: (change: EtcdChange) => void,
+    onError: (error: Error) => void,
+  ): Promise<EtcdWatch>;
   /** Closes connections. */
   close(): Promise<void>;
 }

@@ -116,6 +116,10 @@ export async function createEtcd3Kv(options: Etcd3KvOptions): Promise<EtcdKv> {
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeoutMs }),
   });
   const key = (k: string): Buffer => Buffer.from(k, 'utf8');
+  // The watch has a client of its own: a broken watch stream makes etcd3 mark its member failed
+  // and reset that member's channels, which must not cost the rounds' calls their members (seen:
+  // a holder fenced for a moment when the Raft leader was killed).
+  let watchClient: Etcd3 | null = null;
 
   return {
     async grantLease(ttlSeconds, signal) {
@@ -192,7 +196,28 @@ export async function createEtcd3Kv(options: Etcd3KvOptions): Promise<EtcdKv> {
       );
       return res.succeeded;
     },
+    async watchPrefix(prefix, onChange, onError) {
+      // Not create(): it waits for the connection, which a cut-off region may never get. The
+      // watcher attaches at once and connects (and reconnects) in the background.
+      watchClient ??= new Client({
+        hosts: [...options.endpoints],
+        dialTimeout: timeoutMs,
+        ...(credentials ? { credentials } : {}),
+      });
+      const watcher = watchClient.watch().prefix(prefix).watcher();
+      const forward =
+        (type: 'put' | 'delete') =>
+        (kv: { key: Buffer; mod_revision: string }): void =>
+          onChange({ key: kv.key.toString('utf8'), type, modRevision: Number(kv.mod_revision) });
+      watcher.on('put', forward('put'));
+      watcher.on('delete', forward('delete'));
+      // etcd3 re-establishes a broken watch by itself; the caller only logs it (reads still run).
+      watcher.on('error', (error: Error) => onError(error));
+      watcher.on('disconnected', (error: Error) => onError(error));
+      return { close: () => watcher.cancel() };
+    },
     async close() {
+      watchClient?.close();
       client.close();
     },
   };

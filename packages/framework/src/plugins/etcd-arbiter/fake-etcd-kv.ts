@@ -5,7 +5,7 @@
  * simulation has the full model (test/dst); this one is only what the unit tests need.
  */
 import type { Clock } from '../../contracts/index.js';
-import type { EtcdEntry, EtcdKv, EtcdLeaseId } from './etcd-kv.js';
+import type { EtcdChange, EtcdEntry, EtcdKv, EtcdLeaseId } from './etcd-kv.js';
 
 interface StoredLease {
   ttlSeconds: number;
@@ -28,6 +28,10 @@ export interface FakeEtcdClientFaults {
   exLeader: boolean;
   /** Only these calls lose their replies (after being applied), e.g. `createIfAbsent`. */
   loseReplyOf: Set<keyof EtcdKv>;
+  /** The next call of each of these fails at once, without reaching the store (a dead member). */
+  failNext: Set<keyof EtcdKv>;
+  /** Watch events are delivered (false: a watch that is broken or lags behind). */
+  watch: boolean;
 }
 
 export class FakeEtcdStore {
@@ -36,6 +40,7 @@ export class FakeEtcdStore {
   readonly #leases = new Map<string, StoredLease>();
   #revision = 1;
   #nextLease = 1000;
+  readonly #watchers = new Set<{ prefix: string; deliver: (change: EtcdChange) => void }>();
   /** Every applied write, for assertions. */
   readonly log: Array<{ atMs: number; op: string; key: string; lease: string }> = [];
 
@@ -66,6 +71,7 @@ export class FakeEtcdStore {
     if (this.#data.delete(key)) {
       this.#revision++;
       this.log.push({ atMs: this.#clock.monotonicMs(), op: 'delete-by-hand', key, lease: '0' });
+      this.#notify({ key, type: 'delete', modRevision: this.#revision });
     }
   }
 
@@ -80,14 +86,21 @@ export class FakeEtcdStore {
 
   #dropLease(id: string, op: string): void {
     this.#leases.delete(id);
-    let changed = false;
+    const deleted: string[] = [];
     for (const [key, entry] of this.#data)
       if (entry.lease === id) {
         this.#data.delete(key);
-        changed = true;
+        deleted.push(key);
         this.log.push({ atMs: this.#clock.monotonicMs(), op, key, lease: id });
       }
-    if (changed) this.#revision++;
+    if (deleted.length === 0) return;
+    this.#revision++;
+    for (const key of deleted) this.#notify({ key, type: 'delete', modRevision: this.#revision });
+  }
+
+  #notify(change: EtcdChange): void {
+    for (const watcher of [...this.#watchers])
+      if (change.key.startsWith(watcher.prefix)) watcher.deliver(change);
   }
 
   #put(key: string, value: string, lease: EtcdLeaseId): void {
@@ -102,6 +115,7 @@ export class FakeEtcdStore {
       modRevision: this.#revision,
     });
     this.log.push({ atMs: this.#clock.monotonicMs(), op: 'put', key, lease });
+    this.#notify({ key, type: 'put', modRevision: this.#revision });
   }
 
   /** A client with its own faults. */
@@ -112,6 +126,8 @@ export class FakeEtcdStore {
       latencyMs: 0,
       exLeader: false,
       loseReplyOf: new Set(),
+      failNext: new Set(),
+      watch: true,
     };
     const hang = (signal: AbortSignal): Promise<never> =>
       new Promise((_, reject) => {
@@ -121,6 +137,8 @@ export class FakeEtcdStore {
         else signal.addEventListener('abort', fail, { once: true });
       });
     const run = async <T>(signal: AbortSignal, apply: () => T, op?: keyof EtcdKv): Promise<T> => {
+      if (op !== undefined && faults.failNext.delete(op))
+        throw new Error('14 UNAVAILABLE: No connection established (fake)');
       if (faults.latencyMs > 0) await this.#clock.sleep(faults.latencyMs, signal);
       if (faults.cut || faults.exLeader) return hang(signal);
       this.expire();
@@ -153,12 +171,16 @@ export class FakeEtcdStore {
       revokeLease: (lease, signal) => run(signal, () => this.#dropLease(lease, 'revoke')),
       get: (key, signal) => run(signal, () => this.#data.get(key) ?? null),
       getPrefix: (prefix, signal) =>
-        run(signal, () => ({
-          entries: [...this.#data.values()]
-            .filter((e) => e.key.startsWith(prefix))
-            .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
-          revision: this.#revision,
-        })),
+        run(
+          signal,
+          () => ({
+            entries: [...this.#data.values()]
+              .filter((e) => e.key.startsWith(prefix))
+              .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+            revision: this.#revision,
+          }),
+          'getPrefix',
+        ),
       put: (key, value, lease, signal) => run(signal, () => this.#put(key, value, lease)),
       createIfAbsent: (key, value, lease, signal) =>
         run(
@@ -178,8 +200,25 @@ export class FakeEtcdStore {
           this.#data.delete(key);
           this.#revision++;
           this.log.push({ atMs: now(), op: 'delete', key, lease });
+          this.#notify({ key, type: 'delete', modRevision: this.#revision });
           return true;
         }),
+      // Events reach a client only while it can talk to the store (a cut client misses them:
+      // a real watch would deliver them late, which only makes them less useful).
+      watchPrefix: async (prefix, onChange) => {
+        const watcher = {
+          prefix,
+          deliver: (change: EtcdChange): void => {
+            if (!faults.cut && !faults.exLeader && faults.watch) onChange(change);
+          },
+        };
+        this.#watchers.add(watcher);
+        return {
+          close: async () => {
+            this.#watchers.delete(watcher);
+          },
+        };
+      },
       close: async () => undefined,
     };
   }
