@@ -37,6 +37,7 @@ import {
   type CandidateRecord,
 } from './protocol.js';
 import type { ArbiterMetrics } from './metrics.js';
+import { createMutex } from '../../core/mutex.js';
 
 export interface EtcdArbiterOptions {
   readonly prefix: string;
@@ -85,16 +86,6 @@ const NOT_STARTED_STATUS: ArbiterStatus = {
   reason: 'NotStarted',
   message: 'the arbiter has not run a round yet',
 };
-
-/** A minimal mutual exclusion so rounds and release() never interleave. */
-function createMutex(): <T>(work: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return <T>(work: () => Promise<T>): Promise<T> => {
-    const result = tail.then(work, work);
-    tail = result.catch(() => undefined);
-    return result;
-  };
-}
 
 /** Watch sightings kept (record versions of every region, newest last): a few rounds' worth. */
 const MAX_SIGHTINGS = 256;

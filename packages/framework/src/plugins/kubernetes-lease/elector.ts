@@ -63,6 +63,7 @@ import {
 } from './options.js';
 import { inspectLease, type LeaseView } from './record.js';
 import { callWithDeadline, type InFlight } from './request-deadline.js';
+import { createMutex } from '../../core/mutex.js';
 
 export interface LeaseElectorDeps {
   readonly clock: Clock;
@@ -129,16 +130,6 @@ type AttemptOutcome = 'leading' | 'not-leading' | 'failed';
  * without ending (it would notice at the holder's expiry anyway: it reads before every takeover).
  */
 const STANDBY_RESYNC_MS = 120_000;
-
-/** A minimal mutual exclusion so the loop and release() never interleave their reads/writes. */
-function createMutex(): <T>(work: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return <T>(work: () => Promise<T>): Promise<T> => {
-    const result = tail.then(work, work);
-    tail = result.catch(() => undefined);
-    return result;
-  };
-}
 
 export class KubernetesLeaseElector implements LeaderElector {
   /** The holder identity written into the Lease: `<pod name>_<incarnation id>`. */
