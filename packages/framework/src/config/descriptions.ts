@@ -15,7 +15,7 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'pool.ticker': 'Pool ticker (informational, shown in metrics).',
   'pool.applicationType': 'Application type label of the metrics and the CardanoForgeCluster.',
   'loop.intervalSeconds':
-    'Resync period of the control loop; it also reacts at once to lease and policy events.',
+    'Resync period of the control loop: how soon a change on the node is seen. Leadership changes (not mere renewals) and policy events tick it at once.',
   'election.leaseName':
     'Lease name; unset = computed from network and pool id (docs/cluster-policy.md, Names).',
   'election.legacyLeaseName':

@@ -21,6 +21,7 @@ interface SetupOptions {
   confirmTimeoutMs?: number;
   handoverHoldDownMs?: number;
   logger?: pino.Logger;
+  onTick?: () => void;
 }
 
 function setup(callTimeoutMs = 1000, disableSocketCheck = false, more: SetupOptions = {}) {
@@ -40,6 +41,7 @@ function setup(callTimeoutMs = 1000, disableSocketCheck = false, more: SetupOpti
       policy: {
         snapshot: () => ({ forgingAllowed: policy.allowed, reason: 'ok', message: 'ok' }),
       },
+      ...(more.onTick ? { onTick: more.onTick } : {}),
     },
     {
       intervalMs: 10_000,
@@ -104,6 +106,36 @@ describe('Reconciler', () => {
       'revoke',
       'signal:disable_forging',
     ]);
+  });
+
+  it('a renewal alone does not tick; a holder change, a shorter deadline or the end of leadership does', async () => {
+    let ticks = 0;
+    const t = setup(1000, false, { onTick: () => void ticks++ });
+    active = t.reconciler;
+    t.reconciler.start();
+    let deadline = clock.monotonicMs() + 60_000;
+    t.elector.set({ holder: 'bp-0', leaderUntilMs: deadline, reason: 'Renewed' });
+    await until(() => t.calls.includes('signal:enable_forging'));
+    await clock.sleep(100); // converging ticks (50 ms apart) are over
+    const settled = ticks;
+    for (let i = 1; i <= 5; i++) {
+      deadline += 2000;
+      t.elector.set({ leaderUntilMs: deadline, observedAtMs: clock.monotonicMs(), message: `renewed ${i}` });
+      await clock.sleep(10);
+    }
+    // The interval is 10 s: any tick in this window came from a renewal.
+    expect(ticks).toBe(settled);
+    // A deadline moved earlier must be acted on at once, not at the interval.
+    const shorter = clock.monotonicMs() + 200;
+    t.elector.set({ leaderUntilMs: shorter });
+    await until(() => ticks > settled, 1000);
+    await until(() => t.calls.includes('signal:disable_forging'), 2000);
+    expect(clock.monotonicMs()).toBeGreaterThanOrEqual(shorter);
+    expect(clock.monotonicMs() - shorter).toBeLessThan(1000);
+    // Another holder: ticks at once.
+    const before = ticks;
+    t.elector.set({ holder: 'bp-1', leaderUntilMs: 0, reason: 'HeldByOther' });
+    await until(() => ticks > before, 1000);
   });
 
   it('shuts down in order: revoke, signal, release', async () => {

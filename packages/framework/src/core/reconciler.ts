@@ -1,8 +1,8 @@
 /**
  * The control loop around the pure decision core: observe → decide → act, level-triggered.
- * A tick runs on a timer, whenever the elector or the policy changes, and exactly at the
- * self-fencing deadline (leaderUntilMs), so a leader that cannot renew revokes its credentials
- * before any standby may take the lease (docs/safety.md). The halves of a tick live next door:
+ * A tick runs on a timer, whenever the policy or the leadership changes (not on a mere renewal),
+ * and exactly at the self-fencing deadline (leaderUntilMs), so a leader that cannot renew revokes
+ * its credentials before any standby may take the lease (docs/safety.md). The halves of a tick live next door:
  * observe.ts (gathering the observation), act.ts (running the actions), node-tracking.ts (what is
  * remembered about the node between ticks, pure).
  */
@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { Clock, CredentialProvisioner, LeaderElector, NodeController } from '../contracts/index.js';
 import { executeAction, type ActContext, type ActionResult } from './act.js';
 import { decide } from './decide.js';
+import { leadershipChangeNeedsTick } from './leadership-change.js';
 import type { Decision, DecisionConfig, Observation } from './decide.js';
 import type { NodeLoaded } from './node-belief.js';
 import { INITIAL_TRACKING, type NodeTracking } from './node-tracking.js';
@@ -113,7 +114,16 @@ export class Reconciler {
 
   start(): void {
     if (this.loop) return;
-    this.unsubscribers.push(this.deps.elector.subscribe(() => this.trigger()));
+    // Renewals alone do not tick (leadership-change.ts says why that is safe); the interval and
+    // the fencing-deadline wake still do.
+    let seen = this.deps.elector.snapshot();
+    this.unsubscribers.push(
+      this.deps.elector.subscribe((snapshot) => {
+        const needed = leadershipChangeNeedsTick(seen, snapshot);
+        seen = snapshot;
+        if (needed) this.trigger();
+      }),
+    );
     const unsubscribePolicy = this.deps.policy.subscribe?.(() => this.trigger());
     if (unsubscribePolicy) this.unsubscribers.push(unsubscribePolicy);
     this.loop = this.run();

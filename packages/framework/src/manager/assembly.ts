@@ -58,7 +58,6 @@ function budgetOf(config: ResolvedConfig): RevocationBudget {
 
 export function sidecarSettingsFromConfig(config: ResolvedConfig, version: string): SidecarSettings {
   const { callTimeoutMs, terminateGraceMs } = budgetOf(config);
-  const retryMs = config.election.retryPeriodSeconds * 1000;
   return {
     info: {
       podName: config.podName,
@@ -75,8 +74,10 @@ export function sidecarSettingsFromConfig(config: ResolvedConfig, version: strin
       version: config.crd.version,
       plural: config.crd.leaderPlural,
     },
-    // React at least as fast as the elector polls; SLEEP_INTERVAL only bounds the resync period.
-    intervalMs: Math.min(config.loop.intervalSeconds * 1000, retryMs),
+    // The resync period (SLEEP_INTERVAL, 5 s like the Python sidecar's loop): how soon a change on
+    // the node is seen. Lease and policy changes tick at once and the fencing deadline has its own
+    // wake, so no safety margin depends on it (docs/safety.md, rule F).
+    intervalMs: config.loop.intervalSeconds * 1000,
     callTimeoutMs,
     shutdownDeadlineMs: shutdownDeadlineMs(config),
     socketWaitTimeoutMs: config.node.socketWaitTimeoutSeconds * 1000,

@@ -11,8 +11,8 @@ import {
   listeningSocketInodes,
   pidHasArgument,
   pidHasName,
-  pidHoldsSocket,
   pidsHoldingSocket,
+  socketFdOf,
   pidsWithName,
 } from './proc.js';
 import { probeUnixSocket, type SocketProbe } from './socket-probe.js';
@@ -41,10 +41,17 @@ export function createNodeOs(
   dispatcher?: Dispatcher,
   clock: Clock = createSystemClock(),
 ): NodeOs {
+  // The fd through which the node was last seen holding its listener: checked first next time.
+  let lastHolder: { pid: number; fd: string } | null = null;
   return {
     probeSocket: (path, timeoutMs, signal) => probeUnixSocket(path, timeoutMs, signal, clock),
     listeningSocketInodes: (socketPath) => listeningSocketInodes(procRoot, socketPath),
-    pidHoldsSocket: (pid, inodes) => pidHoldsSocket(procRoot, pid, inodes as Set<string>),
+    pidHoldsSocket: async (pid, inodes) => {
+      const hint = lastHolder?.pid === pid ? lastHolder.fd : undefined;
+      const fd = await socketFdOf(procRoot, pid, inodes, hint);
+      if (fd !== null) lastHolder = { pid, fd };
+      return fd !== null;
+    },
     pidsHoldingSocket: (inodes, ownPid) => pidsHoldingSocket(procRoot, inodes as Set<string>, ownPid),
     pidHasName: (pid, name) => pidHasName(procRoot, pid, name),
     pidsWithName: (name, ownPid) => pidsWithName(procRoot, name, ownPid),

@@ -1,11 +1,12 @@
 // Edge cases of /proc parsing on a fake proc tree; the real /proc is exercised in controller.test.ts.
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createNodeController } from './controller.js';
-import { listeningSocketInodes, pidHasArgument, pidHasName, pidsHoldingSocket } from './proc.js';
+import { createNodeOs } from './os.js';
+import { listeningSocketInodes, pidHasArgument, pidHasName, pidsHoldingSocket, socketFdOf } from './proc.js';
 
 const never = new AbortController().signal;
 const silent = pino({ level: 'silent' });
@@ -60,6 +61,30 @@ describe('/proc discovery on a fake proc tree', () => {
     await fakeProcess(12, { comm: 'client', sockets: ['555'] });
     await fakeProcess(OWN_PID, { comm: 'node', sockets: ['111'] });
     expect(await pidsHoldingSocket(procRoot, new Set(['111']), OWN_PID)).toEqual([10]);
+  });
+
+  it('finds the fd holding the listener, trying the last one first and scanning when it moved', async () => {
+    await fakeProcess(10, { comm: 'cardano-node', sockets: ['333', '222', '111'] }); // fds 3, 4, 5
+    const listener = new Set(['111']);
+    expect(await socketFdOf(procRoot, 10, listener)).toBe('5');
+    expect(await socketFdOf(procRoot, 10, listener, '5')).toBe('5');
+    // A stale hint (the fd now holds another socket, or is closed) falls back to the whole table.
+    expect(await socketFdOf(procRoot, 10, listener, '3')).toBe('5');
+    expect(await socketFdOf(procRoot, 10, listener, '9')).toBe('5');
+    expect(await socketFdOf(procRoot, 10, new Set(['999']), '5')).toBeNull();
+    expect(await socketFdOf(procRoot, 77, listener, '5')).toBeNull(); // no such process
+  });
+
+  it('the os seam follows the listener to another fd and notices when it is gone', async () => {
+    await fakeProcess(10, { comm: 'cardano-node', sockets: ['222', '111'] }); // fds 3, 4
+    const os = createNodeOs(procRoot);
+    const listener = new Set(['111']);
+    expect(await os.pidHoldsSocket(10, listener)).toBe(true);
+    await unlink(join(procRoot, '10', 'fd', '4'));
+    expect(await os.pidHoldsSocket(10, listener)).toBe(false);
+    await symlink('socket:[111]', join(procRoot, '10', 'fd', '7'));
+    expect(await os.pidHoldsSocket(10, listener)).toBe(true);
+    expect(await os.pidHoldsSocket(10, new Set(['888']))).toBe(false);
   });
 
   it('prefers the named process when a forked helper shares the listener, and refuses to guess otherwise', async () => {

@@ -54,31 +54,48 @@ export async function listPids(procRoot: string, ownPid: number): Promise<number
     .filter((pid) => pid !== ownPid);
 }
 
+/**
+ * The fd through which `pid` holds one of `inodes` (null when none). `tryFirst` (the fd found last
+ * time) is looked at before the whole table: a node holds its listener on the same fd for its life,
+ * and cardano-node's table grows with its peers, so this turns one readlink per fd into one.
+ * Unreadable fd tables count as "no".
+ */
+export async function socketFdOf(
+  procRoot: string,
+  pid: number,
+  inodes: ReadonlySet<string>,
+  tryFirst?: string,
+): Promise<string | null> {
+  if (inodes.size === 0) return null;
+  const fdDir = join(procRoot, String(pid), 'fd');
+  const holds = async (fd: string): Promise<boolean> => {
+    let target: string;
+    try {
+      target = await readlink(join(fdDir, fd));
+    } catch {
+      return false; // fd closed while we looked, or the process is gone
+    }
+    const match = /^socket:\[(\d+)\]$/.exec(target);
+    return match?.[1] !== undefined && inodes.has(match[1]);
+  };
+  if (tryFirst !== undefined && (await holds(tryFirst))) return tryFirst;
+  let fds: string[];
+  try {
+    fds = await readdir(fdDir);
+  } catch {
+    return null;
+  }
+  for (const fd of fds) if (fd !== tryFirst && (await holds(fd))) return fd;
+  return null;
+}
+
 /** Whether `pid` has an open fd on one of `inodes`. Unreadable fd tables count as "no". */
 export async function pidHoldsSocket(
   procRoot: string,
   pid: number,
   inodes: ReadonlySet<string>,
 ): Promise<boolean> {
-  if (inodes.size === 0) return false;
-  const fdDir = join(procRoot, String(pid), 'fd');
-  let fds: string[];
-  try {
-    fds = await readdir(fdDir);
-  } catch {
-    return false;
-  }
-  for (const fd of fds) {
-    let target: string;
-    try {
-      target = await readlink(join(fdDir, fd));
-    } catch {
-      continue; // fd closed while we looked
-    }
-    const match = /^socket:\[(\d+)\]$/.exec(target);
-    if (match?.[1] !== undefined && inodes.has(match[1])) return true;
-  }
-  return false;
+  return (await socketFdOf(procRoot, pid, inodes)) !== null;
 }
 
 export async function pidsHoldingSocket(
