@@ -15,8 +15,18 @@ export const ENTRYPOINT_IN_APP = 'packages/framework/dist/cli/main.js';
  *  - `--no-opt --no-maglev`: no optimizing compilers, so their code and compiled output are never
  *    paged in (~10 MiB RSS) and no CPU goes to compiling; JavaScript runs in the interpreter and
  *    the baseline compiler (start-up and the loop measured in BENCHMARKS.md with them).
+ *  - `--liftoff-only`: undici's HTTP parser (llhttp) is WebAssembly, and `--no-opt` does not stop
+ *    V8 from tiering its hot functions up to TurboFan on a worker thread: that compiler's code
+ *    paged in and its zone memory left in a glibc thread arena cost ~13 MiB RSS, and in a process
+ *    that only watches a Lease the tier-up compiles were most of its CPU. Liftoff's baseline code
+ *    parses a 1 KiB response just as well.
  */
-export const SIDECAR_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--no-opt', '--no-maglev'];
+export const SIDECAR_NODE_FLAGS: readonly string[] = [
+  '--max-semi-space-size=1',
+  '--no-opt',
+  '--no-maglev',
+  '--liftoff-only',
+];
 
 export function imageEntrypoint(app: string): string {
   return join(app, ENTRYPOINT_IN_APP);
