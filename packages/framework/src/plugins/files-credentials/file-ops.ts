@@ -8,6 +8,14 @@ import * as fsp from 'node:fs/promises';
 export interface FileFacts {
   isFile(): boolean;
   readonly mode: number;
+  /**
+   * Device, inode, size, mtime and ctime (ns): equal identities mean unchanged content, unless the
+   * file changed within the timestamp granularity of `changedAtMs` (see the provisioner's racy
+   * rule). Absent: the seam cannot tell, and the content is read every time.
+   */
+  readonly identity?: string;
+  /** The ctime, in wall-clock ms. */
+  readonly changedAtMs?: number;
 }
 
 export interface CredentialFileOps {
@@ -28,7 +36,15 @@ export interface CredentialFileOps {
 
 export const nodeCredentialFileOps: CredentialFileOps = {
   readFile: (path) => fsp.readFile(path),
-  stat: (path) => fsp.stat(path),
+  stat: async (path) => {
+    const facts = await fsp.stat(path, { bigint: true });
+    return {
+      isFile: () => facts.isFile(),
+      mode: Number(facts.mode),
+      identity: `${facts.dev}:${facts.ino}:${facts.size}:${facts.mtimeNs}:${facts.ctimeNs}`,
+      changedAtMs: Number(facts.ctimeNs / 1_000_000n),
+    };
+  },
   mkdir: async (path, mode) => {
     await fsp.mkdir(path, { recursive: true, mode });
   },

@@ -591,6 +591,86 @@ describe('files credential provisioner', () => {
     expect(await targetNames()).toEqual([]);
   });
 
+  describe('inspect reads a file again only when its stat identity changed', () => {
+    /** The real file operations, counting reads; `ageMs` makes every file look that much older. */
+    function countingOps(ageMs: number) {
+      const reads: string[] = [];
+      const ops: CredentialFileOps = {
+        ...nodeCredentialFileOps,
+        readFile: (path) => {
+          reads.push(path);
+          return nodeCredentialFileOps.readFile(path);
+        },
+        stat: async (path) => {
+          const facts = await nodeCredentialFileOps.stat(path);
+          return { ...facts, isFile: () => facts.isFile(), changedAtMs: (facts.changedAtMs ?? 0) - ageMs };
+        },
+      };
+      return { ops, reads };
+    }
+
+    it('an unchanged set is not read again; a rewritten source or target is', async () => {
+      const sources = await writeValidSources();
+      const { ops, reads } = countingOps(10_000);
+      const p = provisioner(ops);
+      await p.provision(never);
+      const first = await p.inspect(never);
+      expect(first).toMatchObject({ presence: 'all', upToDate: true, reason: 'UpToDate' });
+      reads.length = 0;
+      expect(await p.inspect(never)).toEqual(first);
+      expect(reads).toEqual([]);
+
+      // A target edited by hand, same length, other bytes: seen by content at once.
+      const edited = sources.vrf.replace(
+        /"cborHex": "5840(.)/,
+        (_m, c: string) => `"cborHex": "5840${c === 'a' ? 'b' : 'a'}`,
+      );
+      expect(edited).not.toBe(sources.vrf);
+      expect(edited.length).toBe(sources.vrf.length);
+      await writeFile(options.target.vrfKey, edited);
+      expect(await p.inspect(never)).toMatchObject({ presence: 'all', upToDate: false, reason: 'Outdated' });
+      expect(reads).toEqual([options.target.vrfKey]);
+
+      // A rotated KES key and certificate: read, checked as a pair, new fingerprint.
+      reads.length = 0;
+      const pair = kesAndOpcert(7, { counter: 4 });
+      await writeSource('kes', pair.kes);
+      await writeSource('opcert', pair.opcert);
+      const rotated = await p.inspect(never);
+      expect(rotated).toMatchObject({ sourcesValid: true, upToDate: false, reason: 'Outdated' });
+      expect(rotated.sourceFingerprint).not.toBe(first.sourceFingerprint);
+      expect(reads.sort()).toEqual([options.source.kesKey, options.source.opCert].sort());
+    });
+
+    it('a mismatched pair written later is refused although the earlier pair was checked', async () => {
+      await writeValidSources();
+      const { ops } = countingOps(10_000);
+      const p = provisioner(ops);
+      expect(await p.inspect(never)).toMatchObject({ sourcesValid: true });
+      await writeSource('kes', kesAndOpcert().kes); // a KES key the certificate does not name
+      expect(await p.inspect(never)).toMatchObject({ sourcesValid: false, reason: 'CredentialMismatch' });
+    });
+
+    it('a file changed within the last 2 s (racy) is read every time', async () => {
+      await writeValidSources();
+      const { ops, reads } = countingOps(0);
+      const p = provisioner(ops);
+      await p.provision(never);
+      await p.inspect(never);
+      reads.length = 0;
+      await p.inspect(never);
+      expect(reads).toHaveLength(6); // three sources, three targets
+    });
+
+    it('absent targets are not read at all', async () => {
+      await writeValidSources();
+      const { ops, reads } = countingOps(10_000);
+      const p = provisioner(ops);
+      expect(await p.inspect(never)).toMatchObject({ presence: 'none', reason: 'Absent' });
+      expect(reads.filter((path) => path.startsWith(targetDir))).toEqual([]);
+    });
+  });
+
   it('never runs a revoke in the middle of a provision', async () => {
     await writeValidSources();
     const events: string[] = [];

@@ -8,7 +8,9 @@
  *    cold key, for this KES key): a mismatched set is refused like any invalid source;
  *  - each write is atomic (O_EXCL temp file with mode 0600 in the target directory, fsync,
  *    rename, fsync of the directory), so the node never reads a half-written key;
- *  - identical targets are detected by content, never by mtime;
+ *  - identical targets are detected by content (a digest of the bytes), never by mtime; inspect(),
+ *    every tick, reads a file again only when its stat identity (device, inode, size, mtime, ctime)
+ *    changed or its last change is under 2 s old, and keeps digests, not keys, between ticks;
  *  - all three targets are present together or not at all: a failure while writing removes the
  *    whole set (fail closed);
  *  - no error, log line or metric ever carries key material.
@@ -26,7 +28,7 @@ import type {
 import { createMutex } from '../../core/mutex.js';
 import { checkCredentialPair, parseOperationalCertificate, type PairCheck } from '../../kes/opcert.js';
 import { CREDENTIAL_FILES, checkEnvelope, type CredentialFile } from './envelope.js';
-import { nodeCredentialFileOps, type CredentialFileOps } from './file-ops.js';
+import { nodeCredentialFileOps, type CredentialFileOps, type FileFacts } from './file-ops.js';
 import type { CredentialPaths, FilesCredentialsOptions } from './options.js';
 
 export const CREDENTIAL_OPERATIONS_METRIC = 'cardano_credential_operations_total';
@@ -43,6 +45,12 @@ const TARGET_DIR_MODE = 0o700;
 /** Marks temp files as ours so revoke() can clean up after a crash mid-write. */
 const TEMP_MARKER = '.cardano-forge-tmp-';
 const FINGERPRINT_HEX_CHARS = 16;
+/**
+ * The racy rule (as git's index): a digest is reused only when it was taken at least this long
+ * after the file's last change, so a rewrite within the same timestamp tick, with the same size,
+ * cannot hide behind an unchanged identity.
+ */
+const RACY_MS = 2000;
 
 const PATH_KEY: Readonly<Record<CredentialFile, keyof CredentialPaths>> = {
   kes: 'kesKey',
@@ -68,6 +76,27 @@ type SourceRead =
       /** Present when the file could be read but is not a valid envelope. */
       readonly content?: Buffer;
     };
+
+/**
+ * A source as the checks see it: a valid one by its digest and length, with its content when it
+ * was just read (a summary reused from an earlier read carries none: no key is kept between ticks).
+ */
+type SourceSummary =
+  | {
+      readonly file: CredentialFile;
+      readonly path: string;
+      readonly valid: true;
+      readonly digest: string;
+      readonly length: number;
+      readonly content?: Buffer;
+    }
+  | Extract<SourceRead, { valid: false }>;
+
+function summarize(read: SourceRead): SourceSummary {
+  if (!read.valid) return read;
+  const digest = createHash('sha256').update(read.content).digest('hex');
+  return { ...read, digest, length: read.content.length };
+}
 
 /** A failed step while installing, described without any content. */
 class InstallStepError extends Error {
@@ -163,7 +192,72 @@ export function createFilesCredentialProvisioner(
 
   const readSources = (): Promise<SourceRead[]> => Promise.all(CREDENTIAL_FILES.map(readSource));
 
-  function describeSourceProblems(sources: readonly SourceRead[]): SourceProblem | null {
+  /**
+   * inspect() runs every tick, but the files rarely change: a file whose stat identity is
+   * unchanged (and not racy) is not read again; its digest is reused. Digests only: no copy of
+   * key material is kept between ticks. provision() always reads afresh.
+   */
+  interface Digested {
+    readonly identity: string;
+    readonly readAtMs: number;
+    readonly digest: string;
+  }
+  const sourceSummaries = new Map<
+    CredentialFile,
+    { identity: string; readAtMs: number; summary: SourceSummary }
+  >();
+  const targetDigests = new Map<CredentialFile, Digested>();
+
+  function reusable(
+    cached: { identity: string; readAtMs: number } | undefined,
+    facts: FileFacts | null,
+  ): boolean {
+    return (
+      cached !== undefined &&
+      facts?.identity !== undefined &&
+      facts.identity === cached.identity &&
+      facts.changedAtMs !== undefined &&
+      cached.readAtMs - facts.changedAtMs >= RACY_MS
+    );
+  }
+
+  const statOrNull = (path: string): Promise<FileFacts | null> => fs.stat(path).catch(() => null);
+
+  async function inspectSource(file: CredentialFile, fresh: boolean): Promise<SourceSummary> {
+    const facts = await statOrNull(sourceOf(file));
+    const cached = sourceSummaries.get(file);
+    if (!fresh && reusable(cached, facts)) return cached!.summary;
+    const readAtMs = Date.now();
+    const summary = summarize(await readSource(file));
+    if (facts?.identity !== undefined && summary.valid) {
+      const { content: _dropped, ...withoutContent } = summary;
+      sourceSummaries.set(file, { identity: facts.identity, readAtMs, summary: withoutContent });
+    } else sourceSummaries.delete(file);
+    return summary;
+  }
+
+  /** Whether a credential file is at the target, and its digest (null when it cannot be read). */
+  async function inspectTarget(file: CredentialFile): Promise<{ present: boolean; digest: string | null }> {
+    const facts = await statOrNull(targetOf(file));
+    if (facts === null || !facts.isFile()) {
+      targetDigests.delete(file);
+      return { present: false, digest: null };
+    }
+    const cached = targetDigests.get(file);
+    if (reusable(cached, facts)) return { present: true, digest: cached!.digest };
+    const readAtMs = Date.now();
+    const content = await readTarget(file).catch(() => null);
+    if (content === null) {
+      targetDigests.delete(file);
+      return { present: true, digest: null };
+    }
+    const digest = createHash('sha256').update(content).digest('hex');
+    if (facts.identity !== undefined) targetDigests.set(file, { identity: facts.identity, readAtMs, digest });
+    return { present: true, digest };
+  }
+
+  /** The first problem of the set; 'unchecked' when the pair changed but was not read (re-read it). */
+  function describeSourceProblems(sources: readonly SourceSummary[]): SourceProblem | 'unchecked' | null {
     const problems = sources.filter((source) => !source.valid);
     const first = problems[0];
     if (first === undefined) return pairProblem(sources);
@@ -175,7 +269,7 @@ export function createFilesCredentialProvisioner(
   }
 
   let lastPairCheck: {
-    readonly digest: string;
+    readonly key: string;
     readonly problem: SourceProblem | null;
   } | null = null;
 
@@ -185,26 +279,22 @@ export function createFilesCredentialProvisioner(
    * ledger rejects any block it makes. Checked by the kes module; only verification-key
    * fingerprints are ever shown.
    */
-  function pairProblem(sources: readonly SourceRead[]): SourceProblem | null {
+  function pairProblem(sources: readonly SourceSummary[]): SourceProblem | 'unchecked' | null {
     const kes = sources.find((source) => source.file === 'kes');
     const opcert = sources.find((source) => source.file === 'opcert');
     if (kes?.valid !== true || opcert?.valid !== true) return null;
-    // Sources are read on every tick but rarely change: check each distinct pair once (a digest,
-    // so no copy of the key is kept).
-    const digest = createHash('sha256')
-      .update(`${kes.content.length}:`)
-      .update(kes.content)
-      .update(opcert.content)
-      .digest('hex');
-    if (lastPairCheck?.digest === digest) return lastPairCheck.problem;
-    const problem = checkPair(kes, opcert);
-    lastPairCheck = { digest, problem };
+    // Sources are looked at on every tick but rarely change: check each distinct pair once.
+    const key = `${kes.digest}:${opcert.digest}`;
+    if (lastPairCheck?.key === key) return lastPairCheck.problem;
+    if (kes.content === undefined || opcert.content === undefined) return 'unchecked';
+    const problem = checkPair({ ...kes, content: kes.content }, { ...opcert, content: opcert.content });
+    lastPairCheck = { key, problem };
     return problem;
   }
 
   function checkPair(
-    kes: SourceRead & { valid: true },
-    opcert: SourceRead & { valid: true },
+    kes: { readonly path: string; readonly content: Buffer },
+    opcert: { readonly path: string; readonly content: Buffer },
   ): SourceProblem | null {
     const certWhat = `opcert source ${opcert.path}`;
     let check: PairCheck;
@@ -345,8 +435,9 @@ export function createFilesCredentialProvisioner(
     if (signal.aborted)
       return { ok: false, changed: false, reason: 'Aborted', message: 'provision aborted before it started' };
     const sources = await readSources();
-    const problem = describeSourceProblems(sources);
-    if (problem !== null) {
+    // Read afresh, so the pair is always checked here ('unchecked' cannot come back).
+    const problem = describeSourceProblems(sources.map(summarize));
+    if (problem !== null && problem !== 'unchecked') {
       logger.warn({ reason: problem.reason }, `not provisioning credentials: ${problem.message}`);
       return { ok: false, changed: false, ...problem };
     }
@@ -426,12 +517,26 @@ export function createFilesCredentialProvisioner(
   }
 
   async function inspectNow(): Promise<CredentialState> {
-    const [sources, present, targets] = await Promise.all([
-      readSources(),
-      presence(),
-      Promise.all(CREDENTIAL_FILES.map((file) => readTarget(file).catch(() => null))),
+    const inspectSources = (fresh: boolean): Promise<SourceSummary[]> =>
+      Promise.all(CREDENTIAL_FILES.map((file) => inspectSource(file, fresh)));
+    const [summaries, targets] = await Promise.all([
+      inspectSources(false),
+      Promise.all(CREDENTIAL_FILES.map(inspectTarget)),
     ]);
-    const problem = describeSourceProblems(sources);
+    let sources = summaries;
+    let checked = describeSourceProblems(sources);
+    if (checked === 'unchecked') {
+      // Reused digests name a pair this instance has not checked (it saw another since): read again.
+      sources = await inspectSources(true);
+      checked = describeSourceProblems(sources);
+    }
+    const problem: SourceProblem | null =
+      checked === 'unchecked'
+        ? { reason: 'InvalidSource', message: 'the KES key and operational certificate could not be checked' }
+        : checked;
+    const count = targets.filter((target) => target.present).length;
+    const present: CredentialPresence =
+      count === 0 ? 'none' : count === CREDENTIAL_FILES.length ? 'all' : 'partial';
     const sourcesValid = problem === null;
     let sourceFingerprint: string | null = null;
     let upToDate = false;
@@ -439,18 +544,18 @@ export function createFilesCredentialProvisioner(
       const hash = createHash('sha256');
       for (const source of sources) {
         if (!source.valid) continue;
-        // Length-prefixed so different splits of the same bytes cannot collide.
-        hash.update(`${source.file}:${source.content.length}:`);
-        hash.update(source.content);
+        // Length-prefixed so different splits cannot collide.
+        hash.update(`${source.file}:${source.length}:${source.digest};`);
       }
       sourceFingerprint = hash.digest('hex').slice(0, FINGERPRINT_HEX_CHARS);
+      // Identical targets are detected by content (digests of the bytes), never by mtime.
       upToDate =
         present === 'all' &&
-        sources.every((source, index) => source.valid && targets[index]?.equals(source.content) === true);
+        sources.every((source, index) => source.valid && targets[index]?.digest === source.digest);
     }
     const base = { presence: present, upToDate, sourcesValid, sourceFingerprint };
     if (present === 'partial') {
-      const missing = CREDENTIAL_FILES.filter((_, index) => targets[index] === null);
+      const missing = CREDENTIAL_FILES.filter((_, index) => !targets[index]?.present);
       return {
         ...base,
         reason: 'Partial',
