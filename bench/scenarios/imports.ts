@@ -14,8 +14,16 @@ const NODE = join(REPO, 'node_modules/.bin/node');
 const FRAMEWORK = join(REPO, 'packages/framework');
 const SECTION = 'Import cost (fresh Node process, after a full GC)';
 
-/** What `forge-manager run` loads: the CLI, the built-in plugins and the sidecar. */
-const SIDECAR_GRAPH = ['./dist/cli/commands.js', './dist/cli/builtins.js', './dist/manager/run.js'];
+/**
+ * What `forge-manager run` loads: node:http's lean ES-module view first (cli/main.ts), then the
+ * CLI, the built-in plugins and the sidecar.
+ */
+const SIDECAR_GRAPH = [
+  './dist/cli/http-lean.js',
+  './dist/cli/commands.js',
+  './dist/cli/builtins.js',
+  './dist/manager/run.js',
+];
 
 /**
  * What the sidecar imports, one line each: label, the specifiers imported together, and Node flags
@@ -48,7 +56,10 @@ export const IMPORTS: ReadonlyArray<{ label: string; specifiers: string[]; flags
 const PROBE = `
 const specifiers = JSON.parse(process.argv[1]);
 const t0 = performance.now();
-for (const s of specifiers) await import(s);
+for (const s of specifiers) {
+  const imported = await import(s);
+  if (typeof imported.importHttpLean === 'function') await imported.importHttpLean();
+}
 const ms = performance.now() - t0;
 globalThis.gc(); await new Promise((r) => setTimeout(r, 100)); globalThis.gc();
 process.stdout.write(JSON.stringify({ ms, rss: process.memoryUsage().rss / 1048576 }));

@@ -15,17 +15,21 @@ export const ENTRYPOINT_IN_APP = 'packages/framework/dist/cli/main.js';
  *  - `--no-opt --no-maglev`: no optimizing compilers, so their code and compiled output are never
  *    paged in (~10 MiB RSS) and no CPU goes to compiling; JavaScript runs in the interpreter and
  *    the baseline compiler (start-up and the loop measured in BENCHMARKS.md with them).
- *  - `--liftoff-only`: undici's HTTP parser (llhttp) is WebAssembly, and `--no-opt` does not stop
- *    V8 from tiering its hot functions up to TurboFan on a worker thread: that compiler's code
- *    paged in and its zone memory left in a glibc thread arena cost ~13 MiB RSS, and in a process
- *    that only watches a Lease the tier-up compiles were most of its CPU. Liftoff's baseline code
- *    parses a 1 KiB response just as well.
+ *  - `--liftoff-only --wasm-wrapper-tiering-budget=2147483647`: WebAssembly (the sidecar's only
+ *    module is undici's HTTP/1 parser, llhttp) stays in V8's baseline compiler, and the calls into
+ *    it keep the generic wrapper. Otherwise V8 recompiles llhttp with its optimizing compiler on
+ *    background threads once responses flow (that compiler's code paged in and a ~10 MiB malloc
+ *    arena left behind), and after 1000 calls compiles a wrapper with it (+2.5 MiB of the node
+ *    binary's code, minutes into steady state): ~15 MiB RSS in all (bench/notes.md), for parsing a
+ *    few small responses a second a little faster. (In a process that only watched a Lease, those
+ *    background compiles were most of its CPU: 0.15 s/min against 0.02 with the flags.)
  */
 export const SIDECAR_NODE_FLAGS: readonly string[] = [
   '--max-semi-space-size=1',
   '--no-opt',
   '--no-maglev',
   '--liftoff-only',
+  '--wasm-wrapper-tiering-budget=2147483647',
 ];
 
 export function imageEntrypoint(app: string): string {

@@ -15,7 +15,8 @@
 import type { RequestOptions } from 'node:https';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
-import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Agent, ProxyAgent, request } from '../net/undici.js';
 import type { KubeConfig } from './kubeconfig.js';
 
 export type KubeMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

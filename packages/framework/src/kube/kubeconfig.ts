@@ -9,6 +9,10 @@
  * functions from their own files. Nothing else changes: `makeApiClient` still works for a plugin
  * that imports a generated API itself (it then pays for it). If a library upgrade moves these
  * files the hook simply does not match and the full index loads (a unit test notices).
+ *
+ * The same hook gives the library's config module and its fetch wrapper the framework's lean
+ * undici (net/undici.ts: the same Agent and ProxyAgent classes; fetch loads the full package on
+ * first use) instead of undici's package entry.
  */
 import { registerHooks } from 'node:module';
 import type * as ClientNode from '@kubernetes/client-node';
@@ -17,15 +21,25 @@ import type { KubeConfig as KubeConfigClass } from '@kubernetes/client-node';
 const CONFIG_MODULE = '/@kubernetes/client-node/dist/config.js';
 const GENERATED_INDEX = './gen/index.js';
 // The sibling with this module's own extension: .js when built, .ts when tests run the sources.
-const SLIM_INDEX = new URL(
-  `./client-node-gen-slim${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`,
-  import.meta.url,
-).href;
+const EXTENSION = import.meta.url.slice(import.meta.url.lastIndexOf('.'));
+const SLIM_INDEX = new URL(`./client-node-gen-slim${EXTENSION}`, import.meta.url).href;
+const UNDICI = 'undici';
+const UNDICI_IMPORTERS = [
+  '/@kubernetes/client-node/dist/config.js',
+  '/@kubernetes/client-node/dist/gen/http/isomorphic-fetch.js',
+];
+const LEAN_UNDICI = new URL(`../net/undici${EXTENSION}`, import.meta.url).href;
 
 registerHooks({
   resolve(specifier, context, nextResolve) {
     if (specifier === GENERATED_INDEX && context.parentURL?.endsWith(CONFIG_MODULE) === true)
       return { url: SLIM_INDEX, format: 'module', shortCircuit: true };
+    if (
+      specifier === UNDICI &&
+      UNDICI_IMPORTERS.some((importer) => context.parentURL?.endsWith(importer) === true)
+    )
+      // No format: .ts (tests running the sources) needs Node's type stripping, .js does not.
+      return { url: LEAN_UNDICI, shortCircuit: true };
     return nextResolve(specifier, context);
   },
 });

@@ -1,4 +1,5 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { request } from '../net/undici.js';
 import type { Clock } from '../contracts/index.js';
 import { createSystemClock } from '../core/clock.js';
 import { clockTimeout } from '../core/deadline.js';

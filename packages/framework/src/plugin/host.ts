@@ -1,7 +1,8 @@
 /** Default implementations of the shared parts of a PluginContext. */
 // Loads the library's KubeConfig without its generated models (kube/kubeconfig.ts).
 import { KubeConfig } from '../kube/kubeconfig.js';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Agent } from '../net/undici.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import type { ForgeIdentity } from './define.js';
 
