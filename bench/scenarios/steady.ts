@@ -8,6 +8,8 @@ import type { BenchContext, Scenario } from './types.ts';
 
 const SECTION = 'Steady state, per pod (3 pods, one leader)';
 const TARGET = 'issue 10';
+/** As the chart's ServiceMonitor (values.yaml `serviceMonitor.interval`): a sidecar is scraped. */
+const SCRAPE_EVERY_MS = 30_000;
 
 export interface SteadyOptions {
   readonly runs: number;
@@ -28,8 +30,9 @@ export function steadyScenario(options: SteadyOptions): Scenario {
       `of settling, a ${options.seconds} s window: CPU is the sidecar process’s user + system time ` +
       'over the window (/proc/<pid>/stat), RSS its VmRSS at the end, API requests every request ' +
       'the API server’s audit log records in the namespace during the window, attributed to a pod by ' +
-      'the User-Agent its sidecar sends (a watch counts once, when it is opened). Standby figures ' +
-      'take both standbys of every run as samples.',
+      'the User-Agent its sidecar sends (a watch counts once, when it is opened). Every sidecar’s ' +
+      `/metrics is scraped every ${SCRAPE_EVERY_MS / 1000} s throughout, as the chart's ` +
+      'ServiceMonitor has Prometheus do. Standby figures take both standbys of every run as samples.',
     async run(ctx: BenchContext): Promise<Figure[]> {
       const cp = await ctx.controlPlane();
       const leader = { rss: [] as number[], cpu: [] as number[], api: [] as number[] };
@@ -42,9 +45,15 @@ export function steadyScenario(options: SteadyOptions): Scenario {
           dir: await ctx.runDir(namespace),
           timings: ctx.timings,
         });
+        let scraper: NodeJS.Timeout | undefined;
         try {
           await Promise.all(set.pods.map((p) => p.start()));
           await waitFor(() => forger(set.pods), 60_000, 'a forger');
+          const scrape = (): void => {
+            for (const pod of set.pods) void pod.metricsText().catch(() => undefined);
+          };
+          scrape();
+          scraper = setInterval(scrape, SCRAPE_EVERY_MS);
           await new Promise((r) => setTimeout(r, options.warmupSeconds * 1000));
           const pids = set.pods.map((p) => p.sidecar!.pid!);
           const startMs = Date.now();
@@ -79,6 +88,7 @@ export function steadyScenario(options: SteadyOptions): Scenario {
               `${(requests.length / minutes).toFixed(1)} requests/min in the namespace`,
           );
         } finally {
+          clearInterval(scraper);
           await set.dispose();
         }
       }
