@@ -2,9 +2,9 @@
  * The control loop around the pure decision core: observe → decide → act, level-triggered.
  * A tick runs on a timer, whenever the policy or the leadership changes (not on a mere renewal),
  * and exactly at the self-fencing deadline (leaderUntilMs), so a leader that cannot renew revokes
- * its credentials before any standby may take the lease (docs/safety.md). The halves of a tick live next door:
- * observe.ts (gathering the observation), act.ts (running the actions), node-tracking.ts (what is
- * remembered about the node between ticks, pure).
+ * its credentials before any standby may take the lease (docs/safety.md). The halves of a tick
+ * live next door: observe.ts (gathering the observation), act.ts (running the actions),
+ * node-tracking.ts (what is remembered about the node between ticks, pure).
  */
 import type { Logger } from 'pino';
 import type { Clock, CredentialProvisioner, LeaderElector, NodeController } from '../contracts/index.js';
