@@ -92,6 +92,11 @@ type SourceSummary =
     }
   | Extract<SourceRead, { valid: false }>;
 
+interface InspectedTarget {
+  readonly present: boolean;
+  readonly digest: string | null;
+}
+
 function summarize(read: SourceRead): SourceSummary {
   if (!read.valid) return read;
   const digest = createHash('sha256').update(read.content).digest('hex');
@@ -194,66 +199,70 @@ export function createFilesCredentialProvisioner(
 
   /**
    * inspect() runs every tick, but the files rarely change: a file whose stat identity is
-   * unchanged (and not racy) is not read again; its digest is reused. Digests only: no copy of
-   * key material is kept between ticks. provision() always reads afresh.
+   * unchanged (and not racy) is not read again; what was learnt from it is reused. Digests only:
+   * no copy of key material is kept between ticks. provision() always reads afresh.
    */
-  interface Digested {
+  interface Remembered<T> {
     readonly identity: string;
     readonly readAtMs: number;
-    readonly digest: string;
+    readonly value: T;
   }
-  const sourceSummaries = new Map<
-    CredentialFile,
-    { identity: string; readAtMs: number; summary: SourceSummary }
-  >();
-  const targetDigests = new Map<CredentialFile, Digested>();
+  const sourceSummaries = new Map<CredentialFile, Remembered<SourceSummary>>();
+  const targetDigests = new Map<CredentialFile, Remembered<InspectedTarget>>();
 
-  function reusable(
-    cached: { identity: string; readAtMs: number } | undefined,
+  /**
+   * What `read` yields for `file`, or what it yielded last time while the file's stat identity is
+   * unchanged and the read came at least RACY_MS after the file's last change. `read` says what to
+   * remember (null: nothing, the next call reads again).
+   */
+  async function readUnlessUnchanged<T>(
+    memory: Map<CredentialFile, Remembered<T>>,
+    file: CredentialFile,
     facts: FileFacts | null,
-  ): boolean {
-    return (
+    read: () => Promise<{ value: T; remember: T | null }>,
+  ): Promise<T> {
+    const cached = memory.get(file);
+    if (
       cached !== undefined &&
-      facts?.identity !== undefined &&
-      facts.identity === cached.identity &&
+      facts?.identity === cached.identity &&
       facts.changedAtMs !== undefined &&
       cached.readAtMs - facts.changedAtMs >= RACY_MS
-    );
+    )
+      return cached.value;
+    const readAtMs = Date.now();
+    const { value, remember } = await read();
+    if (remember !== null && facts?.identity !== undefined)
+      memory.set(file, { identity: facts.identity, readAtMs, value: remember });
+    else memory.delete(file);
+    return value;
   }
 
   const statOrNull = (path: string): Promise<FileFacts | null> => fs.stat(path).catch(() => null);
 
   async function inspectSource(file: CredentialFile, fresh: boolean): Promise<SourceSummary> {
+    if (fresh) sourceSummaries.delete(file);
     const facts = await statOrNull(sourceOf(file));
-    const cached = sourceSummaries.get(file);
-    if (!fresh && reusable(cached, facts)) return cached!.summary;
-    const readAtMs = Date.now();
-    const summary = summarize(await readSource(file));
-    if (facts?.identity !== undefined && summary.valid) {
+    return readUnlessUnchanged(sourceSummaries, file, facts, async () => {
+      const summary = summarize(await readSource(file));
+      if (!summary.valid) return { value: summary, remember: null };
       const { content: _dropped, ...withoutContent } = summary;
-      sourceSummaries.set(file, { identity: facts.identity, readAtMs, summary: withoutContent });
-    } else sourceSummaries.delete(file);
-    return summary;
+      return { value: summary, remember: withoutContent };
+    });
   }
 
   /** Whether a credential file is at the target, and its digest (null when it cannot be read). */
-  async function inspectTarget(file: CredentialFile): Promise<{ present: boolean; digest: string | null }> {
+  async function inspectTarget(file: CredentialFile): Promise<InspectedTarget> {
     const facts = await statOrNull(targetOf(file));
     if (facts === null || !facts.isFile()) {
       targetDigests.delete(file);
       return { present: false, digest: null };
     }
-    const cached = targetDigests.get(file);
-    if (reusable(cached, facts)) return { present: true, digest: cached!.digest };
-    const readAtMs = Date.now();
-    const content = await readTarget(file).catch(() => null);
-    if (content === null) {
-      targetDigests.delete(file);
-      return { present: true, digest: null };
-    }
-    const digest = createHash('sha256').update(content).digest('hex');
-    if (facts.identity !== undefined) targetDigests.set(file, { identity: facts.identity, readAtMs, digest });
-    return { present: true, digest };
+    return readUnlessUnchanged(targetDigests, file, facts, async () => {
+      const content = await readTarget(file).catch(() => null);
+      if (content === null) return { value: { present: true, digest: null }, remember: null };
+      const value = { present: true, digest: createHash('sha256').update(content).digest('hex') };
+      return { value, remember: value };
+    });
   }
 
   /** The first problem of the set; 'unchecked' when the pair changed but was not read (re-read it). */
