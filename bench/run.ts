@@ -1,5 +1,5 @@
 // `npm run bench`: figures, not assertions, on the real apiserver with simulated nodes.
-//   npm run bench [-- --write] [--only a,b] [--runs N] [--steady-runs N] [--steady-seconds S]
+//   npm run bench [-- --write] [--only a,b] [--runs N] [--steady-runs N] [--steady-seconds S] [--steady-warmup S]
 // --write regenerates BENCHMARKS.md; results always go to .bench/results.json.
 // --report-only regenerates BENCHMARKS.md from .bench/results.json without measuring (after
 // editing bench/notes.md or the report's layout).
@@ -31,6 +31,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: process.env['BENCH_RUNS'] ?? '5' },
     'steady-runs': { type: 'string', default: '3' },
     'steady-seconds': { type: 'string', default: '120' },
+    'steady-warmup': { type: 'string', default: '300' },
   },
 });
 
@@ -78,7 +79,8 @@ async function main(): Promise<void> {
     steadyScenario({
       runs: positiveInt('steady-runs', values['steady-runs']),
       seconds: positiveInt('steady-seconds', values['steady-seconds']),
-      warmupSeconds: 20,
+      // Past start-up's one-off work (bench/notes.md: V8's memory reducer runs at ~2 and ~4 min).
+      warmupSeconds: positiveInt('steady-warmup', values['steady-warmup']),
     }),
   ];
   const only = values.only?.split(',').filter((s) => s !== '');

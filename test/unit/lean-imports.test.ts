@@ -57,6 +57,53 @@ result.bundledUndiciAfterUse = bundledUndici();
 process.stdout.write(JSON.stringify(result), () => process.exit(0));
 `;
 
+/** An unsigned JWT whose `exp` is in 2100: the OIDC provider uses it without asking the issuer. */
+const ID_TOKEN = [
+  Buffer.from('{"alg":"none"}').toString('base64url'),
+  Buffer.from('{"exp":4102444800,"sub":"forge"}').toString('base64url'),
+  'sig',
+].join('.');
+
+const AUTH_PROBE = `
+import { registerHooks, createRequire } from 'node:module';
+const watched = ['openid-client', 'oauth4webapi', 'jose', 'jsonpath-plus', 'socks-proxy-agent', 'socks', 'smart-buffer', 'ip-address', 'hpagent'];
+const loaded = new Set();
+registerHooks({
+  load(url, context, next) {
+    for (const name of watched) if (url.includes('/node_modules/' + name + '/')) loaded.add(name);
+    return next(url, context);
+  },
+});
+const { KubeConfig } = await import('./dist/kube/kubeconfig.js');
+const result = { loadedAtStart: [...loaded].sort() };
+const config = (user, cluster = {}) => {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: 'https://127.0.0.1:6443', skipTLSVerify: true, ...cluster }],
+    users: [{ name: 'u', ...user }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  return kc;
+};
+const header = async (kc) => {
+  const opts = { headers: {} };
+  await kc.applyToHTTPSOptions(opts);
+  return { header: opts.headers.Authorization ?? null, agent: opts.agent };
+};
+result.oidcHeader = (await header(config({ authProvider: { name: 'oidc', config: { 'id-token': '${ID_TOKEN}', 'client-id': 'forge' } } }))).header;
+result.gcpHeader = (await header(config({ authProvider: { name: 'gcp', config: { 'access-token': 'gcp-token', expiry: '2100-01-01T00:00:00Z' } } }))).header;
+result.plainHeader = (await header(config({}))).header;
+const proxied = await header(config({ token: 't' }, { proxyUrl: 'http://127.0.0.1:3128' }));
+result.proxyAgent = proxied.agent?.constructor.name;
+const fromLibrary = createRequire(createRequire(process.cwd() + '/').resolve('@kubernetes/client-node/dist/config.js'));
+result.proxyAgentIsTheLibrarys = proxied.agent instanceof fromLibrary('hpagent').HttpsProxyAgent;
+const socks = await header(config({ token: 't' }, { proxyUrl: 'socks5://127.0.0.1:1080' }));
+result.socksAgentIsTheLibrarys = socks.agent instanceof fromLibrary('socks-proxy-agent').SocksProxyAgent;
+result.loadedAfterUse = [...loaded].sort();
+process.stdout.write(JSON.stringify(result), () => process.exit(0));
+`;
+
 describe('the sidecar’s module graph (built framework)', () => {
   const server = createServer((req, res) => res.end(`${req.method} ${req.url}`));
   let origin = '';
@@ -86,6 +133,35 @@ describe('the sidecar’s module graph (built framework)', () => {
       webSocket: 'function',
       sameAsGlobal: true,
       bundledUndiciAfterUse: true,
+    });
+  }, 120_000);
+
+  it('loads the kubeconfig library’s Azure, GCP and OIDC auth providers and its proxy agents only when a kubeconfig uses them, and they then work', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--input-type=module', '-e', AUTH_PROBE],
+      { cwd: FRAMEWORK },
+    );
+    const result = JSON.parse(stdout) as Record<string, unknown>;
+    expect(result).toEqual({
+      loadedAtStart: [],
+      oidcHeader: `Bearer ${ID_TOKEN}`,
+      gcpHeader: 'Bearer gcp-token',
+      plainHeader: null,
+      proxyAgent: 'HttpsProxyAgent',
+      proxyAgentIsTheLibrarys: true,
+      socksAgentIsTheLibrarys: true,
+      loadedAfterUse: [
+        'hpagent',
+        'ip-address',
+        'jose',
+        'jsonpath-plus',
+        'oauth4webapi',
+        'openid-client',
+        'smart-buffer',
+        'socks',
+        'socks-proxy-agent',
+      ],
     });
   }, 120_000);
 });

@@ -16,7 +16,7 @@ import type { RequestOptions } from 'node:https';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import type { Dispatcher } from 'undici';
-import { Agent, ProxyAgent, request } from '../net/undici.js';
+import { Agent, NO_UNDICI_TIMERS, ProxyAgent, request } from '../net/undici.js';
 import type { KubeConfig } from './kubeconfig.js';
 
 export type KubeMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -111,6 +111,38 @@ interface Prepared {
  */
 const CREDENTIALS_REUSE_MS = 60_000;
 
+/**
+ * A request's signal: aborted after `timeoutMs` (a TimeoutError, as AbortSignal.timeout's) or when
+ * `caller` aborts (its reason). The same as `AbortSignal.any([AbortSignal.timeout(ms), caller])`
+ * without its cost: `any` leaves a weak reference on the caller's long-lived signal for every
+ * request until a GC collects it, and a leader makes one request every retryPeriod.
+ * `release()` (always call it) stops the timer and unhooks from the caller.
+ */
+export function requestBound(
+  timeoutMs: number,
+  caller: AbortSignal | undefined,
+): { readonly signal: AbortSignal; release(): void } {
+  const controller = new AbortController();
+  const ms = Math.max(1, Math.ceil(timeoutMs));
+  const timer = setTimeout(
+    () =>
+      controller.abort(
+        new DOMException(`The operation was aborted due to timeout (${ms} ms)`, 'TimeoutError'),
+      ),
+    ms,
+  );
+  const onCallerAbort = (): void => controller.abort(caller?.reason);
+  if (caller?.aborted) controller.abort(caller.reason);
+  else caller?.addEventListener('abort', onCallerAbort, { once: true });
+  return {
+    signal: controller.signal,
+    release() {
+      clearTimeout(timer);
+      caller?.removeEventListener('abort', onCallerAbort);
+    },
+  };
+}
+
 export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOptions): KubeClient {
   let dispatcher: Dispatcher | null = null;
   let credentials: { headers: Readonly<Record<string, string>>; atMs: number } | null = null;
@@ -186,29 +218,30 @@ export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOpti
     if (status === 401) credentials = null;
   }
 
-  const abortSignal = (timeoutMs: number, signal: AbortSignal | undefined): AbortSignal => {
-    const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs)));
-    return signal === undefined ? timeout : AbortSignal.any([timeout, signal]);
-  };
-
   return {
     async request<T>(req: KubeRequest): Promise<T> {
-      const signal = abortSignal(req.timeoutMs, req.signal);
-      const { url, headers, dispatcher: pooled } = await prepare(req.path, req.query);
-      signal.throwIfAborted();
-      if (req.body !== undefined) headers['content-type'] = req.contentType ?? 'application/json';
-      const response = await request(url, {
-        method: req.method,
-        headers,
-        dispatcher: pooled,
-        signal,
-        ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
-      });
-      const text = await response.body.text();
-      checkUnauthorized(response.statusCode);
-      if (response.statusCode < 200 || response.statusCode >= 300)
-        throw new KubeHttpError(req.method, req.path, response.statusCode, text);
-      return (text === '' ? undefined : JSON.parse(text)) as T;
+      const bound = requestBound(req.timeoutMs, req.signal);
+      try {
+        const { signal } = bound;
+        const { url, headers, dispatcher: pooled } = await prepare(req.path, req.query);
+        signal.throwIfAborted();
+        if (req.body !== undefined) headers['content-type'] = req.contentType ?? 'application/json';
+        const response = await request(url, {
+          method: req.method,
+          headers,
+          dispatcher: pooled,
+          signal,
+          ...NO_UNDICI_TIMERS,
+          ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
+        });
+        const text = await response.body.text();
+        checkUnauthorized(response.statusCode);
+        if (response.statusCode < 200 || response.statusCode >= 300)
+          throw new KubeHttpError(req.method, req.path, response.statusCode, text);
+        return (text === '' ? undefined : JSON.parse(text)) as T;
+      } finally {
+        bound.release();
+      }
     },
 
     watch(path, query, onEvent, onDone, watchOptions = {}): KubeWatchHandle {
@@ -254,7 +287,8 @@ export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOpti
           headers,
           dispatcher: pooled,
           signal: controller.signal,
-          bodyTimeout: 0,
+          // The idle timer above bounds the wait for headers and for every chunk.
+          ...NO_UNDICI_TIMERS,
         });
         if (response.statusCode !== 200) {
           checkUnauthorized(response.statusCode);

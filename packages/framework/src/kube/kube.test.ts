@@ -1,5 +1,7 @@
 import { PatchStrategy, RequestContext, HttpMethod } from '@kubernetes/client-node';
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import { requestBound } from './client.js';
 import { classifyK8sError } from './errors.js';
 import { mergePatchOptions, withTimeout } from './request-options.js';
 import { parseMicroTime } from './time.js';
@@ -108,6 +110,14 @@ describe('parseMicroTime', () => {
     expect(parseMicroTime('2026-01-02T05:04:05.5+02:00')?.toISOString()).toBe('2026-01-02T03:04:05.500Z');
     expect(parseMicroTime(new Date(0))?.getTime()).toBe(0);
   });
+  it('truncates fractions beyond milliseconds, never rounds (the last digit of .999999 stays in its second)', () => {
+    expect(parseMicroTime('2026-01-02T03:04:05.999999Z')?.toISOString()).toBe('2026-01-02T03:04:05.999Z');
+    expect(parseMicroTime('2026-01-02T03:04:05.1234567891Z')?.toISOString()).toBe('2026-01-02T03:04:05.123Z');
+    expect(parseMicroTime('2026-01-02t03:04:05.999999z')?.toISOString()).toBe('2026-01-02T03:04:05.999Z');
+    expect(parseMicroTime('2026-12-31T23:59:59.9999995-05:30')?.toISOString()).toBe(
+      '2027-01-01T05:29:59.999Z',
+    );
+  });
   it('returns null for junk', () => {
     for (const junk of [
       '',
@@ -181,5 +191,40 @@ describe('classifyK8sError messages', () => {
     expect(objectAbsent.message).toBe(
       'GET cardanoforgeclusters/c1: 404 Not Found: cardanoforgeclusters.cardano.io "c1" not found',
     );
+  });
+});
+
+describe("requestBound (a request's timeout and its caller's signal)", () => {
+  it('aborts with a TimeoutError the classifier reads as a timeout', async () => {
+    const bound = requestBound(5, undefined);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(bound.signal.aborted).toBe(true);
+    expect((bound.signal.reason as Error).name).toBe('TimeoutError');
+    expect(classifyK8sError(bound.signal.reason).kind).toBe('timeout');
+    bound.release();
+  });
+
+  it("aborts with the caller's reason, also when the caller aborted before", () => {
+    const caller = new AbortController();
+    const bound = requestBound(60_000, caller.signal);
+    caller.abort(new Error('shutting down'));
+    expect(bound.signal.aborted).toBe(true);
+    expect((bound.signal.reason as Error).message).toBe('shutting down');
+    bound.release();
+    const early = requestBound(60_000, caller.signal);
+    expect((early.signal.reason as Error).message).toBe('shutting down');
+    early.release();
+  });
+
+  it("leaves nothing on the caller's long-lived signal once released, and no timer running", async () => {
+    const caller = new AbortController();
+    for (let i = 0; i < 100; i++) requestBound(60_000, caller.signal).release();
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+    const bound = requestBound(5, caller.signal);
+    bound.release();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(bound.signal.aborted).toBe(false);
+    caller.abort();
+    expect(bound.signal.aborted).toBe(false);
   });
 });

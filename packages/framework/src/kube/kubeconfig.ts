@@ -10,6 +10,9 @@
  * that imports a generated API itself (it then pays for it). If a library upgrade moves these
  * files the hook simply does not match and the full index loads (a unit test notices).
  *
+ * The same hook hands the config module stand-ins for its Azure, GCP and OIDC auth providers and
+ * its proxy agents, which load the real ones on first use (client-node-on-use.ts).
+ *
  * The same hook gives the library's config module and its fetch wrapper the framework's lean
  * undici (net/undici.ts: the same Agent and ProxyAgent classes; fetch loads the full package on
  * first use) instead of undici's package entry.
@@ -29,11 +32,23 @@ const UNDICI_IMPORTERS = [
   '/@kubernetes/client-node/dist/gen/http/isomorphic-fetch.js',
 ];
 const LEAN_UNDICI = new URL(`../net/undici${EXTENSION}`, import.meta.url).href;
+/** The config module's imports of auth providers and proxy agents, loaded on use instead. */
+const ON_USE_IMPORTS = new Set([
+  './azure_auth.js',
+  './gcp_auth.js',
+  './oidc_auth.js',
+  'socks-proxy-agent',
+  'socks',
+  'hpagent',
+]);
+const ON_USE = new URL(`./client-node-on-use${EXTENSION}`, import.meta.url).href;
 
 registerHooks({
   resolve(specifier, context, nextResolve) {
     if (specifier === GENERATED_INDEX && context.parentURL?.endsWith(CONFIG_MODULE) === true)
       return { url: SLIM_INDEX, format: 'module', shortCircuit: true };
+    if (ON_USE_IMPORTS.has(specifier) && context.parentURL?.endsWith(CONFIG_MODULE) === true)
+      return { url: ON_USE, shortCircuit: true };
     if (
       specifier === UNDICI &&
       UNDICI_IMPORTERS.some((importer) => context.parentURL?.endsWith(importer) === true)

@@ -54,3 +54,12 @@ export function request(
 /** For @kubernetes/client-node's generated API clients (kube/kubeconfig.ts): the full package on first use. */
 export const fetch: typeof Undici.fetch = (input, init) =>
   (load('undici') as typeof Undici).fetch(input, init);
+
+/**
+ * Request options that turn undici's own headers and body timeouts off, for requests that carry
+ * their deadline in their signal already (kube/client.ts `requestBound`, the node's metrics
+ * scrape). undici keeps timeouts over 1 s on a shared 499 ms ticker that runs on until its next
+ * tick after the request ended: one more wake-up of an idle process per request, and a leader
+ * makes 30 a minute.
+ */
+export const NO_UNDICI_TIMERS = { headersTimeout: 0, bodyTimeout: 0 } as const;

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { request } from '../net/undici.js';
+import { NO_UNDICI_TIMERS, request } from '../net/undici.js';
 import type { Clock } from '../contracts/index.js';
 import { createSystemClock } from '../core/clock.js';
 import { clockTimeout } from '../core/deadline.js';
@@ -52,8 +52,8 @@ export async function scrapeNodeMetrics(
     const response = await request(url, {
       method: 'GET',
       signal: deadline.signal,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
+      // The deadline above bounds the scrape; undici's own timers would add a wake-up (net/undici.ts).
+      ...NO_UNDICI_TIMERS,
       ...(dispatcher ? { dispatcher } : {}),
     });
     if (response.statusCode !== 200) {

@@ -17,6 +17,7 @@ const RENEW_DEADLINE_MS = timing.renewDeadlineSeconds * 1000;
 const LEASE_DURATION_MS = timing.leaseDurationSeconds * 1000;
 /** takeoverMarginMs(3 s) = max(500, 2 × 1 % × 3000). */
 const TAKEOVER_MARGIN_MS = 500;
+const RETRY_PERIOD_MS = timing.retryPeriodSeconds * 1000;
 
 /**
  * A pod clock running at `rate` against the test clock, computed as the simulation's pod clocks
@@ -218,7 +219,8 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     store.edit((l) => {
       l.spec!.holderIdentity = id('b');
     });
-    await clock.advance(10);
+    // a keeps no watch while it leads: its next renewal (409) tells it.
+    await clock.advance(RETRY_PERIOD_MS + 10);
     expect(leads(a)).toBe(false);
     // b (shutting down, or told its node is gone) is asked to release what the record says is its.
     await b.elector.release(new AbortController().signal);
@@ -374,10 +376,13 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     a.elector.subscribe((s) => {
       if (lostAt === null && s.leaderUntilMs === 0) lostAt = clock.monotonicMs();
     });
+    const reasons: string[] = [];
+    a.elector.subscribe((s) => reasons.push(s.reason));
     await clock.advance(RENEW_DEADLINE_MS + 100);
     expect(lostAt).not.toBeNull();
     expect(lostAt!).toBeLessThanOrEqual(until);
-    expect(a.elector.snapshot().reason).toBe(LeaseReason.RenewDeadlineExceeded);
+    // (Then its watch opens again, fails, and its next poll reports the API error.)
+    expect(reasons).toContain(LeaseReason.RenewDeadlineExceeded);
     // Retried in the meantime, not just waited.
     expect(a.api.calls.filter((c) => c.atMs > lastSend).length).toBeGreaterThanOrEqual(3);
   });
@@ -547,18 +552,41 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     expect(a.api.calls.filter((c) => c.op === 'replace').length).toBe(replacesBefore);
   });
 
-  it('a follower sees a leader it lost to immediately (409 on renew, then the new holder)', async () => {
+  it('a leader handed away by a hand edit steps down at its next renewal (409, then the new holder)', async () => {
     setup();
     const a = candidate('a');
     await start(a);
+    await clock.advance(100);
+    const lastRenewal = a.api.calls.filter((c) => c.op === 'replace' || c.op === 'create').at(-1)!.atMs;
     // An administrator hands the lease to someone else.
     store.edit((l) => {
       l.spec!.holderIdentity = 'intruder';
     });
     await clock.advance(0);
+    // The leader keeps no watch (docs/safety.md): nothing tells it before its next renewal.
+    expect(leads(a)).toBe(true);
+    await clock.advance(lastRenewal + RETRY_PERIOD_MS - clock.monotonicMs() + 10);
     expect(leads(a)).toBe(false);
     expect(a.elector.snapshot().reason).toBe(LeaseReason.LostToOther);
     expect(a.elector.snapshot().holder).toBe('intruder');
+  });
+
+  it('closes its watch while it leads and opens it again when leadership ends', async () => {
+    setup();
+    const a = candidate('a');
+    const b = candidate('b');
+    await start(a, b);
+    await pastGrace();
+    expect(leads(a)).toBe(true);
+    expect(store.watcherCount).toBe(1); // b's
+    const watchesBefore = a.api.calls.filter((c) => c.op === 'watch').length;
+    await a.elector.release(new AbortController().signal);
+    await clock.advance(100);
+    expect(leads(a)).toBe(false);
+    expect(a.api.calls.filter((c) => c.op === 'watch').length).toBe(watchesBefore + 1);
+    await clock.advance(RETRY_PERIOD_MS * 3);
+    expect(leads(b)).toBe(true);
+    expect(store.watcherCount).toBe(1); // a's now
   });
 
   describe('hand-edited nonsense leases', () => {
@@ -825,7 +853,7 @@ describe('kubernetes-lease elector (fake coordination API, fake clock)', () => {
     expect(watchesDuringFault).toBeGreaterThanOrEqual(3);
     b.api.fault = null;
     await clock.advance(35_000);
-    expect(store.watcherCount).toBe(2);
+    expect(store.watcherCount).toBe(1); // b's; the leader keeps none
     // Polling alone still finds the expiry when the leader dies.
     await a.elector.stop();
     store.breakWatches({ kind: 'network', message: 'reset' });

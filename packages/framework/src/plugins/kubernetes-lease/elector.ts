@@ -52,7 +52,7 @@ import type { Clock, LeaderElector, LeadershipSnapshot } from '../../contracts/i
 import type { ClassifiedK8sError } from '../../kube/errors.js';
 import type { LeaseApi, LeaseCallOptions, LeaseCallResult, LeaseWatchEventType } from './lease-api.js';
 import { acquireSpec, leaseWithSpec, newLease, releasedSpec, renewSpec, type Holder } from './lease-spec.js';
-import { runLeaseWatch } from './lease-watch.js';
+import { LeaseWatchGate, runLeaseWatch } from './lease-watch.js';
 import { createLeaseMetrics, type LeaseMetrics } from './metrics.js';
 import {
   assertValidLeaseTiming,
@@ -177,6 +177,8 @@ export class KubernetesLeaseElector implements LeaderElector {
    * watch then reports every change of the record, so a standby needs no periodic read.
    */
   #watchDelivering = false;
+  /** Closes the watch while leading (lease-watch.ts says why that loses nothing). */
+  readonly #watchGate = new LeaseWatchGate();
   /** When the loop last read the lease (monotonic): a watching standby still reads once per resync. */
   #lastReadMs = Number.NEGATIVE_INFINITY;
   readonly #resyncMs: number;
@@ -260,6 +262,7 @@ export class KubernetesLeaseElector implements LeaderElector {
           },
         },
         controller.signal,
+        this.#watchGate,
       ),
     };
   }
@@ -309,6 +312,7 @@ export class KubernetesLeaseElector implements LeaderElector {
     this.#wakeLoop();
     await Promise.allSettled([running.loop, running.watch]);
     this.#leading = null;
+    this.#watchGate.set(false);
     this.#metrics.setLeader(false);
     this.#publish({
       reason: LeaseReason.Stopped,
@@ -428,13 +432,19 @@ export class KubernetesLeaseElector implements LeaderElector {
       this.#wakePending = false;
       return;
     }
+    // One controller that the wake-up and `signal` both abort (AbortSignal.any would leave a weak
+    // reference on the long-lived `signal` for every sleep until a GC).
     const wake = new AbortController();
+    const onStop = (): void => wake.abort(signal.reason);
+    if (signal.aborted) wake.abort(signal.reason);
+    else signal.addEventListener('abort', onStop, { once: true });
     this.#sleepWake = wake;
     try {
-      await this.#clock.sleep(ms, AbortSignal.any([signal, wake.signal]));
+      await this.#clock.sleep(ms, wake.signal);
     } catch {
       // woken or stopped
     } finally {
+      signal.removeEventListener('abort', onStop);
       this.#sleepWake = null;
       this.#wakePending = false;
     }
@@ -442,7 +452,7 @@ export class KubernetesLeaseElector implements LeaderElector {
 
   #wakeLoop(): void {
     this.#wakePending = true;
-    this.#sleepWake?.abort();
+    this.#sleepWake?.abort('woken'); // a fixed reason: nothing reads it, and the default builds a DOMException
   }
 
   // -------------------------------------------------------------------------------------------
@@ -622,6 +632,7 @@ export class KubernetesLeaseElector implements LeaderElector {
     };
     this.#lastWrittenResourceVersion = view.resourceVersion;
     this.#lastActAfterMs = this.#leading.actAfterMs;
+    this.#watchGate.set(true);
     this.#metrics.observeRenewDuration((now - sendMs) / 1000);
     this.#metrics.setLastRenew(this.#clock.wallNow());
     this.#metrics.setLeader(true);
@@ -907,6 +918,7 @@ export class KubernetesLeaseElector implements LeaderElector {
   #loseLeadership(reason: string, message: string): void {
     if (this.#leading === null) return;
     this.#leading = null;
+    this.#watchGate.set(false);
     this.#inFlight.current?.abort(new DOMException(message, 'AbortError'));
     this.#metrics.setLeader(false);
     this.#log.warn({ reason }, `leadership lost: ${message}`);

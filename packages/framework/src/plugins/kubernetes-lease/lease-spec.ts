@@ -18,12 +18,21 @@ export interface Holder {
   readonly leaseDurationSeconds: number;
 }
 
-/** The record read, with a new spec: its metadata (resourceVersion: the compare-and-swap) kept. */
+/**
+ * The record read, with a new spec: its metadata (resourceVersion: the compare-and-swap) kept,
+ * except managedFields: an update without them keeps the server's, and a renewal every
+ * retryPeriod need not send them back.
+ */
 export function leaseWithSpec(read: V1Lease, spec: V1LeaseSpec, ref: LeaseRef): V1Lease {
+  let metadata = read.metadata ?? { name: ref.name, namespace: ref.namespace };
+  if (metadata.managedFields !== undefined) {
+    const { managedFields: _kept, ...rest } = metadata;
+    metadata = rest;
+  }
   return {
     apiVersion: read.apiVersion ?? 'coordination.k8s.io/v1',
     kind: read.kind ?? 'Lease',
-    metadata: read.metadata ?? { name: ref.name, namespace: ref.namespace },
+    metadata,
     spec,
   };
 }

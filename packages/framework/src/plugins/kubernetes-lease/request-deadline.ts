@@ -59,7 +59,8 @@ export async function callWithDeadline(
   } catch (error) {
     return { ok: false, error: { kind: 'unknown', message: String(error) } };
   } finally {
-    timer.abort();
+    // A fixed reason: the default builds a DOMException with a stack trace on every renewal.
+    timer.abort('lease request settled');
     outer.removeEventListener('abort', onOuterAbort);
     if (inFlight.current === controller) inFlight.current = null;
   }
