@@ -16,6 +16,8 @@ import type { RequestOptions } from 'node:https';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import type { Dispatcher } from 'undici';
+import { createSystemClock } from '../core/clock.js';
+import { clockTimeout } from '../core/deadline.js';
 import { Agent, NO_UNDICI_TIMERS, ProxyAgent, request } from '../net/undici.js';
 import type { KubeConfig } from './kubeconfig.js';
 
@@ -111,39 +113,8 @@ interface Prepared {
  */
 const CREDENTIALS_REUSE_MS = 60_000;
 
-/**
- * A request's signal: aborted after `timeoutMs` (a TimeoutError, as AbortSignal.timeout's) or when
- * `caller` aborts (its reason). The same as `AbortSignal.any([AbortSignal.timeout(ms), caller])`
- * without its cost: `any` leaves a weak reference on the caller's long-lived signal for every
- * request until a GC collects it, and a leader makes one request every retryPeriod.
- * `release()` (always call it) stops the timer and unhooks from the caller.
- */
-export function requestBound(
-  timeoutMs: number,
-  caller: AbortSignal | undefined,
-): { readonly signal: AbortSignal; release(): void } {
-  const controller = new AbortController();
-  const ms = Math.max(1, Math.ceil(timeoutMs));
-  const timer = setTimeout(
-    () =>
-      controller.abort(
-        new DOMException(`The operation was aborted due to timeout (${ms} ms)`, 'TimeoutError'),
-      ),
-    ms,
-  );
-  const onCallerAbort = (): void => controller.abort(caller?.reason);
-  if (caller?.aborted) controller.abort(caller.reason);
-  else caller?.addEventListener('abort', onCallerAbort, { once: true });
-  return {
-    signal: controller.signal,
-    release() {
-      clearTimeout(timer);
-      caller?.removeEventListener('abort', onCallerAbort);
-    },
-  };
-}
-
 export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOptions): KubeClient {
+  const systemClock = createSystemClock();
   let dispatcher: Dispatcher | null = null;
   let credentials: { headers: Readonly<Record<string, string>>; atMs: number } | null = null;
 
@@ -220,7 +191,9 @@ export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOpti
 
   return {
     async request<T>(req: KubeRequest): Promise<T> {
-      const bound = requestBound(req.timeoutMs, req.signal);
+      // The library has no timeout of its own. (Not AbortSignal.any: it leaves a weak reference
+      // on the caller's long-lived signal for every request until a GC.)
+      const bound = clockTimeout(systemClock, Math.max(1, Math.ceil(req.timeoutMs)), req.signal);
       try {
         const { signal } = bound;
         const { url, headers, dispatcher: pooled } = await prepare(req.path, req.query);
@@ -240,7 +213,7 @@ export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOpti
           throw new KubeHttpError(req.method, req.path, response.statusCode, text);
         return (text === '' ? undefined : JSON.parse(text)) as T;
       } finally {
-        bound.release();
+        bound.cancel();
       }
     },
 

@@ -1,7 +1,5 @@
 import { PatchStrategy, RequestContext, HttpMethod } from '@kubernetes/client-node';
-import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { requestBound } from './client.js';
 import { classifyK8sError } from './errors.js';
 import { mergePatchOptions, withTimeout } from './request-options.js';
 import { parseMicroTime } from './time.js';
@@ -191,40 +189,5 @@ describe('classifyK8sError messages', () => {
     expect(objectAbsent.message).toBe(
       'GET cardanoforgeclusters/c1: 404 Not Found: cardanoforgeclusters.cardano.io "c1" not found',
     );
-  });
-});
-
-describe("requestBound (a request's timeout and its caller's signal)", () => {
-  it('aborts with a TimeoutError the classifier reads as a timeout', async () => {
-    const bound = requestBound(5, undefined);
-    await new Promise((r) => setTimeout(r, 30));
-    expect(bound.signal.aborted).toBe(true);
-    expect((bound.signal.reason as Error).name).toBe('TimeoutError');
-    expect(classifyK8sError(bound.signal.reason).kind).toBe('timeout');
-    bound.release();
-  });
-
-  it("aborts with the caller's reason, also when the caller aborted before", () => {
-    const caller = new AbortController();
-    const bound = requestBound(60_000, caller.signal);
-    caller.abort(new Error('shutting down'));
-    expect(bound.signal.aborted).toBe(true);
-    expect((bound.signal.reason as Error).message).toBe('shutting down');
-    bound.release();
-    const early = requestBound(60_000, caller.signal);
-    expect((early.signal.reason as Error).message).toBe('shutting down');
-    early.release();
-  });
-
-  it("leaves nothing on the caller's long-lived signal once released, and no timer running", async () => {
-    const caller = new AbortController();
-    for (let i = 0; i < 100; i++) requestBound(60_000, caller.signal).release();
-    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
-    const bound = requestBound(5, caller.signal);
-    bound.release();
-    await new Promise((r) => setTimeout(r, 30));
-    expect(bound.signal.aborted).toBe(false);
-    caller.abort();
-    expect(bound.signal.aborted).toBe(false);
   });
 });

@@ -57,7 +57,7 @@ export const fetch: typeof Undici.fetch = (input, init) =>
 
 /**
  * Request options that turn undici's own headers and body timeouts off, for requests that carry
- * their deadline in their signal already (kube/client.ts `requestBound`, the node's metrics
+ * their deadline in their signal already (every request of kube/client.ts, the node's metrics
  * scrape). undici keeps timeouts over 1 s on a shared 499 ms ticker that runs on until its next
  * tick after the request ended: one more wake-up of an idle process per request, and a leader
  * makes 30 a minute.
