@@ -1,6 +1,6 @@
 // Cold start, planned handoff and unplanned failover, measured from the simulated nodes' own event
 // logs (when a node turned forging on or off), never from what the sidecars say they did.
-import { wallClockMs } from '../../test/cardano-node-sim/events.ts';
+import { hostClockMs } from '../../test/cardano-node-sim/events.ts';
 import { computeOverlap, readEvents } from '../../test/cardano-node-sim/overlap.ts';
 import type { Figure } from '../figures.ts';
 import { createPodSet, forger, waitFor } from '../pods.ts';
@@ -32,7 +32,7 @@ export const failoverScenario: Scenario = {
         timings: ctx.timings,
       });
       try {
-        const t0 = wallClockMs();
+        const t0 = hostClockMs();
         await Promise.all(
           set.pods.map(async (p) => {
             const s0 = performance.now();
@@ -47,7 +47,7 @@ export const failoverScenario: Scenario = {
         cold.push(firstOn!.ts - t0);
 
         // Planned handoff: the leader's sidecar is told to stop.
-        const t1 = wallClockMs();
+        const t1 = hostClockMs();
         await first.stopSidecar();
         const second = await waitFor(
           async () => {
@@ -60,7 +60,7 @@ export const failoverScenario: Scenario = {
         handoff.push(forgingOnAfter(await readEvents([set.eventLog]), t1, first.options.name) - t1);
 
         // Unplanned failover: the new leader's pod dies (sidecar and node killed at once).
-        const t2 = wallClockMs();
+        const t2 = hostClockMs();
         second.killSidecar('SIGKILL');
         second.node!.kill('SIGKILL');
         await waitFor(

@@ -7,8 +7,10 @@ import { readFile } from 'node:fs/promises';
 export type SimEventKind = 'start' | 'forging-on' | 'forging-off' | 'exit' | 'sighup';
 
 export interface SimEvent {
-  /** Wall clock in ms with sub-ms fractions: performance.timeOrigin + performance.now(). */
+  /** hostClockMs() when the line was written: comparable across processes on one host. */
   ts: number;
+  /** Date.now() at the same moment, for a person matching the line with a log; never compared. */
+  wallMs?: number;
   identity: string;
   pool: string;
   pid: number;
@@ -18,9 +20,16 @@ export interface SimEvent {
   forging?: boolean;
 }
 
-/** High-resolution wall clock, comparable across processes on one host. */
-export function wallClockMs(): number {
-  return performance.timeOrigin + performance.now();
+/**
+ * The host's monotonic clock in ms (CLOCK_MONOTONIC through process.hrtime), with sub-ms fractions.
+ * Every process on the host reads the same clock, and NTP or a VM resume never steps it. A wall
+ * clock does not do: hostClockMs() keeps each process's start-time
+ * offset, so once the wall clock steps, processes started before and after disagree by the step
+ * (a CI run of regions-e2e saw events seconds before the actions that caused them). Event timestamps and every instant a
+ * test compares with them come from this function.
+ */
+export function hostClockMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
 }
 
 export function appendEvent(path: string, event: SimEvent): void {

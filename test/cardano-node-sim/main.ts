@@ -12,7 +12,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { checkCredentialSet } from './credentials.ts';
 import type { CredentialPaths } from './credentials.ts';
-import { appendEvent, wallClockMs } from './events.ts';
+import { appendEvent, hostClockMs } from './events.ts';
 import type { SimEventKind } from './events.ts';
 
 /** Shelley mainnet system start: every simulator agrees on the current slot without coordination. */
@@ -191,7 +191,8 @@ function runSimulator(config: SimConfig): void {
     stderrLine(`${event}: ${reason}`);
     if (config.eventLog === undefined) return;
     appendEvent(config.eventLog, {
-      ts: wallClockMs(),
+      ts: hostClockMs(),
+      wallMs: Date.now(),
       identity: config.identity,
       pool: config.pool,
       pid: process.pid,

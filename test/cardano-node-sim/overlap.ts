@@ -2,6 +2,7 @@
 // Pure functions over events so the unit tests can feed synthetic logs.
 // Erasable TypeScript only (shares the directory with the simulator that Node runs directly).
 import type { SimEvent } from './events.ts';
+import { hostClockMs } from './events.ts';
 
 export { readEvents, parseEvents } from './events.ts';
 export type { SimEvent, SimEventKind } from './events.ts';
@@ -36,7 +37,7 @@ export interface OverlapReport {
 }
 
 export interface CheckOptions {
-  /** Where still-open intervals end; defaults to now (wall clock). */
+  /** Where still-open intervals end; defaults to now (hostClockMs()). */
   untilMs?: number;
 }
 
@@ -45,7 +46,7 @@ function forgerKey(event: Pick<SimEvent, 'pool' | 'identity' | 'pid'>): string {
 }
 
 function defaultUntil(options: CheckOptions | undefined): number {
-  return options?.untilMs ?? performance.timeOrigin + performance.now();
+  return options?.untilMs ?? hostClockMs();
 }
 
 /**

@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { CredentialPaths } from './credentials.ts';
-import { appendEvent, parseEvents, wallClockMs } from './events.ts';
+import { appendEvent, parseEvents, hostClockMs } from './events.ts';
 
 const SIM_DIR = dirname(fileURLToPath(import.meta.url));
 const MAIN_TS = join(SIM_DIR, 'main.ts');
@@ -41,7 +41,7 @@ export interface SpawnSimNodeOptions {
 export interface SimExit {
   code: number | null;
   signal: NodeJS.Signals | null;
-  /** Wall clock (performance.timeOrigin + performance.now()) when the exit was observed. */
+  /** hostClockMs() when the exit was observed. */
   atMs: number;
 }
 
@@ -206,7 +206,7 @@ export async function spawnSimNode(options: SpawnSimNodeOptions): Promise<SimNod
       running = false;
       // Our end of the shutdown pipe would otherwise keep the test process alive.
       child.stdin?.destroy();
-      const exit: SimExit = { code, signal, atMs: wallClockMs() };
+      const exit: SimExit = { code, signal, atMs: hostClockMs() };
       recordObservedExit(identityInfo, exit)
         .catch((error: unknown) => {
           stderr += `\n[spawn.ts] could not record the exit: ${String(error)}`;

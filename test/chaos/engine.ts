@@ -10,6 +10,7 @@ import { SeededRandom } from './prng.ts';
 import { ChaosWorld, firstLine, formatRel } from './world.ts';
 import type { Timings, TimelineEntry } from './world.ts';
 import type { SimEvent } from '../cardano-node-sim/overlap.ts';
+import { hostClockMs } from '../cardano-node-sim/events.ts';
 
 export interface ChaosOptions {
   seed: number;
@@ -103,7 +104,7 @@ async function runInWorld(
   const ctx: FaultContext = {
     world,
     rng,
-    forgers: () => currentForgers(tail.events, performance.timeOrigin + performance.now()),
+    forgers: () => currentForgers(tail.events, hostClockMs()),
   };
 
   // Monitor + kubelet: every tick, read the log, check the invariant, restart exited containers.
@@ -114,7 +115,7 @@ async function runInWorld(
     let leasePollInFlight = false;
     while (monitorRunning) {
       await tail.poll();
-      const now = performance.timeOrigin + performance.now();
+      const now = hostClockMs();
       if (world.whole()) {
         const since = Math.max(healthySince ?? now, world.lastDisturbanceMs);
         if (since !== healthySince) {
@@ -187,10 +188,7 @@ async function runInWorld(
   const startedAt = Date.now();
   try {
     // Warm-up: one forger before the first fault, so the first fault meets a settled system.
-    while (
-      !stopRequested() &&
-      currentForgers(tail.events, performance.timeOrigin + performance.now()).length === 0
-    ) {
+    while (!stopRequested() && currentForgers(tail.events, hostClockMs()).length === 0) {
       if (Date.now() - startedAt > 60_000) throw new Error('no node forged within 60 s of the start');
       await sleep(TICK_MS);
     }
@@ -215,13 +213,12 @@ async function runInWorld(
     // Whole and fault-free for longer than the bound (the monitor checks a node forges by then);
     // a system that does not even become whole again within a minute is a failure too.
     const giveUpAt = Date.now() + boundMs + 60_000;
-    const settled = (): boolean =>
-      healthySince !== null && performance.timeOrigin + performance.now() - healthySince > boundMs + 1000;
+    const settled = (): boolean => healthySince !== null && hostClockMs() - healthySince > boundMs + 1000;
     while (!stopRequested() && !settled()) {
       if (Date.now() > giveUpAt) {
         violation = {
           kind: 'not-recovered',
-          atMs: performance.timeOrigin + performance.now(),
+          atMs: hostClockMs(),
           what: world.notWhole().join('; '),
         };
         world.stopping = true;
@@ -235,7 +232,7 @@ async function runInWorld(
     await monitor;
   }
   await tail.poll();
-  const endWallMs = performance.timeOrigin + performance.now();
+  const endWallMs = hostClockMs();
   const finalViolation =
     violation ??
     checkInvariant({ events: tail.events, nowMs: endWallMs, healthySinceMs: null, livenessBoundMs: boundMs });

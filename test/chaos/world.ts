@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { VRF_KEY_TYPE, fakeEnvelope, freshKesAndOpCert } from '../cardano-node-sim/credentials.ts';
-import { wallClockMs } from '../cardano-node-sim/events.ts';
+import { hostClockMs } from '../cardano-node-sim/events.ts';
 import { startControlPlane } from '../controlplane/index.ts';
 import type { ControlPlane } from '../controlplane/index.ts';
 import { ForgePod } from '../support/forge-pod.ts';
@@ -105,7 +105,7 @@ export class ChaosWorld {
     this.coordination = init.controlPlane.kubeConfig().makeApiClient(CoordinationV1Api);
     this.readOnlyMethod = init.readOnlyMethod;
     this.log = init.log;
-    this.startMs = wallClockMs();
+    this.startMs = hostClockMs();
   }
 
   /** Starts the control plane and three pods; resolves once they run (forging is the monitor's job). */
@@ -160,7 +160,7 @@ export class ChaosWorld {
   }
 
   nowRel(): number {
-    return wallClockMs() - this.startMs;
+    return hostClockMs() - this.startMs;
   }
 
   record(kind: string, target: string, what: string): void {
@@ -178,7 +178,7 @@ export class ChaosWorld {
 
   unlock(keys: readonly string[]): void {
     for (const k of keys) this.locks.delete(k);
-    this.lastDisturbanceMs = wallClockMs();
+    this.lastDisturbanceMs = hostClockMs();
     if (keys.includes('apiserver-outage')) this.lastOutageEndRel = this.nowRel();
   }
 
@@ -205,7 +205,7 @@ export class ChaosWorld {
   readonly sidecarGoneSince = new Map<string, number>();
 
   sidecarGone(pod: string): void {
-    if (!this.sidecarGoneSince.has(pod)) this.sidecarGoneSince.set(pod, wallClockMs());
+    if (!this.sidecarGoneSince.has(pod)) this.sidecarGoneSince.set(pod, hostClockMs());
   }
 
   sidecarBack(pod: string): void {
@@ -308,7 +308,7 @@ export class ChaosWorld {
       await sleep(500); // kubelet back-off
     } finally {
       this.restarting.delete(key);
-      this.lastDisturbanceMs = wallClockMs();
+      this.lastDisturbanceMs = hostClockMs();
     }
   }
 

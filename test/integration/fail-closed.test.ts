@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readEvents } from '../cardano-node-sim/overlap.ts';
-import { wallClockMs } from '../cardano-node-sim/events.ts';
+import { hostClockMs } from '../cardano-node-sim/events.ts';
 import { testKubeConfig } from '../support/cluster.ts';
 import {
   assertZeroOverlap,
@@ -42,7 +42,7 @@ describe('credentials that cannot be removed', () => {
     await waitConverged(pool);
     // The volume turns read-only under the running pod (EROFS on every removal).
     execFileSync('mount', ['-o', 'remount,ro', leader.targetDir]);
-    const t0 = wallClockMs();
+    const t0 = hostClockMs();
     const code = await leader.stopSidecar();
     // Not converged: the files are still there, so the process must not exit as if it had.
     expect(code).not.toBe(0);

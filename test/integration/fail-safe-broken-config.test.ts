@@ -6,7 +6,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readEvents } from '../cardano-node-sim/events.ts';
+import { hostClockMs, readEvents } from '../cardano-node-sim/events.ts';
 import { freeLoopbackPort } from '../controlplane/process.ts';
 import { testKubeConfig } from '../support/cluster.ts';
 import type { ForgePod } from '../support/forge-pod.ts';
@@ -128,9 +128,9 @@ describe('a sidecar restarted with a broken config file withdraws its node from 
       expect((await forgers(pool)).map((p) => p.options.name)).toEqual([leader.options.name]);
       const broken = join(leader.options.workDir, b.file);
       await writeFile(broken, b.text(leader));
-      const spawnedAt = Date.now();
+      const spawnedAt = hostClockMs();
       const run = await leader.runExpectingExit({ ...b.env, FORGE_CONFIG: broken });
-      const exitedAt = Date.now();
+      const exitedAt = hostClockMs();
       expect(run.code).toBe(2);
       expect(run.output).toMatch(b.error);
       expect(run.output).toMatch(
@@ -162,9 +162,9 @@ describe('a sidecar restarted with a broken config file withdraws its node from 
     await leader.node!.hang(); // blocks its main thread until it is killed
     const broken = join(leader.options.workDir, 'broken.yaml');
     await writeFile(broken, `${nodeAndKeys(leader)}cluster:\n  priority: 5000\n`);
-    const spawnedAt = Date.now();
+    const spawnedAt = hostClockMs();
     const run = await leader.runExpectingExit({ FORGE_CONFIG: broken });
-    const exitedAt = Date.now();
+    const exitedAt = hostClockMs();
     expect(run.code).toBe(2);
     expect(run.output).toMatch(
       /not confirmed within 3000 ms .*last resort: pid \d+ stopped \(SIG(TERM|KILL)\); node terminated/,

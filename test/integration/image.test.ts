@@ -17,6 +17,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { writeFakeCredentials } from '../cardano-node-sim/credentials.ts';
+import { hostClockMs } from '../cardano-node-sim/events.ts';
 import { computeOverlap, readEvents } from '../cardano-node-sim/overlap.ts';
 import { createTestNamespace, testKubeConfig } from '../support/cluster.ts';
 import { freeLoopbackPort } from '../controlplane/process.ts';
@@ -239,7 +240,7 @@ describe('the installed entrypoint against the real control plane', () => {
     );
 
     // A signal sent from outside the namespace reaches its PID 1 only through an installed handler.
-    const termAt = Date.now();
+    const termAt = hostClockMs();
     process.kill(pid1.hostPid, 'SIGTERM');
     expect(await pid1.exited).toBe(0);
     const events = await readEvents([eventLog]);

@@ -18,6 +18,7 @@ import {
   type RegionMove,
 } from '../regions/timeline.ts';
 import { regionOfIdentity } from '../regions/timeline.ts';
+import { hostClockMs } from '../cardano-node-sim/events.ts';
 
 const { ttlSeconds, holdDownSeconds } = ARBITER_TIMINGS;
 const SIDECAR_TIMINGS = { leaseDuration: 6, renewDeadline: 3, retryPeriod: 1 } as const;
@@ -56,7 +57,7 @@ function record(
 }
 
 let regions: Regions;
-const runStartedAt = Date.now();
+const runStartedAt = hostClockMs();
 
 /** Sum of every sample of one metric in a Prometheus exposition. */
 function sampleSum(exposition: string, metric: string): number {
@@ -78,7 +79,7 @@ async function expectZeroOverlap(): Promise<void> {
 
 async function moveTo(region: string, actionMs: number, timeoutMs: number): Promise<RegionMove> {
   await regions.waitForForgerIn(region, timeoutMs);
-  const move = regionMove(await regions.events(), actionMs, region, Date.now());
+  const move = regionMove(await regions.events(), actionMs, region, hostClockMs());
   if (move === undefined) throw new Error(`no forging-on in ${region} after the action`);
   return move;
 }
@@ -125,7 +126,7 @@ describe('three regions on one etcd cluster: only the best healthy region forges
     if (keep) console.log(`[regions] kept ${regions.dir} (sidecar logs, event log, etcd and apiserver logs)`);
     console.log(
       `[regions] figures (etcd TTL ${ttlSeconds} s, hold-down ${holdDownSeconds} s, Lease ${SIDECAR_TIMINGS.leaseDuration}/${SIDECAR_TIMINGS.renewDeadline}/${SIDECAR_TIMINGS.retryPeriod} s), ` +
-        `whole file ${Math.round((Date.now() - runStartedAt) / 1000)} s:\n` +
+        `whole file ${Math.round((hostClockMs() - runStartedAt) / 1000)} s:\n` +
         figures
           .map(
             (f) =>
@@ -137,16 +138,16 @@ describe('three regions on one etcd cluster: only the best healthy region forges
 
   it('normal: only priority 1 (eu) forges; us and ap stay standby', async () => {
     const forger = await regions.waitForForgerIn('eu', STARTUP_MS);
-    const begin = Date.now();
-    record('normal', 'start → eu forging', Date.now() - runStartedAt, 'none');
+    const begin = hostClockMs();
+    record('normal', 'start → eu forging', hostClockMs() - runStartedAt, 'none');
     // Two TTLs with nothing moving: the standby regions never take the key.
     await sleep(2 * TTL_MS);
     const { forging } = await regions.observeForgers();
     expect(forging.map((pod) => pod.options.name)).toEqual([forger.options.name]);
     const events = await regions.events();
-    const intervals = regionIntervals(events, Date.now());
+    const intervals = regionIntervals(events, hostClockMs());
     expect(new Set(intervals.map((interval) => interval.region))).toEqual(new Set(['eu']));
-    expect(regionChanges(events, begin, Date.now())).toEqual([]);
+    expect(regionChanges(events, begin, hostClockMs())).toEqual([]);
     await expectZeroOverlap();
 
     // Every region's CardanoForgeCluster names the forging region and its own rank...
@@ -181,7 +182,7 @@ describe('three regions on one etcd cluster: only the best healthy region forges
   it('planned maintenance: forgeState Disabled moves forging to us within seconds; back to eu after the hold-down', async () => {
     await baseline();
     const eu = regions.region('eu');
-    const disabledAt = Date.now();
+    const disabledAt = hostClockMs();
     await eu.patchClusterSpec({ forgeState: 'Disabled' });
     const failover = await moveTo('us', disabledAt, PLANNED_TARGET_MS + LOAD_SLACK_MS + HOLD_DOWN_MS);
     record(
@@ -197,7 +198,7 @@ describe('three regions on one etcd cluster: only the best healthy region forges
     await expectZeroOverlap();
 
     // Maintenance over: eu is the best candidate again, and takes over only after the hold-down.
-    const enabledAt = Date.now();
+    const enabledAt = hostClockMs();
     await eu.patchClusterSpec({ forgeState: 'Priority-based' });
     const failback = await moveTo('eu', enabledAt, HOLD_DOWN_MS + PLANNED_TARGET_MS + LOAD_SLACK_MS);
     record(
@@ -215,8 +216,9 @@ describe('three regions on one etcd cluster: only the best healthy region forges
   it('planned maintenance by override: forceState Disabled with an expiry moves forging, and back when it expires', async () => {
     await baseline();
     const eu = regions.region('eu');
-    const overrideAt = Date.now();
-    const expiresAt = new Date(overrideAt + 15_000).toISOString();
+    const overrideAt = hostClockMs();
+    // expiresAt is wall-clock time (the sidecar reads it so); the test's instants are on the host clock.
+    const expiresAt = new Date(Date.now() + 15_000).toISOString();
     await eu.patchClusterSpec({
       override: { enabled: true, forceState: 'Disabled', reason: 'kernel upgrade', expiresAt },
     });
@@ -228,7 +230,7 @@ describe('three regions on one etcd cluster: only the best healthy region forges
       `≤ ${PLANNED_TARGET_MS} ms`,
     );
     expect(failover.onAfterMs).toBeLessThanOrEqual(PLANNED_TARGET_MS + LOAD_SLACK_MS);
-    const expiry = Date.parse(expiresAt);
+    const expiry = overrideAt + 15_000;
     const failback = await moveTo('eu', expiry, 15_000 + HOLD_DOWN_MS + PLANNED_TARGET_MS + LOAD_SLACK_MS);
     record('override', 'override expired → eu forging', failback.onAfterMs, `≥ hold-down ${HOLD_DOWN_MS} ms`);
     expect(failback.onAfterMs).toBeGreaterThanOrEqual(HOLD_DOWN_MS);
@@ -238,7 +240,7 @@ describe('three regions on one etcd cluster: only the best healthy region forges
   it('health: eu unhealthy → us forges; a health signal alternating every interval never moves it back; steady health fails back after the hold-down', async () => {
     await baseline();
     const eu = regions.region('eu');
-    const unhealthyAt = Date.now();
+    const unhealthyAt = hostClockMs();
     eu.health.setHealthy(false);
     const failover = await moveTo('us', unhealthyAt, PLANNED_TARGET_MS + LOAD_SLACK_MS + HOLD_DOWN_MS);
     record('health', 'eu health 503 → us forging', failover.onAfterMs, `≤ ${PLANNED_TARGET_MS} ms + probe`);
@@ -247,11 +249,11 @@ describe('three regions on one etcd cluster: only the best healthy region forges
 
     // Alternating every probe interval (1 s) for two hold-downs: eu is "better" for one interval at
     // a time, never for a whole hold-down, so forging stays in us.
-    const alternateFrom = Date.now();
+    const alternateFrom = hostClockMs();
     const probesBefore = eu.health.requests;
     eu.health.alternate(1_000);
     await sleep(Math.max(2 * HOLD_DOWN_MS, 10_000));
-    const alternateTo = Date.now();
+    const alternateTo = hostClockMs();
     const flaps = regionChanges(await regions.events(), alternateFrom, alternateTo);
     record(
       'health',
@@ -269,7 +271,7 @@ describe('three regions on one etcd cluster: only the best healthy region forges
     // unhealthy for two probe intervals first, so the hold-down is measured from this action.
     eu.health.setHealthy(false);
     await sleep(2_500);
-    const healthyAt = Date.now();
+    const healthyAt = hostClockMs();
     eu.health.setHealthy(true);
     const failback = await moveTo('eu', healthyAt, HOLD_DOWN_MS + PLANNED_TARGET_MS + LOAD_SLACK_MS);
     record('health', 'eu healthy → eu forging', failback.onAfterMs, `≥ hold-down ${HOLD_DOWN_MS} ms`);
@@ -287,10 +289,10 @@ describe('three regions on one etcd cluster: only the best healthy region forges
           ? leader!
           : regions.etcd.members.map((m) => m.name).find((name) => name !== leader)!;
       const forgerAtStart = await regions.waitForForgerIn('eu', 5_000);
-      const from = Date.now();
+      const from = hostClockMs();
       await regions.etcd.member(victim).kill();
       await sleep(2 * TTL_MS);
-      const to = Date.now();
+      const to = hostClockMs();
       const events = await regions.events();
       const changed = transitionsBetween(events, from, to);
       record(
@@ -326,7 +328,7 @@ describe('three regions on one etcd cluster: only the best healthy region forges
   it('eu partitioned from the etcd majority: eu stops forging, us takes over; healed, eu fails back after the hold-down', async () => {
     await baseline();
     const eu = regions.region('eu');
-    const cutAt = Date.now();
+    const cutAt = hostClockMs();
     // eu's member loses its peers, and eu's pods reach only that member: cut off from the quorum.
     regions.etcd.isolate(eu.member.name);
     eu.links.cut(regions.etcd.members.map((m) => m.name).filter((name) => name !== eu.member.name));
@@ -349,7 +351,7 @@ describe('three regions on one etcd cluster: only the best healthy region forges
     expect(failover.onAfterMs).toBeLessThanOrEqual(UNPLANNED_TARGET_MS + LOAD_SLACK_MS);
     await expectZeroOverlap();
 
-    const healedAt = Date.now();
+    const healedAt = hostClockMs();
     regions.etcd.healAll();
     const failback = await moveTo('eu', healedAt, HOLD_DOWN_MS + UNPLANNED_TARGET_MS + LOAD_SLACK_MS);
     record('eu partitioned', 'healed → eu forging', failback.onAfterMs, `≥ hold-down ${HOLD_DOWN_MS} ms`);
@@ -359,13 +361,16 @@ describe('three regions on one etcd cluster: only the best healthy region forges
 
   it('loss of etcd quorum: nobody forges; once quorum is back, eu forges again', async () => {
     await baseline();
-    const lostAt = Date.now();
+    const lostAt = hostClockMs();
     const [, second, third] = regions.etcd.members;
     await Promise.all([second!.kill(), third!.kill()]);
     await regions.waitForNoForger(TTL_MS + LOAD_SLACK_MS);
-    const stoppedAfter = Date.now() - lostAt;
+    const stoppedAfter = hostClockMs() - lostAt;
     const events = await regions.events();
-    const lastOff = regionIntervals(events, Date.now()).reduce((latest, i) => Math.max(latest, i.endMs), 0);
+    const lastOff = regionIntervals(events, hostClockMs()).reduce(
+      (latest, i) => Math.max(latest, i.endMs),
+      0,
+    );
     record(
       'etcd quorum lost',
       'two members SIGKILLed → no node forging',
@@ -376,10 +381,10 @@ describe('three regions on one etcd cluster: only the best healthy region forges
     expect(stoppedAfter).toBeLessThan(TTL_MS + LOAD_SLACK_MS);
     // Nobody forges while there is no quorum.
     await sleep(TTL_MS);
-    const quietTo = Date.now();
+    const quietTo = hostClockMs();
     expect(forgingTimeBetween(regionIntervals(await regions.events(), quietTo), lastOff, quietTo)).toBe(0);
 
-    const restoredAt = Date.now();
+    const restoredAt = hostClockMs();
     await Promise.all([second!.restart(), third!.restart()]);
     const recovery = await moveTo('eu', restoredAt, UNPLANNED_TARGET_MS + HOLD_DOWN_MS + LOAD_SLACK_MS);
     record('etcd quorum lost', 'quorum back → eu forging', recovery.onAfterMs, 'none (recovery)');
@@ -389,7 +394,7 @@ describe('three regions on one etcd cluster: only the best healthy region forges
   it('region loss: eu apiserver, pods and etcd member stopped → us forges within TTL + retry + 2 s; eu back → fails back', async () => {
     await baseline();
     const eu = regions.region('eu');
-    const lostAt = Date.now();
+    const lostAt = hostClockMs();
     await Promise.all([eu.killPods(), eu.member.kill(), eu.controlPlane.stopApiserver()]);
     const failover = await moveTo('us', lostAt, UNPLANNED_TARGET_MS + LOAD_SLACK_MS);
     record(
@@ -402,7 +407,7 @@ describe('three regions on one etcd cluster: only the best healthy region forges
     expect(failover.onAfterMs).toBeLessThanOrEqual(UNPLANNED_TARGET_MS + LOAD_SLACK_MS);
     await expectZeroOverlap();
 
-    const backAt = Date.now();
+    const backAt = hostClockMs();
     await eu.member.restart();
     await eu.controlPlane.startApiserver();
     await eu.startPods();

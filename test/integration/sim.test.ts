@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFakeCredentials } from '../cardano-node-sim/credentials.ts';
 import { computeOverlap, handoffGapMs, readEvents } from '../cardano-node-sim/overlap.ts';
+import { hostClockMs } from '../cardano-node-sim/events.ts';
 import type { SimEvent } from '../cardano-node-sim/overlap.ts';
 import { createSimNodeGroup } from '../cardano-node-sim/spawn.ts';
 import type { SimNode } from '../cardano-node-sim/spawn.ts';
@@ -88,7 +89,7 @@ describe('simulated cardano-node', () => {
     expect((await node.metrics()).forgingEnabled).toBe(false);
     expect((await eventsOf(node)).map((event) => event.event)).toEqual(['start']);
 
-    const beforeHup = performance.timeOrigin + performance.now();
+    const beforeHup = hostClockMs();
     node.hup();
     await node.waitForForging(true);
     const on = (await eventsOf(node)).filter((event) => event.event === 'forging-on');
@@ -217,7 +218,7 @@ describe('simulated cardano-node', () => {
     await node.slowSighup(800);
     expect((await node.metrics()).raw.get('cardano_node_sim_sighup_delay_ms')).toBe(800);
     await unlink(credentials.vrfKey);
-    const sentAt = performance.timeOrigin + performance.now();
+    const sentAt = hostClockMs();
     node.hup();
     await new Promise((resolve) => setTimeout(resolve, 400));
     // Still forging: the SIGHUP has arrived but not taken effect.
@@ -229,7 +230,7 @@ describe('simulated cardano-node', () => {
     // Back to prompt handling: the next SIGHUP takes effect at once.
     await node.slowSighup(0);
     await writeFakeCredentials(join(dir, 'creds'));
-    const again = performance.timeOrigin + performance.now();
+    const again = hostClockMs();
     node.hup();
     await node.waitForForging(true);
     const on = (await eventsOf(node)).filter((event) => event.event === 'forging-on').at(-1);
@@ -313,7 +314,7 @@ describe('simulated cardano-node', () => {
     d.hup();
     await d.waitForForging(true);
 
-    const untilMs = performance.timeOrigin + performance.now();
+    const untilMs = hostClockMs();
     const report = computeOverlap(await readEvents([eventLog]), { untilMs });
     expect(report.byPool.overlapping).toBeGreaterThan(150);
     expect(report.overlaps.filter((overlap) => overlap.pool === 'overlapping')).toHaveLength(1);

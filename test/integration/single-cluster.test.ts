@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VRF_KEY_TYPE, fakeEnvelope, freshKesAndOpCert } from '../cardano-node-sim/credentials.ts';
 import { readEvents } from '../cardano-node-sim/overlap.ts';
-import { wallClockMs } from '../cardano-node-sim/events.ts';
+import { hostClockMs } from '../cardano-node-sim/events.ts';
 import { startControlPlane, type ControlPlane } from '../controlplane/index.ts';
 import { testKubeConfig } from '../support/cluster.ts';
 import { waitFor, type ForgePod } from '../support/forge-pod.ts';
@@ -63,7 +63,7 @@ describe('single cluster forging on a real kube-apiserver', () => {
   it('leader SIGTERM: planned handoff well under 2 s, zero overlap', async () => {
     const pool = await startPool(testKubeConfig(), inject('forgeKubeconfig'));
     const leader = await waitForSingleForger(pool);
-    const t0 = wallClockMs();
+    const t0 = hostClockMs();
     const code = await leader.stopSidecar();
     expect(code).toBe(0);
     const next = await waitForSingleForger(pool, leader, 10_000);
@@ -78,7 +78,7 @@ describe('single cluster forging on a real kube-apiserver', () => {
   it('leader sidecar SIGKILLed and restarted like kubelet would: the restarted process is a new incarnation that revokes, then one forges again, never two forgers', async () => {
     const pool = await startPool(testKubeConfig(), inject('forgeKubeconfig'));
     const leader = await waitForSingleForger(pool);
-    const t0 = wallClockMs();
+    const t0 = hostClockMs();
     leader.killSidecar('SIGKILL');
     await leader.sidecarExit;
     // kubelet restarts a crashed native sidecar. The lease names the killed process's identity
@@ -108,7 +108,7 @@ describe('single cluster forging on a real kube-apiserver', () => {
   it('leader pod killed (sidecar and node SIGKILLed): a standby forges within LD + RP + 1 s, zero overlap', async () => {
     const pool = await startPool(testKubeConfig(), inject('forgeKubeconfig'));
     const leader = await waitForSingleForger(pool);
-    const t0 = wallClockMs();
+    const t0 = hostClockMs();
     leader.killSidecar('SIGKILL');
     leader.node!.kill('SIGKILL');
     await Promise.all([leader.sidecarExit, leader.node!.exited]);
@@ -124,7 +124,7 @@ describe('single cluster forging on a real kube-apiserver', () => {
   it("leader's node crashes leaving a stale socket: a standby forges, zero overlap", async () => {
     const pool = await startPool(testKubeConfig(), inject('forgeKubeconfig'));
     const leader = await waitForSingleForger(pool);
-    const t0 = wallClockMs();
+    const t0 = hostClockMs();
     await leader.node!.crash();
     const { existsSync } = await import('node:fs');
     expect(existsSync(leader.socketPath)).toBe(true); // stale socket file left behind
@@ -210,13 +210,13 @@ describe('tip gate', () => {
       const s = await behind.status();
       return s?.decision.reason === 'BehindTip' && s.decision.candidate === false;
     });
-    const t0 = wallClockMs();
+    const t0 = hostClockMs();
     leader.killSidecar('SIGKILL');
     leader.node!.kill('SIGKILL');
     const next = await waitForSingleForger(pool, leader, 20_000);
     expect(next.options.name).toBe(atTip.options.name);
     console.log(
-      `[tip-gate] ${behind.options.name} (300 slots behind) stayed standby; ${next.options.name} took over after ${(wallClockMs() - t0).toFixed(0)} ms`,
+      `[tip-gate] ${behind.options.name} (300 slots behind) stayed standby; ${next.options.name} took over after ${(hostClockMs() - t0).toFixed(0)} ms`,
     );
     const events = await readEvents([pool.eventLog]);
     expect(events.some((e) => e.event === 'forging-on' && e.identity === behind.options.name)).toBe(false);
@@ -234,7 +234,7 @@ describe('misconfigured node: started without --start-as-non-producing-node', ()
     // the node is down (configured startAsNonProducing), so the node forges from its first moment.
     await standby.node!.stop();
     await waitFor('startup credentials back', async () => existsSync(join(standby.targetDir, 'kes.skey')));
-    const t0 = wallClockMs();
+    const t0 = hostClockMs();
     await standby.startNode({ nonProducing: false });
     const standbyEvent = async (kind: string, after: number) =>
       (await readEvents([pool.eventLog])).find(
@@ -258,7 +258,7 @@ describe('misconfigured node: started without --start-as-non-producing-node', ()
     await standby.node!.stop();
     await new Promise((r) => setTimeout(r, 2 * TIMINGS.retryPeriod * 1000));
     expect(existsSync(join(standby.targetDir, 'kes.skey'))).toBe(false);
-    const t1 = wallClockMs();
+    const t1 = hostClockMs();
     await standby.startNode({ nonProducing: false });
     await new Promise((r) => setTimeout(r, 1500));
     const later = await readEvents([pool.eventLog]);
@@ -280,7 +280,7 @@ describe('API server outage longer than the lease', () => {
     cp = await startControlPlane({ name: `outage-${process.pid}` });
     const pool = await startPool(cp.kubeConfig(), cp.kubeconfigPath);
     const leader = await waitForSingleForger(pool);
-    const t0 = wallClockMs();
+    const t0 = hostClockMs();
     await cp.stopApiserver();
     // Nobody can renew: the leader must stop forging by renewDeadline (plus a tick), fail closed,
     // i.e. before a standby could have taken the lease (leaseDuration after the last renewal).

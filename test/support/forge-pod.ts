@@ -4,7 +4,7 @@
 // starts once /startup-status answers 200. Every process is stopped by its own PID.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSimNode, type SimNode } from '../cardano-node-sim/spawn.ts';
@@ -49,6 +49,8 @@ export class ForgePod {
   port = 0;
   /** The simulated node's metrics port, fixed before the sidecar starts so NODE_METRICS_URL is known. */
   nodeMetricsPort = 0;
+  /** Where the latest sidecar's stdout and stderr go. */
+  sidecarLogPath: string | null = null;
 
   constructor(options: ForgePodOptions) {
     this.options = options;
@@ -101,7 +103,8 @@ export class ForgePod {
     const entry = this.options.entrypoint;
     const cli = entry?.cli ?? CLI;
     if (!existsSync(cli)) throw new Error(`${cli} missing: run npm run build`);
-    const log = createWriteStream(join(this.options.workDir, `sidecar-${Date.now()}.log`));
+    this.sidecarLogPath = join(this.options.workDir, `sidecar-${Date.now()}.log`);
+    const log = createWriteStream(this.sidecarLogPath);
     const flags = this.options.nodeFlags ?? SIDECAR_NODE_FLAGS;
     const child = spawn(NODE, [...flags, cli, 'run', ...(entry?.args ?? [])], {
       env: this.env(),
@@ -210,6 +213,16 @@ export class ForgePod {
     const code = await this.sidecarExit;
     clearTimeout(timer);
     return code;
+  }
+
+  /** The last lines of the latest sidecar's log: for a failing assertion's message. */
+  async sidecarLogTail(lines = 80): Promise<string> {
+    if (this.sidecarLogPath === null) return '(no sidecar started)';
+    const text = await readFile(this.sidecarLogPath, 'utf8').catch((error: Error) => `(${error.message})`);
+    return `${this.sidecarLogPath}, last ${lines} lines:\n${text
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n')}`;
   }
 
   async dispose(): Promise<void> {

@@ -11,6 +11,7 @@ import {
   readEvents,
 } from '../cardano-node-sim/overlap.ts';
 import type { SimEvent, SimEventKind } from '../cardano-node-sim/overlap.ts';
+import { hostClockMs } from '../cardano-node-sim/events.ts';
 
 const T0 = 1_700_000_000_000.25;
 const PIDS: Record<string, number> = { a: 101, b: 102, c: 103 };
@@ -73,7 +74,7 @@ describe('computeOverlap', () => {
   });
 
   it('defaults untilMs to now, so an unterminated pair keeps growing', () => {
-    const now = performance.timeOrigin + performance.now();
+    const now = hostClockMs();
     const events: SimEvent[] = [
       { ...ev('a', 'forging-on', 0), ts: now - 1000 },
       { ...ev('b', 'forging-on', 0), ts: now - 400 },
