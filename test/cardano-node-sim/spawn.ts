@@ -36,6 +36,8 @@ export interface SpawnSimNodeOptions {
   extraArgs?: readonly string[];
   /** Stream the child's stderr to the test's stderr (debugging). */
   inheritStderr?: boolean;
+  /** Added to the child's environment (e.g. libfaketime's, to start it under a stepped wall clock). */
+  extraEnv?: Readonly<Record<string, string>>;
 }
 
 export interface SimExit {
@@ -188,6 +190,7 @@ export async function spawnSimNode(options: SpawnSimNodeOptions): Promise<SimNod
   const nodeBinary = existsSync(REPO_NODE) ? REPO_NODE : process.execPath;
   const child = spawn(nodeBinary, args, {
     stdio: ['pipe', 'pipe', options.inheritStderr === true ? 'inherit' : 'pipe'],
+    ...(options.extraEnv === undefined ? {} : { env: { ...process.env, ...options.extraEnv } }),
   });
   if (child.pid === undefined) {
     await new Promise((resolvePromise) => child.once('error', resolvePromise));

@@ -1,5 +1,6 @@
 // Real simulator processes (test/cardano-node-sim/main.ts run by Node 24), driven by PID.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { existsSync, readdirSync } from 'node:fs';
 import { lstat, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -47,7 +48,39 @@ async function waitUntil(what: string, predicate: () => Promise<boolean>, timeou
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** libfaketime's preload library (Debian's faketime package, installed by .ci/run). */
+function libfaketime(): string {
+  const found = readdirSync('/usr/lib', { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => join('/usr/lib', entry.name, 'faketime', 'libfaketime.so.1'))
+    .find((path) => existsSync(path));
+  if (found === undefined)
+    throw new Error('libfaketime.so.1 not found: apt-get install faketime (.ci/run does)');
+  return found;
+}
+
 describe('simulated cardano-node', () => {
+  it('stamps events on the host clock: a node started after a 30 s wall-clock step still agrees with the test', async () => {
+    // libfaketime moves the child's wall clock 30 s ahead and leaves its monotonic clock alone: the
+    // child is a process started after the host's wall clock stepped. Its events must still fall
+    // between two readings of the test's clock (a per-process wall-clock origin put them 30 s off).
+    const before = hostClockMs();
+    const node = await sims.spawn({
+      identity: 'stepped',
+      pool: 'pool1',
+      workDir: dir,
+      extraEnv: { LD_PRELOAD: libfaketime(), FAKETIME: '+30s', DONT_FAKE_MONOTONIC: '1' },
+    });
+    const after = hostClockMs();
+    const [start] = (await eventsOf(node)).filter((event) => event.event === 'start');
+    expect(start).toBeDefined();
+    // The step took effect in the child (its wall clock is 30 s ahead of ours)...
+    expect(start!.wallMs! - Date.now()).toBeGreaterThan(25_000);
+    // ...and its event time did not move with it.
+    expect(start!.ts).toBeGreaterThanOrEqual(before);
+    expect(start!.ts).toBeLessThanOrEqual(after);
+  });
+
   it('runs as a process named cardano-node with a connectable socket', async () => {
     const node = await sims.spawn({
       identity: 'a',
