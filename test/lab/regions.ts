@@ -15,6 +15,7 @@ import {
   type Region,
   type Regions,
 } from '../regions/harness.ts';
+import { hostClockMs } from '../cardano-node-sim/events.ts';
 import { regionMove } from '../regions/timeline.ts';
 import { observeClusters, observePod } from './observe.ts';
 import {
@@ -192,18 +193,18 @@ class RegionsLab {
     this.activity = `waiting for ${first.name} (priority ${first.priority}) to forge …`;
     if (!(await this.waitForRegion(first.name, STEP_TIMEOUT_MS))) return false;
     await sleep(2_000);
-    const disabledAt = Date.now();
+    const disabledAt = hostClockMs();
     this.activity = `maintenance of ${first.name}: forgeState Disabled …`;
     await first.patchClusterSpec({ forgeState: 'Disabled' });
     if (!(await this.waitForRegion(second.name, STEP_TIMEOUT_MS))) return false;
-    const failover = regionMove(await this.world.events(), disabledAt, second.name, Date.now());
+    const failover = regionMove(await this.world.events(), disabledAt, second.name, hostClockMs());
     this.activity = `failover done: ${first.name} → ${second.name} in ${failover?.onAfterMs.toFixed(0) ?? '?'} ms; ending the maintenance …`;
     await sleep(3_000);
-    const enabledAt = Date.now();
+    const enabledAt = hostClockMs();
     await first.patchClusterSpec({ forgeState: 'Priority-based' });
     this.activity = `maintenance of ${first.name} over: it takes over after the ${ARBITER_TIMINGS.holdDownSeconds} s hold-down …`;
     if (!(await this.waitForRegion(first.name, STEP_TIMEOUT_MS))) return false;
-    const failback = regionMove(await this.world.events(), enabledAt, first.name, Date.now());
+    const failback = regionMove(await this.world.events(), enabledAt, first.name, hostClockMs());
     this.activity =
       `failover ${first.name} → ${second.name} ${failover?.onAfterMs.toFixed(0) ?? '?'} ms, ` +
       `failback ${second.name} → ${first.name} ${failback?.onAfterMs.toFixed(0) ?? '?'} ms`;
