@@ -16,12 +16,14 @@ export interface CliOptions {
   timings: Timings;
   livenessSlackS: number;
   concurrency: number;
+  minFaults: number;
   keep: boolean;
 }
 
 const USAGE = `usage: npm run chaos -- [--minutes N] [--seed S] [--faults kind,kind|default|all]
        [--lease-duration 6] [--renew-deadline 3] [--retry-period 1] [--liveness-slack 3]
-       [--concurrency 2] [--keep] [--list-faults]`;
+       [--concurrency 2] [--min-faults N] [--keep] [--list-faults]
+  --min-faults N  go on past --minutes until N faults have run (for at most --minutes more)`;
 
 function positiveNumber(
   flag: string,
@@ -53,6 +55,7 @@ export function parseCli(
         'retry-period': { type: 'string' },
         'liveness-slack': { type: 'string' },
         concurrency: { type: 'string' },
+        'min-faults': { type: 'string' },
         keep: { type: 'boolean', default: false },
         'list-faults': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
@@ -70,6 +73,8 @@ export function parseCli(
     retryPeriod: positiveNumber('retry-period', values['retry-period'], 1, true),
     livenessSlackS: positiveNumber('liveness-slack', values['liveness-slack'], 3, false),
     concurrency: positiveNumber('concurrency', values.concurrency, 2, true),
+    minFaults:
+      values['min-faults'] === undefined ? 0 : positiveNumber('min-faults', values['min-faults'], 0, true),
   };
   for (const v of Object.values(numbers)) if (typeof v === 'string') return { ok: false, message: v };
   const n = numbers as Record<keyof typeof numbers, number>;
@@ -99,6 +104,7 @@ export function parseCli(
       timings: { leaseDuration: n.leaseDuration, renewDeadline: n.renewDeadline, retryPeriod: n.retryPeriod },
       livenessSlackS: n.livenessSlackS,
       concurrency: n.concurrency,
+      minFaults: n.minFaults,
       keep: values.keep,
     },
   };
@@ -134,6 +140,7 @@ async function main(argv: readonly string[]): Promise<number> {
     timings: o.timings,
     livenessSlackS: o.livenessSlackS,
     concurrency: o.concurrency,
+    minFaults: o.minFaults,
     keep: o.keep,
     log: (line) => console.log(line),
     interrupted,

@@ -21,6 +21,12 @@ export interface ChaosOptions {
   livenessSlackS: number;
   /** At most this many faults active at once. */
   concurrency: number;
+  /**
+   * Keep injecting past `durationMs` until this many faults have run, for at most `durationMs` more:
+   * how many fit in a fixed time depends on the machine (a slow CI runner fitted 9 where this one fits
+   * 15), and a short run should cover a known number. Default 0 (time alone).
+   */
+  minFaults?: number;
   /** Keep the run directory (sidecar logs, event log) even on success. */
   keep: boolean;
   log: (line: string) => void;
@@ -31,6 +37,8 @@ export interface ChaosOptions {
 export interface ChaosResult {
   seed: number;
   durationMs: number;
+  /** How long faults were injected: durationMs, longer when minFaults had not been reached by then. */
+  faultPhaseMs: number;
   elapsedMs: number;
   violation: Violation | null;
   faultCounts: Record<string, number>;
@@ -144,8 +152,8 @@ async function runInWorld(
         break;
       }
       // Never awaited here: a frozen apiserver must not stall the invariant checks.
-      if (Date.now() - lastLeasePoll > 1000 && !world.stopping && !leasePollInFlight) {
-        lastLeasePoll = Date.now();
+      if (hostClockMs() - lastLeasePoll > 1000 && !world.stopping && !leasePollInFlight) {
+        lastLeasePoll = hostClockMs();
         leasePollInFlight = true;
         void world
           .readLease()
@@ -185,17 +193,26 @@ async function runInWorld(
     active.add(running);
   };
 
-  const startedAt = Date.now();
+  // Every schedule below runs on the monotonic host clock: a wall-clock step (NTP, a resumed VM) must
+  // not shorten or stretch the fault phase.
+  const startedAt = hostClockMs();
+  const minFaults = options.minFaults ?? 0;
+  const faultsRun = (): number => Object.values(faultCounts).reduce((a, b) => a + b, 0);
+  let faultPhaseMs: number;
   try {
     // Warm-up: one forger before the first fault, so the first fault meets a settled system.
     while (!stopRequested() && currentForgers(tail.events, hostClockMs()).length === 0) {
-      if (Date.now() - startedAt > 60_000) throw new Error('no node forged within 60 s of the start');
+      if (hostClockMs() - startedAt > 60_000) throw new Error('no node forged within 60 s of the start');
       await sleep(TICK_MS);
     }
     world.record('chaos', '-', 'first forger seen; faults begin');
-    const faultsUntil = Date.now() + options.durationMs;
+    const faultsFrom = hostClockMs();
+    const faultPhaseGoesOn = (): boolean => {
+      const elapsed = hostClockMs() - faultsFrom;
+      return elapsed < options.durationMs || (faultsRun() < minFaults && elapsed < 2 * options.durationMs);
+    };
     const weighted = options.faults.map((item) => ({ item, weight: item.weight }));
-    while (!stopRequested() && Date.now() < faultsUntil) {
+    while (!stopRequested() && faultPhaseGoesOn()) {
       if (active.size < options.concurrency) startFault(rng.weighted(weighted));
       await sleep(rng.int(300, 3000));
       // Now and then a quiet period longer than the liveness bound: faults stop, one node must forge.
@@ -203,19 +220,20 @@ async function runInWorld(
         const quietMs = boundMs + rng.int(1000, 3000);
         world.record('chaos', '-', `quiet: waiting for active faults, then ${quietMs} ms without faults`);
         while (active.size > 0 && !stopRequested()) await sleep(TICK_MS);
-        const quietUntil = Date.now() + quietMs;
-        while (!stopRequested() && Date.now() < quietUntil) await sleep(TICK_MS);
+        const quietUntil = hostClockMs() + quietMs;
+        while (!stopRequested() && hostClockMs() < quietUntil) await sleep(TICK_MS);
       }
     }
+    faultPhaseMs = hostClockMs() - faultsFrom;
     // Final quiet period: every fault undone, the system must settle on exactly one forger.
     world.record('chaos', '-', 'faults end; final quiet period');
     while (active.size > 0 && !stopRequested()) await sleep(TICK_MS);
     // Whole and fault-free for longer than the bound (the monitor checks a node forges by then);
     // a system that does not even become whole again within a minute is a failure too.
-    const giveUpAt = Date.now() + boundMs + 60_000;
+    const giveUpAt = hostClockMs() + boundMs + 60_000;
     const settled = (): boolean => healthySince !== null && hostClockMs() - healthySince > boundMs + 1000;
     while (!stopRequested() && !settled()) {
-      if (Date.now() > giveUpAt) {
+      if (hostClockMs() > giveUpAt) {
         violation = {
           kind: 'not-recovered',
           atMs: hostClockMs(),
@@ -244,7 +262,8 @@ async function runInWorld(
   const result: ChaosResult = {
     seed: options.seed,
     durationMs: options.durationMs,
-    elapsedMs: Date.now() - startedAt,
+    faultPhaseMs,
+    elapsedMs: hostClockMs() - startedAt,
     violation: finalViolation,
     faultCounts,
     faultErrors,
@@ -278,8 +297,8 @@ export function summaryReport(result: ChaosResult, options: ChaosOptions): strin
   return [
     `chaos: OK${result.interrupted ? ' (interrupted)' : ''}`,
     `  seed                   ${result.seed}`,
-    `  minutes                ${(options.durationMs / 60_000).toFixed(2)} of faults, ${(result.elapsedMs / 60_000).toFixed(2)} wall`,
-    `  faults injected        ${total} (${result.faultErrors} failed to inject)`,
+    `  minutes                ${(result.faultPhaseMs / 60_000).toFixed(2)} of faults (asked ${(options.durationMs / 60_000).toFixed(2)}), ${(result.elapsedMs / 60_000).toFixed(2)} in all`,
+    `  faults injected        ${total}${options.minFaults ? ` (asked at least ${options.minFaults})` : ''}, ${result.faultErrors} failed to inject`,
     counts,
     `  total forging time     ${(result.stats.totalForgingMs / 1000).toFixed(1)} s over ${result.stats.forgingIntervals} forging intervals`,
     `  max gap with no forger ${(result.stats.maxGapMs / 1000).toFixed(2)} s${result.stats.maxGapStartMs === null ? '' : ` (from ${rel(result, result.stats.maxGapStartMs)})`}`,
@@ -300,7 +319,7 @@ export function violationReport(result: ChaosResult, options: ChaosOptions): str
   const lines: string[] = [];
   lines.push(`chaos: VIOLATION: ${VIOLATION_TITLES[v.kind]}`);
   lines.push(
-    `  seed ${result.seed}  (replay: npm run chaos -- --seed ${result.seed} --minutes ${(options.durationMs / 60_000).toFixed(2)} --faults ${options.faults.map((f) => f.name).join(',')})`,
+    `  seed ${result.seed}  (replay: npm run chaos -- --seed ${result.seed} --minutes ${(options.durationMs / 60_000).toFixed(2)}${options.minFaults ? ` --min-faults ${options.minFaults}` : ''} --faults ${options.faults.map((f) => f.name).join(',')})`,
   );
   let centre: number;
   if (v.kind === 'overlap') {

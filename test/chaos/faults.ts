@@ -4,6 +4,7 @@
 // restarted by the world's kubelet-like supervisor under the same pod name. Erasable TypeScript only.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { hostClockMs } from '../cardano-node-sim/events.ts';
 import type { SeededRandom } from './prng.ts';
 import type { ForgePod } from '../support/forge-pod.ts';
 import { firstLine } from './world.ts';
@@ -409,8 +410,8 @@ export const FAULT_KINDS: readonly FaultKind[] = [
         ctx.world.sidecarGone(name);
         pod.killSidecar('SIGKILL');
         await pod.sidecarExit;
-        const until = Date.now() + ms;
-        while (!ctx.world.stopping && Date.now() < until) {
+        const until = hostClockMs() + ms;
+        while (!ctx.world.stopping && hostClockMs() < until) {
           const result = await ctx.world.runBrokenSidecar(pod, await broken.env(pod), 20_000);
           ctx.world.record(
             'config-breakage',

@@ -192,8 +192,8 @@ export class ChaosWorld {
 
   /** Sleeps up to ms, returning early once the run is stopping. */
   async hold(ms: number): Promise<void> {
-    const until = Date.now() + ms;
-    while (!this.stopping && Date.now() < until) await sleep(Math.min(100, until - Date.now()));
+    const until = hostClockMs() + ms;
+    while (!this.stopping && hostClockMs() < until) await sleep(Math.min(100, until - hostClockMs()));
   }
 
   // ---- processes ----

@@ -7,12 +7,17 @@ import { runChaos } from '../chaos/engine.ts';
 import { parseFaultList } from '../chaos/faults.ts';
 
 /**
- * Fixed so a failure replays (`npm run chaos -- --seed 20261203 --minutes 1.25`). About 30–40 faults of
- * the 15 default kinds fit in 75 s. On main 773ae99 its second fault (slow SIGHUP on the forging node
- * + SIGTERM of its sidecar) overlaps: issue 8 item 4; see test/chaos/regression-seeds.json.
+ * Fixed so a failure replays (`npm run chaos -- --seed 20261203 --minutes 1.25 --min-faults 10`). On
+ * main 773ae99 its second fault (slow SIGHUP on the forging node + SIGTERM of its sidecar) overlaps:
+ * issue 8 item 4; see test/chaos/regression-seeds.json.
  */
 const CI_SEED = 20261203;
 const CI_DURATION_MS = 75_000;
+/**
+ * How many faults fit in 75 s depends on the machine (faults and quiet periods last real seconds; a
+ * slow CI runner fitted 9): the run goes on until this many have run, for at most 75 s more.
+ */
+const CI_MIN_FAULTS = 10;
 
 describe('chaos on real processes (short CI run)', () => {
   it(`seed ${CI_SEED}, ${CI_DURATION_MS / 1000} s of random faults: zero overlap, and a forger in every quiet window`, async () => {
@@ -25,6 +30,7 @@ describe('chaos on real processes (short CI run)', () => {
       timings: { leaseDuration: 6, renewDeadline: 3, retryPeriod: 1 },
       livenessSlackS: 3,
       concurrency: 2,
+      minFaults: CI_MIN_FAULTS,
       keep: false,
       log: () => undefined,
     });
@@ -33,6 +39,9 @@ describe('chaos on real processes (short CI run)', () => {
     expect(result.stats.forgingIntervals).toBeGreaterThan(0);
     // The final quiet period alone is one window; a run without any proves no liveness.
     expect(result.livenessWindows).toBeGreaterThanOrEqual(1);
-    expect(Object.values(result.faultCounts).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(10);
-  }, 360_000);
+    // Can still fail: faults that could not be injected do not count, and the extension is bounded.
+    expect(Object.values(result.faultCounts).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(
+      CI_MIN_FAULTS,
+    );
+  }, 480_000);
 });

@@ -173,6 +173,17 @@ describe('chaos command line', () => {
       message: expect.stringContaining('need --lease-duration > --renew-deadline > --retry-period'),
     });
     expect(parseCli(['--bogus'])).toMatchObject({ ok: false, message: expect.stringContaining('--bogus') });
+    expect(parseCli(['--min-faults', '2.5'])).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('--min-faults must be a positive integer, got "2.5"'),
+    });
+  });
+
+  it('--min-faults: absent means time alone (0); a count is passed through', () => {
+    const absent = parseCli(['--seed', '1']);
+    expect(absent.ok && absent.options.minFaults).toBe(0);
+    const given = parseCli(['--seed', '1', '--min-faults', '12']);
+    expect(given.ok && given.options.minFaults).toBe(12);
   });
 
   it('--faults picks kinds by name and rejects unknown ones with the list of known kinds', () => {
