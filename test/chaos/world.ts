@@ -46,6 +46,21 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/**
+ * Sleeps in steps of at most 100 ms until ms have passed on `now`, or `stopping()` turns true.
+ * One clock reading per step: reading it again for the step's length could land past the end
+ * and ask for a negative timeout (Node warns and clamps it).
+ */
+export async function holdFor(
+  ms: number,
+  io: { now: () => number; sleep: (ms: number) => Promise<void>; stopping: () => boolean },
+): Promise<void> {
+  const until = io.now() + ms;
+  for (let left = ms; !io.stopping() && left > 0; left = until - io.now()) {
+    await io.sleep(Math.min(100, left));
+  }
+}
+
 function signalPid(pid: number | undefined, signal: NodeJS.Signals): boolean {
   if (pid === undefined) return false;
   try {
@@ -192,8 +207,7 @@ export class ChaosWorld {
 
   /** Sleeps up to ms, returning early once the run is stopping. */
   async hold(ms: number): Promise<void> {
-    const until = hostClockMs() + ms;
-    while (!this.stopping && hostClockMs() < until) await sleep(Math.min(100, until - hostClockMs()));
+    await holdFor(ms, { now: hostClockMs, sleep, stopping: () => this.stopping });
   }
 
   // ---- processes ----

@@ -10,7 +10,7 @@ import { parseCli } from '../chaos/cli.ts';
 import { DEFAULT_FAULTS, FAULT_KINDS, parseFaultList } from '../chaos/faults.ts';
 import { EventLogTail, checkInvariant, forgingStats } from '../chaos/monitor.ts';
 import { SeededRandom } from '../chaos/prng.ts';
-import { writeSecretGeneration } from '../chaos/world.ts';
+import { holdFor, writeSecretGeneration } from '../chaos/world.ts';
 
 function ev(ts: number, identity: string, event: SimEvent['event'], pid = 100): SimEvent {
   return { ts, identity, pool: 'p', pid, event, reason: 'test' };
@@ -125,6 +125,31 @@ describe('EventLogTail', () => {
     await appendFile(path, torn.slice(10));
     await tail.poll();
     expect(tail.events.map((e) => e.event)).toEqual(['start', 'forging-on']);
+  });
+});
+
+describe("holdFor (the chaos world's hold)", () => {
+  it('never asks for a negative or zero sleep, even when the clock moves between readings', async () => {
+    // A clock that moves 0.3 ms on every reading as well as by each sleep. With 201.65 ms, a
+    // loop that reads it once for the test and again for the step's length finds 0.05 ms left,
+    // then asks for -0.15 ms (what the old hold did).
+    let t = 1000.25;
+    const now = (): number => (t += 0.3);
+    const steps: number[] = [];
+    const sleep = async (ms: number): Promise<void> => {
+      steps.push(ms);
+      t += ms;
+    };
+    await holdFor(201.65, { now, sleep, stopping: () => false });
+    expect(steps.length).toBeGreaterThan(2);
+    expect(steps.every((ms) => ms > 0 && ms <= 100)).toBe(true);
+    expect(t - 1000.25).toBeGreaterThanOrEqual(201.65);
+  });
+
+  it('returns at once when the run is stopping', async () => {
+    const steps: number[] = [];
+    await holdFor(5000, { now: () => 0, sleep: async (ms) => void steps.push(ms), stopping: () => true });
+    expect(steps).toEqual([]);
   });
 });
 
